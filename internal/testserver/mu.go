@@ -1,0 +1,5 @@
+package testserver
+
+import "sync"
+
+var writeMu sync.Mutex
