@@ -1,0 +1,288 @@
+package sessions
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Defaults applied by DefaultConfig, ConfigFromEnv and, for zero fields,
+// NewManager.
+const (
+	DefaultLifetime   = 120 * time.Minute
+	DefaultCookieName = "session"
+	DefaultPath       = "/"
+
+	// DefaultMaxRecordSize leaves room for a driver's header and a
+	// memcached item's own overhead within memcached's default 1 MiB limit.
+	DefaultMaxRecordSize = 1<<20 - 4<<10
+)
+
+// Config configures a Manager. Build one with DefaultConfig or
+// ConfigFromEnv and change what you need: NewManager fills zero durations,
+// strings and SameSite with their defaults, but takes the booleans as they
+// are, so a Config literal that omits HTTPOnly gets false.
+type Config struct {
+	// DSN picks the storage driver by URL scheme: memory://, file:///dir,
+	// redis://host:6379/0, rediss://…, memcached://h1:11211,h2:11211, or
+	// any scheme added with Register. Empty means memory://.
+	DSN string
+
+	// Driver, when set, is used instead of opening DSN: for applications
+	// that build a driver from a client they already hold. The Manager
+	// does not close a Driver it was given.
+	Driver Driver
+
+	// Lifetime is the idle timeout: a session not used for this long
+	// expires. It slides: each use extends it (see TouchInterval). Zero
+	// means DefaultLifetime (120 minutes).
+	Lifetime time.Duration
+
+	// AbsoluteLifetime caps a session's total age from its creation,
+	// however active it is; Refresh keeps the creation time. Zero turns
+	// the cap off.
+	AbsoluteLifetime time.Duration
+
+	// TouchInterval is how stale the idle deadline may get before a read-
+	// only request extends it: an extension happens once less than
+	// Lifetime-TouchInterval of the idle lifetime is left. Requests in
+	// between do no store write at all. Zero means Lifetime/10, so the idle
+	// timeout is honoured to within 10% and an active session costs at most
+	// one extension per Lifetime/10. A negative value extends on every
+	// request.
+	TouchInterval time.Duration
+
+	// CookieName is the session cookie's name. Zero means "session".
+	CookieName string
+	// Path is the cookie's Path attribute. Zero means "/".
+	Path string
+	// Domain is the cookie's Domain attribute; empty means host-only.
+	Domain string
+	// Secure sends the cookie over HTTPS only. Turn it on in production.
+	Secure bool
+	// HTTPOnly hides the cookie from JavaScript. DefaultConfig sets it.
+	HTTPOnly bool
+	// SameSite is the cookie's SameSite attribute. Zero (http.SameSiteDefaultMode)
+	// means Lax. SameSite None requires Secure.
+	SameSite http.SameSite
+	// ExpireOnClose makes the cookie a browser-session cookie (no
+	// Max-Age): it is gone when the browser closes, while the server
+	// still enforces Lifetime.
+	ExpireOnClose bool
+
+	// MaxRecordSize is the largest encoded session, in bytes, that a save
+	// may write; a save over it fails with a clear error and writes
+	// nothing. Zero means 1 MiB less a little, which fits memcached's
+	// default item limit; a negative value turns the limit off.
+	MaxRecordSize int
+
+	// Codec encodes session values. Nil means JSONCodec.
+	Codec Codec
+
+	// ErrorHandler is called with every session error of a request: a
+	// store that failed to load or save, a value that did not encode.
+	// It is called after the error was added to c.Errors, and before the
+	// middleware replaces a would-be success status with 500 when a save
+	// failed. It reports; it should not write the response. Nil means the
+	// error is logged through Logger.
+	ErrorHandler func(c *gin.Context, err error)
+
+	// Logger receives errors and noteworthy events (records that do not
+	// decode). Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the defaults: the memory driver, a 120-minute
+// sliding lifetime, no absolute lifetime, cookie "session" on path "/",
+// HttpOnly, SameSite=Lax, not Secure (turn Secure on behind HTTPS).
+func DefaultConfig() Config {
+	return Config{
+		Lifetime:   DefaultLifetime,
+		CookieName: DefaultCookieName,
+		Path:       DefaultPath,
+		HTTPOnly:   true,
+		SameSite:   http.SameSiteLaxMode,
+	}
+}
+
+// Environment variables read by ConfigFromEnv.
+const (
+	EnvDSN              = "SESSION_DSN"
+	EnvLifetime         = "SESSION_LIFETIME"
+	EnvAbsoluteLifetime = "SESSION_ABSOLUTE_LIFETIME"
+	EnvCookieName       = "SESSION_COOKIE_NAME"
+	EnvPath             = "SESSION_PATH"
+	EnvDomain           = "SESSION_DOMAIN"
+	EnvSecure           = "SESSION_SECURE_COOKIE"
+	EnvHTTPOnly         = "SESSION_HTTP_ONLY"
+	EnvSameSite         = "SESSION_SAME_SITE"
+	EnvExpireOnClose    = "SESSION_EXPIRE_ON_CLOSE"
+)
+
+// ConfigFromEnv returns DefaultConfig with every variable that is set (and
+// non-empty) applied:
+//
+//	SESSION_DSN                driver URL (empty: memory://)
+//	SESSION_LIFETIME           idle lifetime: a Go duration ("90m") or whole minutes ("90")
+//	SESSION_ABSOLUTE_LIFETIME  absolute lifetime, same forms; 0 turns it off
+//	SESSION_COOKIE_NAME        cookie name
+//	SESSION_PATH               cookie path
+//	SESSION_DOMAIN             cookie domain
+//	SESSION_SECURE_COOKIE      true/false (also 1/0)
+//	SESSION_HTTP_ONLY          true/false
+//	SESSION_SAME_SITE          lax, strict or none
+//	SESSION_EXPIRE_ON_CLOSE    true/false
+//
+// A bad value is an error that names the variable and quotes the value
+// (the DSN with its password masked). The result is validated as
+// NewManager would validate it.
+func ConfigFromEnv() (Config, error) {
+	cfg := DefaultConfig()
+	var err error
+	env := func(name string) (string, bool) {
+		v, ok := os.LookupEnv(name)
+		v = strings.TrimSpace(v)
+		return v, ok && v != ""
+	}
+	cfg.DSN, _ = env(EnvDSN)
+	if v, ok := env(EnvLifetime); ok {
+		if cfg.Lifetime, err = parseLifetime(EnvLifetime, v); err != nil {
+			return Config{}, err
+		}
+		if cfg.Lifetime == 0 {
+			return Config{}, fmt.Errorf("sessions: %s=%q: the idle lifetime must be positive", EnvLifetime, v)
+		}
+	}
+	if v, ok := env(EnvAbsoluteLifetime); ok {
+		if cfg.AbsoluteLifetime, err = parseLifetime(EnvAbsoluteLifetime, v); err != nil {
+			return Config{}, err
+		}
+	}
+	if v, ok := env(EnvCookieName); ok {
+		cfg.CookieName = v
+	}
+	if v, ok := env(EnvPath); ok {
+		cfg.Path = v
+	}
+	if v, ok := env(EnvDomain); ok {
+		cfg.Domain = v
+	}
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{EnvSecure, &cfg.Secure}, {EnvHTTPOnly, &cfg.HTTPOnly}, {EnvExpireOnClose, &cfg.ExpireOnClose}} {
+		if v, ok := env(b.name); ok {
+			if *b.dst, err = strconv.ParseBool(v); err != nil {
+				return Config{}, fmt.Errorf("sessions: %s=%q: want true or false", b.name, v)
+			}
+		}
+	}
+	if v, ok := env(EnvSameSite); ok {
+		if cfg.SameSite, err = parseSameSite(v); err != nil {
+			return Config{}, fmt.Errorf("sessions: %s=%q: %w", EnvSameSite, v, err)
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// parseLifetime accepts a Go duration or a whole number of minutes.
+func parseLifetime(name, v string) (time.Duration, error) {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 || n > int64(100*365*24*60) {
+			return 0, fmt.Errorf("sessions: %s=%q: minutes out of range", name, v)
+		}
+		return time.Duration(n) * time.Minute, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("sessions: %s=%q: want a duration such as 90m or 2h, or whole minutes", name, v)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("sessions: %s=%q: must not be negative", name, v)
+	}
+	return d, nil
+}
+
+func parseSameSite(v string) (http.SameSite, error) {
+	switch strings.ToLower(v) {
+	case "lax":
+		return http.SameSiteLaxMode, nil
+	case "strict":
+		return http.SameSiteStrictMode, nil
+	case "none":
+		return http.SameSiteNoneMode, nil
+	}
+	return 0, fmt.Errorf("want lax, strict or none")
+}
+
+// withDefaults fills zero fields with their defaults.
+func (cfg Config) withDefaults() Config {
+	if cfg.Lifetime == 0 {
+		cfg.Lifetime = DefaultLifetime
+	}
+	if cfg.CookieName == "" {
+		cfg.CookieName = DefaultCookieName
+	}
+	if cfg.Path == "" {
+		cfg.Path = DefaultPath
+	}
+	if cfg.SameSite == 0 || cfg.SameSite == http.SameSiteDefaultMode {
+		cfg.SameSite = http.SameSiteLaxMode
+	}
+	if cfg.TouchInterval == 0 {
+		cfg.TouchInterval = cfg.Lifetime / 10
+	}
+	if cfg.MaxRecordSize == 0 {
+		cfg.MaxRecordSize = DefaultMaxRecordSize
+	}
+	if cfg.Codec == nil {
+		cfg.Codec = JSONCodec{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return cfg
+}
+
+// validate checks a Config after defaults are applied.
+func (cfg Config) validate() error {
+	if cfg.Lifetime < 0 {
+		return fmt.Errorf("sessions: Lifetime %v must be positive", cfg.Lifetime)
+	}
+	if cfg.AbsoluteLifetime < 0 {
+		return fmt.Errorf("sessions: AbsoluteLifetime %v must not be negative", cfg.AbsoluteLifetime)
+	}
+	if cfg.CookieName != "" && !validCookieName(cfg.CookieName) {
+		return fmt.Errorf("sessions: cookie name %q is not a valid cookie name (letters, digits and !#$%%&'*+-.^_`|~ only)", cfg.CookieName)
+	}
+	if cfg.Path != "" && (!strings.HasPrefix(cfg.Path, "/") || strings.ContainsAny(cfg.Path, ";\r\n\x00")) {
+		return fmt.Errorf("sessions: cookie path %q must start with / and hold no ';' or control characters", cfg.Path)
+	}
+	if strings.ContainsAny(cfg.Domain, ";\r\n\x00 ") {
+		return fmt.Errorf("sessions: cookie domain %q holds ';', space or control characters", cfg.Domain)
+	}
+	if cfg.SameSite == http.SameSiteNoneMode && !cfg.Secure {
+		return fmt.Errorf("sessions: SameSite=None requires a Secure cookie (set %s=true): browsers reject it otherwise", EnvSecure)
+	}
+	return nil
+}
+
+// validCookieName reports whether s is an RFC 6265 token.
+func validCookieName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return s != ""
+}

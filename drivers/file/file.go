@@ -1,0 +1,467 @@
+// Package file is the session store behind file:// DSNs: one file per
+// session in a local folder, shared safely by every process that opens the
+// same folder on the same machine.
+//
+// # Layout
+//
+// The record stored under key lives in the file "<key>.sess". Keys must be
+// 1 to 250 bytes from [A-Za-z0-9_-]; the core only produces such keys, and
+// the driver checks every key anyway, so no key can name a path outside the
+// folder (no separators, no dots, no NUL). Besides session files the folder
+// holds 256 lock files ".lock-00" … ".lock-ff", created on first use and
+// never deleted, and short-lived temporary files ".tmp-*". Other files are
+// left alone. On a case-insensitive file system (macOS, Windows) two keys
+// differing only in case would share a file; with the core's 43-character
+// hashed keys that is astronomically unlikely.
+//
+// A session file holds a 16-byte header (the magic bytes "GKS\x01", the
+// version as a big-endian uint64, and a big-endian CRC-32C of the version
+// bytes and the record) followed by the record. The record's expiry is the
+// file's modification time, set into the future, so extending a session
+// (Touch) changes the time stamp and never rewrites the data. A file that
+// is too short, has the wrong magic or fails its checksum is treated as
+// absent: the core then starts a fresh session, and the next save replaces
+// the damaged file.
+//
+// # Atomicity and crashes
+//
+// Save writes the new file under a temporary name in the same folder, sets
+// its modification time, and renames it over the session file, so readers
+// see either the old file or the new one, never a torn one. A process that
+// dies mid-write leaves only a stray temporary file, which Sweep removes
+// once it is older than five minutes. By default Save does not fsync: a
+// crashed process loses nothing (the kernel holds the data), and only a
+// crash of the whole machine can lose the latest saves, which for sessions
+// means at worst an older or fresh session; the checksum turns any file
+// damaged that way into an absent one. Options.Sync (DSN sync=true) adds an
+// fsync of the file and of the folder to every save, for durability across
+// power loss, at the price of a disk flush per save.
+//
+// # Concurrency
+//
+// A conditional Save (read the version, compare, write, rename), a Delete,
+// a Touch and the removal of an expired file by the sweeper each run under
+// one of 256 lock stripes chosen by a hash of the key. A stripe is an
+// in-process mutex plus an exclusive flock on its lock file, held on a file
+// descriptor the driver keeps open, so saves exclude each other across
+// goroutines and across processes. Load takes no lock: rename is atomic.
+// Multi-process safety needs flock, which this package uses on Linux,
+// macOS, the BSDs and illumos; on other systems (Windows among them) only
+// the in-process mutex is taken, so one folder must then be used by one
+// process at a time. On Linux, flock works on NFS too (the kernel maps it
+// to NFS byte-range locks), but a local folder is the tested setup.
+//
+// The package does not import github.com/ginkit/sessions; its *Driver
+// satisfies sessions.Driver and sessions.Toucher implicitly.
+package file
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	// DefaultSweepInterval is how often the sweeper runs when
+	// Options.SweepInterval is zero. Expired files are invisible to Load
+	// the moment they expire, so sweeping only reclaims disk space, while
+	// each sweep lists the whole folder: every five minutes keeps that cost
+	// low even with many processes sharing a large folder.
+	DefaultSweepInterval = 5 * time.Minute
+
+	// MaxKeyLen is the longest key the driver accepts, in bytes; with the
+	// ".sess" suffix a file name stays within the common 255-byte limit.
+	MaxKeyLen = 250
+
+	sessSuffix   = ".sess"
+	tempPrefix   = ".tmp-"
+	lockPrefix   = ".lock-"
+	staleTempAge = 5 * time.Minute
+)
+
+// ErrClosed is returned (possibly wrapped) by every method called after
+// Close, including a second Close. Test for it with errors.Is.
+var ErrClosed = errors.New("sessions: file: driver closed")
+
+// Options configures a Driver. The zero value gives the defaults.
+type Options struct {
+	// SweepInterval is how often a background goroutine removes expired
+	// session files and stale temporary files. Zero means
+	// DefaultSweepInterval; a negative value disables the background
+	// sweeper (call Driver.Sweep yourself, or let another process sweep).
+	SweepInterval time.Duration
+
+	// Sync makes every Save fsync the new file before renaming it and the
+	// folder after, so a completed Save survives power loss. It costs a
+	// disk flush per save. Without it, a crashed process still never
+	// leaves a torn or lost record; see the package documentation.
+	Sync bool
+}
+
+// Driver is a file-backed session store. Create one with New or Open; the
+// zero value is not usable. All methods are safe for concurrent use, also
+// by several Drivers and several processes sharing one folder (on systems
+// with flock; see the package documentation).
+type Driver struct {
+	dir  string
+	sync bool
+
+	// tempMaxAge is how old a temporary file must be before Sweep removes
+	// it; tests shorten it.
+	tempMaxAge time.Duration
+
+	stripes [numStripes]stripe
+
+	closed      atomic.Bool
+	closeOnce   sync.Once
+	stopSweeper context.CancelFunc
+	sweeperDone chan struct{} // nil without a sweeper
+}
+
+// DefaultDir is the folder used by the DSN "file://" and by New with an
+// empty dir: "ginkit-sessions-<uid>" under os.TempDir() on Unix (so users
+// of one machine do not collide), "ginkit-sessions" elsewhere. On a machine
+// shared with untrusted users, name a folder of your own instead: another
+// user could create this one first.
+func DefaultDir() string {
+	name := "ginkit-sessions"
+	if uid := os.Getuid(); uid >= 0 {
+		name += "-" + strconv.Itoa(uid)
+	}
+	return filepath.Join(os.TempDir(), name)
+}
+
+// New returns a store keeping its files in dir, creating the folder (and
+// its parents) with permissions 0700 if it does not exist. An existing
+// folder is used as it is, even if its permissions are wider than 0700:
+// the driver does not change them, but it creates every file 0600. An
+// empty dir means DefaultDir(); a relative dir is made absolute against the
+// current working directory. New fails if the folder cannot be created or
+// its lock files cannot be written. Unless opts.SweepInterval is negative,
+// New starts the sweeper; call Close to stop it.
+func New(dir string, opts Options) (*Driver, error) {
+	if dir == "" {
+		dir = DefaultDir()
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("sessions: file: folder: %w", err)
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, fmt.Errorf("sessions: file: create folder: %w", err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("sessions: file: folder: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("sessions: file: %s is not a folder", abs)
+	}
+	d := &Driver{dir: abs, sync: opts.Sync, tempMaxAge: staleTempAge}
+	// Open one lock file now, so an unwritable folder fails here rather
+	// than on the first save.
+	if err := d.stripes[0].open(abs, 0); err != nil {
+		return nil, fmt.Errorf("sessions: file: %w", err)
+	}
+	interval := opts.SweepInterval
+	if interval == 0 {
+		interval = DefaultSweepInterval
+	}
+	if interval > 0 {
+		ctx, cancel := context.WithCancel(context.Background())
+		d.stopSweeper = cancel
+		d.sweeperDone = make(chan struct{})
+		go d.sweeper(ctx, interval)
+	}
+	return d, nil
+}
+
+// Dir returns the absolute path of the folder the driver stores files in.
+func (d *Driver) Dir() string { return d.dir }
+
+// checkKey reports why key is not a valid key, without repeating the key.
+func checkKey(key string) error {
+	if key == "" {
+		return errors.New("invalid key: empty")
+	}
+	if len(key) > MaxKeyLen {
+		return fmt.Errorf("invalid key: %d bytes, longer than %d", len(key), MaxKeyLen)
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return fmt.Errorf("invalid key: byte %#02x at offset %d is not in [A-Za-z0-9_-]", c, i)
+		}
+	}
+	return nil
+}
+
+// begin performs the checks every operation starts with.
+func (d *Driver) begin(ctx context.Context, op, key string) error {
+	if d.closed.Load() {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sessions: file: %s: %w", op, err)
+	}
+	if err := checkKey(key); err != nil {
+		return fmt.Errorf("sessions: file: %s: %w", op, err)
+	}
+	return nil
+}
+
+func (d *Driver) path(key string) string {
+	return filepath.Join(d.dir, key+sessSuffix)
+}
+
+// Load returns the live record under key, its version and its expiry (the
+// file's modification time), or (nil, 0, time.Time{}, nil) if there is no
+// file, it has expired, or it is damaged. It takes no lock. An invalid key
+// is an error.
+func (d *Driver) Load(ctx context.Context, key string) ([]byte, uint64, time.Time, error) {
+	if err := d.begin(ctx, "load", key); err != nil {
+		return nil, 0, time.Time{}, err
+	}
+	rec, ver, exp, err := readSession(d.path(key), time.Now())
+	if err != nil {
+		return nil, 0, time.Time{}, fmt.Errorf("sessions: file: load: %w", err)
+	}
+	return rec, ver, exp, nil
+}
+
+// readSession reads the session file at path as Load sees it at time now.
+// Missing, expired and damaged files all read as absent.
+func readSession(path string, now time.Time) ([]byte, uint64, time.Time, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, 0, time.Time{}, nil
+		}
+		return nil, 0, time.Time{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, 0, time.Time{}, err
+	}
+	expires := fi.ModTime()
+	if !expires.After(now) || !fi.Mode().IsRegular() || fi.Size() < headerLen {
+		return nil, 0, time.Time{}, nil
+	}
+	// Files are replaced, never changed in place, so the size is final.
+	buf := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, buf); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, 0, time.Time{}, nil // truncated behind our back: damaged
+		}
+		return nil, 0, time.Time{}, err
+	}
+	rec, ver, ok := decode(buf)
+	if !ok {
+		return nil, 0, time.Time{}, nil
+	}
+	return rec, ver, expires, nil
+}
+
+// Save stores record under key with time to live ttl if the live version
+// under key equals version (0: no live record), and reports whether it
+// wrote. The check and the write happen under the key's lock stripe, so
+// they are atomic with respect to every Save, Touch, Delete and sweep in
+// this and other processes. The new version is a random non-zero number
+// different from the old one. The file is written whole under a temporary
+// name and renamed into place. An invalid key or a ttl of zero or less is
+// an error.
+func (d *Driver) Save(ctx context.Context, key string, record []byte, version uint64, ttl time.Duration) (bool, error) {
+	if err := d.begin(ctx, "save", key); err != nil {
+		return false, err
+	}
+	if ttl <= 0 {
+		return false, fmt.Errorf("sessions: file: save: ttl %v is not positive", ttl)
+	}
+	s, err := d.lock(key)
+	if err != nil {
+		return false, fmt.Errorf("sessions: file: save: %w", err)
+	}
+	defer s.unlock()
+	path := d.path(key)
+	now := time.Now()
+	_, current, _, err := readSession(path, now)
+	if err != nil {
+		return false, fmt.Errorf("sessions: file: save: %w", err)
+	}
+	if current != version {
+		return false, nil
+	}
+	next := rand.Uint64()
+	for next == 0 || next == current {
+		next = rand.Uint64()
+	}
+	if err := d.write(path, next, record, now.Add(ttl)); err != nil {
+		return false, fmt.Errorf("sessions: file: save: %w", err)
+	}
+	return true, nil
+}
+
+// testHookMidWrite, if set, runs after a temporary file's header is
+// written and before its record is: tests kill the process there.
+var testHookMidWrite func()
+
+// write atomically replaces the file at path with a session file holding
+// version and record and expiring at expires.
+func (d *Driver) write(path string, version uint64, record []byte, expires time.Time) (err error) {
+	// The creation time in the name lets Sweep judge a stray temporary
+	// file's age even though its modification time is set to the future.
+	f, err := os.CreateTemp(d.dir, tempPrefix+strconv.FormatInt(time.Now().Unix(), 10)+"-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	hdr := encodeHeader(version, record)
+	if _, err := f.Write(hdr[:]); err != nil {
+		return err
+	}
+	if testHookMidWrite != nil {
+		testHookMidWrite()
+	}
+	if _, err := f.Write(record); err != nil {
+		return err
+	}
+	if d.sync {
+		if err := f.Sync(); err != nil {
+			return err
+		}
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chtimes(tmp, time.Time{}, expires); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	if d.sync {
+		return syncDir(d.dir)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Touch sets the expiry of the live record under key to now plus ttl by
+// changing its file's modification time: the bytes and the version stay as
+// they are. If there is no live record, Touch does nothing and returns nil.
+// It runs under the key's lock stripe, so it cannot revive a file that a
+// concurrent sweep is removing. An invalid key or a ttl of zero or less is
+// an error.
+func (d *Driver) Touch(ctx context.Context, key string, ttl time.Duration) error {
+	if err := d.begin(ctx, "touch", key); err != nil {
+		return err
+	}
+	if ttl <= 0 {
+		return fmt.Errorf("sessions: file: touch: ttl %v is not positive", ttl)
+	}
+	s, err := d.lock(key)
+	if err != nil {
+		return fmt.Errorf("sessions: file: touch: %w", err)
+	}
+	defer s.unlock()
+	path := d.path(key)
+	now := time.Now()
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sessions: file: touch: %w", err)
+	}
+	if !fi.ModTime().After(now) {
+		return nil // expired: absent, and must stay so
+	}
+	if err := os.Chtimes(path, time.Time{}, now.Add(ttl)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("sessions: file: touch: %w", err)
+	}
+	return nil
+}
+
+// Delete removes the session file of key, under the key's lock stripe.
+// Deleting a missing key returns nil. An invalid key is an error.
+func (d *Driver) Delete(ctx context.Context, key string) error {
+	if err := d.begin(ctx, "delete", key); err != nil {
+		return err
+	}
+	s, err := d.lock(key)
+	if err != nil {
+		return fmt.Errorf("sessions: file: delete: %w", err)
+	}
+	defer s.unlock()
+	if err := os.Remove(d.path(key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("sessions: file: delete: %w", err)
+	}
+	return nil
+}
+
+// Close stops the sweeper, waits for operations holding a lock stripe to
+// finish and closes the lock files, waiting no longer than ctx allows (if
+// ctx ends first, Close returns its error and the rest completes in the
+// background). The files in the folder stay. Afterwards every method
+// returns ErrClosed; a second Close returns ErrClosed too. Close never
+// panics.
+func (d *Driver) Close(ctx context.Context) error {
+	first := false
+	d.closeOnce.Do(func() {
+		first = true
+		d.closed.Store(true)
+		if d.stopSweeper != nil {
+			d.stopSweeper()
+		}
+	})
+	if !first {
+		return ErrClosed
+	}
+	done := make(chan error, 1)
+	go func() {
+		if d.sweeperDone != nil {
+			<-d.sweeperDone
+		}
+		var errs []error
+		for i := range d.stripes {
+			errs = append(errs, d.stripes[i].close())
+		}
+		done <- errors.Join(errs...)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("sessions: file: close: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("sessions: file: close: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,260 @@
+// Package redis is the session storage driver for Redis (standalone, Redis
+// Cluster and Sentinel-managed primaries), built on github.com/redis/rueidis.
+//
+// Each session is one Redis string under Prefix+key whose value is the
+// record's 8-byte big-endian version followed by the record bytes, with the
+// record's time to live as the key's expiry. Everything a session needs
+// lives in that one key, so the driver works unchanged on Redis Cluster,
+// and expiry is Redis' own: nothing sweeps.
+//
+// Every operation is one round trip: Load pipelines GET and PTTL, Save runs
+// a small Lua script (EVALSHA, falling back to EVAL) that compares the
+// stored version and writes in one atomic step, Touch is PEXPIRE and Delete
+// is DEL.
+//
+// A value under a session key that is shorter than 8 bytes or carries
+// version 0 was not written by this driver (the driver always writes a
+// non-zero version). Load reports it as absent, and a Save with version 0
+// replaces it, so the core simply starts a fresh session instead of
+// failing on it forever.
+package redis
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// DefaultPrefix is the key prefix used when Options.Prefix is empty or the
+// DSN has no prefix option.
+const DefaultPrefix = "sess:"
+
+// DefaultTimeout is the per-operation deadline used when Options.Timeout is
+// zero or the DSN has no timeout option.
+const DefaultTimeout = 5 * time.Second
+
+// ErrClosed is returned by every method of a Driver after Close.
+var ErrClosed = errors.New("sessions: redis: driver closed")
+
+// Options tunes a Driver made by New. The zero value is ready to use.
+type Options struct {
+	// Prefix is prepended to every session key. Empty means DefaultPrefix
+	// ("sess:"). Give each application sharing a Redis its own prefix. On
+	// Redis Cluster, do not put a hash tag ({...}) in it: that would pin
+	// every session to one slot.
+	Prefix string
+
+	// Timeout bounds each Load, Save, Delete and Touch: the driver derives
+	// a context with this deadline from the caller's (the earlier deadline
+	// wins). Zero means DefaultTimeout (5s); a negative value means no
+	// deadline of the driver's own, only the caller's context.
+	Timeout time.Duration
+}
+
+// Driver stores sessions in Redis. It implements the sessions.Driver and
+// sessions.Toucher contracts, and is safe for concurrent use.
+type Driver struct {
+	client  rueidis.Client
+	prefix  string
+	timeout time.Duration
+	owned   bool // Close closes client
+	closed  atomic.Bool
+}
+
+// New returns a Driver that uses client, which may be a standalone,
+// cluster or sentinel client. The Driver does not own client: Close marks
+// the Driver closed (later calls fail with ErrClosed) but leaves client
+// open, and the caller remains responsible for closing it.
+func New(client rueidis.Client, opts Options) *Driver {
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultPrefix
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	return &Driver{client: client, prefix: opts.Prefix, timeout: opts.Timeout}
+}
+
+// saveScript is the conditional write. KEYS[1] is the session key,
+// ARGV[1] the expected version as 8 bytes ("" for "must be absent"),
+// ARGV[2] the new value (new version followed by the record) and ARGV[3]
+// the time to live in milliseconds. A stored value shorter than 8 bytes or
+// with version 0 counts as absent, as it does for Load. It returns 1 if it
+// wrote and 0 on a version mismatch.
+var saveScript = rueidis.NewLuaScript(`
+local cur = redis.call('GETRANGE', KEYS[1], 0, 7)
+if string.len(cur) < 8 or cur == '\0\0\0\0\0\0\0\0' then cur = '' end
+if cur ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+`)
+
+// Load returns the record under key, its version and its expiry, with one
+// round trip (GET and PTTL pipelined). The expiry is the local time before
+// the request plus the remaining time to live the server reports, so it
+// never lies after the true expiry and does not depend on the server's
+// clock. A key without expiry (only possible if something else wrote it)
+// is returned with a zero expiry. Absence, including a value this driver
+// did not write, gives (nil, 0, time.Time{}, nil).
+func (d *Driver) Load(ctx context.Context, key string) ([]byte, uint64, time.Time, error) {
+	if d.closed.Load() {
+		return nil, 0, time.Time{}, ErrClosed
+	}
+	ctx, cancel := d.withTimeout(ctx)
+	defer cancel()
+	k := d.prefix + key
+	start := time.Now()
+	res := d.client.DoMulti(ctx,
+		d.client.B().Get().Key(k).Build(),
+		d.client.B().Pttl().Key(k).Build(),
+	)
+	val, err := res[0].AsBytes()
+	if rueidis.IsRedisNil(err) {
+		return nil, 0, time.Time{}, nil
+	}
+	if err != nil {
+		return nil, 0, time.Time{}, fmt.Errorf("sessions: redis: load: %w", err)
+	}
+	pttl, err := res[1].AsInt64()
+	if err != nil {
+		return nil, 0, time.Time{}, fmt.Errorf("sessions: redis: load: %w", err)
+	}
+	if len(val) < 8 || pttl == -2 || pttl == 0 {
+		// Not ours, deleted between GET and PTTL, or expiring within a
+		// millisecond: absent.
+		return nil, 0, time.Time{}, nil
+	}
+	version := binary.BigEndian.Uint64(val)
+	if version == 0 {
+		return nil, 0, time.Time{}, nil
+	}
+	var expires time.Time
+	if pttl > 0 {
+		expires = start.Add(time.Duration(pttl) * time.Millisecond)
+	}
+	return val[8:], version, expires, nil
+}
+
+// Save writes record under key with time to live ttl (rounded up to whole
+// milliseconds, at least one) if and only if the stored version equals
+// version, in one atomic round trip. The new version is a random non-zero
+// number different from version, not a counter, so a key that is deleted
+// and created again does not bring an old version back (no ABA).
+func (d *Driver) Save(ctx context.Context, key string, record []byte, version uint64, ttl time.Duration) (bool, error) {
+	if d.closed.Load() {
+		return false, ErrClosed
+	}
+	ctx, cancel := d.withTimeout(ctx)
+	defer cancel()
+	expect := ""
+	if version != 0 {
+		expect = string(binary.BigEndian.AppendUint64(nil, version))
+	}
+	next := rand.Uint64()
+	for next == 0 || next == version {
+		next = rand.Uint64()
+	}
+	var value strings.Builder
+	value.Grow(8 + len(record))
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], next)
+	value.Write(v[:])
+	value.Write(record)
+	n, err := saveScript.Exec(ctx, d.client,
+		[]string{d.prefix + key},
+		[]string{expect, value.String(), millis(ttl)},
+	).AsInt64()
+	if err != nil {
+		return false, fmt.Errorf("sessions: redis: save: %w", err)
+	}
+	return n == 1, nil
+}
+
+// Touch sets the time to live of the record under key to ttl (rounded up to
+// whole milliseconds, at least one) with PEXPIRE, leaving record and version
+// unchanged. A missing key stays missing and is not an error.
+func (d *Driver) Touch(ctx context.Context, key string, ttl time.Duration) error {
+	if d.closed.Load() {
+		return ErrClosed
+	}
+	ctx, cancel := d.withTimeout(ctx)
+	defer cancel()
+	// PEXPIRE with the same argument is idempotent, so rueidis may retry
+	// it after a network error.
+	cmd := d.client.B().Pexpire().Key(d.prefix + key).Milliseconds(ttlMillis(ttl)).Build().ToRetryable()
+	if err := d.client.Do(ctx, cmd).Error(); err != nil {
+		return fmt.Errorf("sessions: redis: touch: %w", err)
+	}
+	return nil
+}
+
+// Delete removes the record under key with DEL. A missing key is not an
+// error.
+func (d *Driver) Delete(ctx context.Context, key string) error {
+	if d.closed.Load() {
+		return ErrClosed
+	}
+	ctx, cancel := d.withTimeout(ctx)
+	defer cancel()
+	// DEL is idempotent, so rueidis may retry it after a network error.
+	cmd := d.client.B().Del().Key(d.prefix + key).Build().ToRetryable()
+	if err := d.client.Do(ctx, cmd).Error(); err != nil {
+		return fmt.Errorf("sessions: redis: delete: %w", err)
+	}
+	return nil
+}
+
+// Close marks the Driver closed: every later call, Close included, returns
+// ErrClosed. A Driver made by Open also closes its rueidis client, waiting
+// for that no longer than ctx allows (the client then finishes closing in
+// the background); a Driver made by New leaves the client open.
+func (d *Driver) Close(ctx context.Context) error {
+	if !d.closed.CompareAndSwap(false, true) {
+		return ErrClosed
+	}
+	if !d.owned {
+		return nil
+	}
+	done := make(chan struct{})
+	go func() {
+		d.client.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("sessions: redis: close: %w", ctx.Err())
+	}
+}
+
+// withTimeout applies the driver's per-operation deadline to ctx.
+func (d *Driver) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d.timeout < 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, d.timeout)
+}
+
+// ttlMillis converts ttl to whole milliseconds, rounding up, at least one.
+func ttlMillis(ttl time.Duration) int64 {
+	ms := int64(ttl / time.Millisecond)
+	if ttl%time.Millisecond > 0 {
+		ms++
+	}
+	if ms < 1 {
+		ms = 1
+	}
+	return ms
+}
+
+// millis is ttlMillis as a command argument.
+func millis(ttl time.Duration) string { return strconv.FormatInt(ttlMillis(ttl), 10) }

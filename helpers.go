@@ -1,0 +1,226 @@
+package sessions
+
+import (
+	"fmt"
+
+	"github.com/gin-gonic/gin"
+)
+
+// The handler API. Every helper takes the request's *gin.Context, works
+// only on a route behind a Manager's Handler (elsewhere reads report
+// nothing and changes return or record ErrNoMiddleware), and never
+// panics. The first helper that needs the data loads the session; changes
+// are saved automatically before the response headers go out.
+//
+// A gin.Context belongs to one goroutine; a goroutine started by a handler
+// must not use the helpers on the request's context after the handler
+// returns.
+
+// withSession runs f on the request's session with its lock held, after
+// loading it. A load error is reported and leaves the session empty for
+// reads (fail closed).
+func withSession(c *gin.Context, f func(s *session)) bool {
+	s := sessionOf(c)
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	err := s.ensureLoaded()
+	f(s)
+	s.mu.Unlock()
+	if err != nil {
+		s.m.report(c, err)
+	}
+	return true
+}
+
+// Get returns the value stored under key, decoded into a T, and true; or
+// the zero T and false when the key is absent, the session could not be
+// loaded, or the stored value does not decode into a T (Set(c, "n", 42)
+// then Get[string](c, "n") gives "", false).
+func Get[T any](c *gin.Context, key string) (T, bool) {
+	var v T
+	var raw []byte
+	var ok bool
+	var m *Manager
+	withSession(c, func(s *session) {
+		raw, ok = s.value(key)
+		m = s.m
+	})
+	if !ok {
+		return v, false
+	}
+	if err := m.cfg.Codec.Unmarshal(raw, &v); err != nil {
+		var zero T
+		return zero, false
+	}
+	return v, true
+}
+
+// GetOr returns the value under key decoded into a T, or fallback when Get
+// would report false.
+func GetOr[T any](c *gin.Context, key string, fallback T) T {
+	if v, ok := Get[T](c, key); ok {
+		return v
+	}
+	return fallback
+}
+
+// Has reports whether the session holds a value under key.
+func Has(c *gin.Context, key string) bool {
+	var ok bool
+	withSession(c, func(s *session) { _, ok = s.value(key) })
+	return ok
+}
+
+// Keys returns the keys the session holds, sorted.
+func Keys(c *gin.Context) []string {
+	var keys []string
+	withSession(c, func(s *session) { keys = s.keys() })
+	return keys
+}
+
+// Set stores value under key. The value is encoded at once with the
+// Manager's Codec, so later changes to it by the handler are not seen, and
+// it is saved with the response. A value that does not encode is recorded
+// as an error: the request's save then fails as a whole (nothing is
+// written) and the response becomes a 500; use Put to get the error back.
+func Set(c *gin.Context, key string, value any) {
+	if err := set(c, key, value); err != nil {
+		_ = c.Error(err)
+	}
+}
+
+func set(c *gin.Context, key string, value any) error {
+	s := sessionOf(c)
+	if s == nil {
+		return ErrNoMiddleware
+	}
+	raw, err := s.m.cfg.Codec.Marshal(value)
+	if err != nil {
+		err = fmt.Errorf("sessions: set %q: encode %T: %w", key, value, err)
+	}
+	withSession(c, func(s *session) {
+		if err != nil {
+			if s.encodeErr == nil {
+				s.encodeErr = err
+			}
+			return
+		}
+		if cur, ok := s.value(key); ok && string(cur) == string(raw) {
+			return // unchanged: nothing to write
+		}
+		s.beginChange()
+		s.d.set(key, raw)
+	})
+	return err
+}
+
+// Put stores value under key and saves the session now, before the
+// handler goes on; it returns an encoding or store error instead of
+// leaving it to the end of the request.
+func Put(c *gin.Context, key string, value any) error {
+	if err := set(c, key, value); err != nil {
+		return err
+	}
+	return Save(c)
+}
+
+// Pop returns the value under key decoded into a T and deletes it, as for
+// a flash message. If the value does not decode into a T, Pop reports
+// false and leaves it in place.
+func Pop[T any](c *gin.Context, key string) (T, bool) {
+	v, ok := Get[T](c, key)
+	if ok {
+		Delete(c, key)
+	}
+	return v, ok
+}
+
+// Delete removes key from the session. Deleting an absent key changes
+// nothing and writes nothing.
+func Delete(c *gin.Context, key string) {
+	if !withSession(c, func(s *session) {
+		if _, ok := s.value(key); ok {
+			s.d.del(key)
+		}
+	}) {
+		_ = c.Error(ErrNoMiddleware)
+	}
+}
+
+// Clear removes every key. The session (and its ID) lives on, empty; use
+// Destroy to end it.
+func Clear(c *gin.Context) {
+	if !withSession(c, func(s *session) {
+		if s.exists || !s.d.empty() {
+			s.d.clear()
+		}
+	}) {
+		_ = c.Error(ErrNoMiddleware)
+	}
+}
+
+// ID returns the session ID the client holds or is about to receive, or ""
+// when the request has no session and has written nothing. An ID from the
+// cookie counts only once the store has confirmed it (strict mode). Treat
+// it as a secret: it is the bearer credential.
+func ID(c *gin.Context) string {
+	var id string
+	withSession(c, func(s *session) { id = s.id })
+	return id
+}
+
+// Refresh gives the session a new ID with the same data and deletes the
+// old record, so the old ID is dead at once. Call it right after a login
+// (or any change of privilege) to defeat session fixation. The absolute
+// lifetime keeps running from the session's creation. If it fails, the
+// session keeps its old ID and its data, and the error says why.
+func Refresh(c *gin.Context) error {
+	var err error
+	if !withSession(c, func(s *session) { err = s.refresh() }) {
+		return ErrNoMiddleware
+	}
+	return err
+}
+
+// Destroy deletes the session's record and expires its cookie: logout.
+// A change made after Destroy in the same request starts a new session
+// under a new ID. If it fails, the session still exists and the error says
+// why.
+func Destroy(c *gin.Context) error {
+	s := sessionOf(c)
+	if s == nil {
+		return ErrNoMiddleware
+	}
+	s.mu.Lock()
+	err := s.destroy()
+	s.mu.Unlock()
+	return err
+}
+
+// Save persists the session's changes now. It is seldom needed: changes
+// are saved before the response headers go out. After the headers are
+// sent, Save can still store changes of a session whose cookie the client
+// already holds.
+func Save(c *gin.Context) error {
+	s := sessionOf(c)
+	if s == nil {
+		return ErrNoMiddleware
+	}
+	s.mu.Lock()
+	err := s.ensureLoaded()
+	switch {
+	case err != nil && s.d.empty():
+	case (s.id == "" || !s.exists) && !s.d.empty() && s.c.Writer.Written():
+		err = ErrResponseWritten
+	default:
+		err = s.commit(s.writeCtx())
+	}
+	soft := s.takeSoftErr()
+	s.mu.Unlock()
+	if soft != nil {
+		s.m.report(c, soft)
+	}
+	return err
+}

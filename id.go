@@ -1,0 +1,70 @@
+package sessions
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+)
+
+// idLen is the length of a session ID: 256 random bits in unpadded
+// URL-safe base64.
+const idLen = 43
+
+// newID returns a fresh session ID: 32 bytes from crypto/rand, encoded as
+// 43 characters of unpadded base64url. crypto/rand.Read never fails on the
+// platforms Go supports (it panics inside the runtime rather than return
+// weak bytes), so there is no error to handle.
+func newID() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// validID reports whether s has exactly the shape newID produces. Anything
+// else in the cookie (wrong length, other characters, non-canonical final
+// character) is rejected before any store I/O.
+func validID(s string) bool {
+	if len(s) != idLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	// 43 characters carry 258 bits; the last character's two low bits
+	// must be zero for the encoding to be canonical. Its value must be a
+	// multiple of 4 in the base64 alphabet.
+	return b64val(s[idLen-1])&3 == 0
+}
+
+func b64val(c byte) byte {
+	switch {
+	case 'A' <= c && c <= 'Z':
+		return c - 'A'
+	case 'a' <= c && c <= 'z':
+		return c - 'a' + 26
+	case '0' <= c && c <= '9':
+		return c - '0' + 52
+	case c == '-':
+		return 62
+	default: // '_'
+		return 63
+	}
+}
+
+// storeKey derives the key under which a session is stored: the unpadded
+// base64url SHA-256 of its ID. The raw ID, which is the bearer credential
+// in the cookie, never reaches a store, a log line or an error; a leaked
+// store dump holds no usable cookie. Since IDs carry 256 random bits, an
+// unkeyed hash is enough: there is nothing to brute-force.
+func storeKey(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// KeyOf returns the store key of a session ID, as drivers see it (without
+// a driver's own prefix). Operators use it to find one session's record;
+// it is also the "ID hash" that listings show instead of the raw ID.
+func KeyOf(id string) string { return storeKey(id) }

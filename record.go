@@ -1,0 +1,99 @@
+package sessions
+
+import (
+	"encoding/binary"
+	"errors"
+	"time"
+)
+
+// A record is what the core stores through a Driver: a small binary
+// envelope around the session's values, each value already encoded by the
+// Codec.
+//
+//	byte    format version (recordV1)
+//	varint  created-at, Unix milliseconds (the absolute lifetime runs from it)
+//	uvarint number of values
+//	then per value, in key order:
+//	        uvarint key length, key bytes, uvarint value length, value bytes
+//
+// The decoder checks every length against what is left, so a truncated,
+// foreign or hostile record is an error, never a panic or an
+// out-of-range read; the core treats such a record as an absent session.
+const recordV1 = 0x01
+
+// maxRecordKeys bounds the number of values a record may declare, so a
+// hostile record cannot make the decoder allocate a huge map.
+const maxRecordKeys = 1 << 16
+
+var errBadRecord = errors.New("malformed session record")
+
+type record struct {
+	created time.Time
+	values  map[string][]byte
+}
+
+func encodeRecord(r record) []byte {
+	size := 1 + binary.MaxVarintLen64 + binary.MaxVarintLen64
+	for k, v := range r.values {
+		size += 2*binary.MaxVarintLen64 + len(k) + len(v)
+	}
+	b := make([]byte, 0, size)
+	b = append(b, recordV1)
+	b = binary.AppendVarint(b, r.created.UnixMilli())
+	b = binary.AppendUvarint(b, uint64(len(r.values)))
+	for _, k := range sortedKeys(r.values) {
+		v := r.values[k]
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	return b
+}
+
+func decodeRecord(b []byte) (record, error) {
+	var r record
+	if len(b) < 1 || b[0] != recordV1 {
+		return r, errBadRecord
+	}
+	b = b[1:]
+	ms, n := binary.Varint(b)
+	if n <= 0 {
+		return r, errBadRecord
+	}
+	b = b[n:]
+	r.created = time.UnixMilli(ms)
+	count, n := binary.Uvarint(b)
+	if n <= 0 || count > maxRecordKeys || count > uint64(len(b)) {
+		return r, errBadRecord
+	}
+	b = b[n:]
+	r.values = make(map[string][]byte, count)
+	for i := uint64(0); i < count; i++ {
+		var k, v []byte
+		var ok bool
+		if k, b, ok = lenPrefixed(b); !ok {
+			return record{}, errBadRecord
+		}
+		if v, b, ok = lenPrefixed(b); !ok {
+			return record{}, errBadRecord
+		}
+		if _, dup := r.values[string(k)]; dup {
+			return record{}, errBadRecord
+		}
+		r.values[string(k)] = v
+	}
+	if len(b) != 0 {
+		return record{}, errBadRecord
+	}
+	return r, nil
+}
+
+func lenPrefixed(b []byte) (field, rest []byte, ok bool) {
+	l, n := binary.Uvarint(b)
+	if n <= 0 || l > uint64(len(b)-n) {
+		return nil, nil, false
+	}
+	end := n + int(l)
+	return b[n:end:end], b[end:], true
+}

@@ -1,0 +1,480 @@
+package sessions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// The request state machine. One *session per request holds everything the
+// request knows about its session, and every transition lives in this file:
+//
+//	untouched ──first helper──▶ loaded (a live record) | absent (none, or not usable)
+//	loaded/absent ──Set/Delete/Clear──▶ changed (a delta, see delta.go)
+//	changed ──commit──▶ committed (load-apply-conditional-save, retried on conflict)
+//	loaded ──commit, idle deadline stale──▶ touched (expiry extended, data not rewritten)
+//
+// Nothing touches the store until a helper needs the data. Nothing is
+// written unless something changed, except a touch when the sliding expiry
+// needs extending. The commit runs just before the response headers go out
+// (writer.go), or at the end of the handler chain if nothing was written.
+type loadState uint8
+
+const (
+	untouched loadState = iota // cookie not read, store not asked
+	loaded                     // a live record was loaded: exists is true
+	absent                     // no usable session: id is "" or a fresh, unsaved one
+	failed                     // the store could not answer; reads see nothing, writes retry the load
+)
+
+// maxSaveAttempts bounds the load-apply-save loop under contention.
+const maxSaveAttempts = 16
+
+type session struct {
+	m *Manager
+	c *gin.Context
+	w writer
+
+	mu    sync.Mutex
+	state loadState
+
+	id      string // the session ID the client holds or will get; "" if none
+	key     string // storeKey(id)
+	exists  bool   // a record under key was loaded or saved by this request
+	version uint64 // version of base; 0 with exists means "reload before saving"
+	fresh   bool   // base and version are as loaded, usable for a conditional save
+	created time.Time
+	expires time.Time // the store's idle deadline for key
+	raw     []byte    // the record bytes as loaded (for the touch fallback)
+	base    map[string][]byte
+	d       delta
+
+	encodeErr  error // first value that failed to encode: the commit fails with it
+	softErr    error // a failed touch: reported, but the response stands
+	destroyed  bool  // Destroy ran: expire the cookie unless a new session follows
+	sendCookie bool  // the cookie must be (re)sent at the next commit
+	cookieHdr  string
+	final      bool // the commit before headers has run
+	failedSave bool // that commit failed: the response was turned into an error
+}
+
+// ctx returns the context for store reads: the request's.
+func (s *session) readCtx() context.Context { return s.c.Request.Context() }
+
+// writeCtx returns the context for store writes: the request's values
+// without its cancellation, so a client that hangs up mid-request does not
+// abort a save half-way through a login.
+func (s *session) writeCtx() context.Context { return context.WithoutCancel(s.c.Request.Context()) }
+
+// ensureLoaded moves an untouched session to loaded, absent or failed.
+// Called with s.mu held. It returns the store error, if any.
+func (s *session) ensureLoaded() error {
+	if s.state != untouched {
+		return nil
+	}
+	id := ""
+	if ck, err := s.c.Request.Cookie(s.m.cfg.CookieName); err == nil && validID(ck.Value) {
+		id = ck.Value
+	}
+	if id == "" {
+		s.state = absent
+		return nil
+	}
+	s.id, s.key = id, storeKey(id)
+	return s.load(s.readCtx())
+}
+
+// load reads the record under s.key. An ID the store does not know, a
+// record that does not decode, or one past its absolute lifetime leaves
+// the session absent with no ID: strict mode, an unknown ID is never
+// adopted, and the visitor gets a fresh one when something is written.
+func (s *session) load(ctx context.Context) error {
+	rec, ver, exp, err := s.m.driver.Load(ctx, s.key)
+	if err != nil {
+		s.state = failed
+		s.fresh = false
+		return fmt.Errorf("sessions: load: %w", err)
+	}
+	if rec == nil {
+		s.forget()
+		return nil
+	}
+	r, err := decodeRecord(rec)
+	if err != nil {
+		s.m.cfg.Logger.Warn("sessions: a stored record did not decode; the visitor gets a fresh session and the record is removed",
+			"key", s.key, "error", err)
+		_ = s.m.driver.Delete(s.writeCtx(), s.key)
+		s.forget()
+		return nil
+	}
+	now := time.Now()
+	if s.m.cfg.AbsoluteLifetime > 0 && !now.Before(r.created.Add(s.m.cfg.AbsoluteLifetime)) {
+		_ = s.m.driver.Delete(s.writeCtx(), s.key)
+		s.forget()
+		return nil
+	}
+	s.state = loaded
+	s.exists = true
+	s.fresh = true
+	s.version = ver
+	s.created = r.created
+	s.expires = exp
+	s.raw = rec
+	s.base = r.values
+	return nil
+}
+
+// forget drops the ID: the session is absent.
+func (s *session) forget() {
+	s.state = absent
+	s.id, s.key = "", ""
+	s.exists, s.fresh = false, false
+	s.version = 0
+	s.raw, s.base = nil, nil
+}
+
+// value returns the encoded value of key as this request sees it.
+// Called with s.mu held, after ensureLoaded.
+func (s *session) value(key string) ([]byte, bool) {
+	if v, ok, decided := s.d.lookup(key); decided {
+		return v, ok
+	}
+	v, ok := s.base[key]
+	return v, ok
+}
+
+// beginChange prepares for a change: a session without an ID gets a fresh
+// one now, so ID() is stable for the rest of the request.
+// Called with s.mu held.
+func (s *session) beginChange() {
+	if s.id == "" {
+		s.newSession()
+	}
+}
+
+func (s *session) newSession() {
+	s.id = newID()
+	s.key = storeKey(s.id)
+	s.exists, s.fresh = false, true
+	s.version = 0
+	s.created = time.Now()
+	s.raw, s.base = nil, nil
+	if s.state != failed {
+		s.state = absent
+	}
+}
+
+// ttl returns the time to live of a save or touch made at now, capped by
+// the absolute lifetime; ok is false when the absolute deadline has passed.
+func (s *session) ttl(now time.Time) (time.Duration, bool) {
+	ttl := s.m.cfg.Lifetime
+	if abs := s.m.cfg.AbsoluteLifetime; abs > 0 {
+		left := s.created.Add(abs).Sub(now)
+		if left <= 0 {
+			return 0, false
+		}
+		ttl = min(ttl, left)
+	}
+	return max(ttl, time.Millisecond), true
+}
+
+// commit persists the request's changes, or extends the idle deadline when
+// a touch is due, and sets the cookie. Called with s.mu held.
+func (s *session) commit(ctx context.Context) error {
+	if s.encodeErr != nil {
+		return s.encodeErr
+	}
+	if !s.d.empty() {
+		if err := s.save(ctx); err != nil {
+			return err
+		}
+	} else if s.state == loaded && s.touchDue() {
+		s.touch(ctx)
+	}
+	s.writeCookie()
+	return nil
+}
+
+// save applies the delta to the newest stored record and writes it
+// conditionally: load (with its version), apply, conditional write; on a
+// version conflict, load again and re-apply.
+func (s *session) save(ctx context.Context) error {
+	s.beginChange()
+	for attempt := 0; attempt < maxSaveAttempts; attempt++ {
+		if !s.fresh {
+			if err := s.load(ctx); err != nil {
+				return fmt.Errorf("sessions: save: %w", err)
+			}
+			if s.state == absent {
+				// The record vanished (expired, destroyed, revoked) since
+				// this request loaded it: never resurrect it under the old
+				// ID. What this request changed starts a new session.
+				s.newSession()
+			}
+		}
+		values := s.d.apply(s.base)
+		if !s.exists && len(values) == 0 {
+			// A new session whose changes cancel out: nothing to store.
+			s.d.reset()
+			return nil
+		}
+		now := time.Now()
+		ttl, ok := s.ttl(now)
+		if !ok {
+			s.newSession()
+			continue
+		}
+		rec := encodeRecord(record{created: s.created, values: values})
+		if err := s.m.checkSize(rec); err != nil {
+			return err
+		}
+		saved, err := s.m.driver.Save(ctx, s.key, rec, s.version, ttl)
+		if err != nil {
+			return fmt.Errorf("sessions: save: %w", err)
+		}
+		if !saved {
+			s.fresh = false
+			continue
+		}
+		s.state = loaded
+		s.exists = true
+		s.fresh = false // the driver does not report the new version
+		s.base, s.raw = values, rec
+		s.expires = now.Add(ttl)
+		s.d.reset()
+		s.sendCookie = true
+		return nil
+	}
+	return ErrConflict
+}
+
+// touchDue reports whether the idle deadline is stale enough to extend:
+// more than TouchInterval has passed since it was last set.
+func (s *session) touchDue() bool {
+	setAt := s.expires.Add(-s.m.cfg.Lifetime)
+	return time.Since(setAt) > s.m.cfg.TouchInterval
+}
+
+// touch extends the idle deadline without rewriting the data when the
+// driver can (Toucher), else by a conditional save of the unchanged record.
+// A failed touch is reported but does not fail the response: no change of
+// the user's is lost by it.
+func (s *session) touch(ctx context.Context) {
+	now := time.Now()
+	ttl, ok := s.ttl(now)
+	if !ok || !now.Add(ttl).After(s.expires) {
+		return // capped by the absolute lifetime: nothing to extend
+	}
+	var err error
+	if t := s.m.toucher; t != nil {
+		err = t.Touch(ctx, s.key, ttl)
+	} else if s.fresh {
+		var saved bool
+		saved, err = s.m.driver.Save(ctx, s.key, s.raw, s.version, ttl)
+		if err == nil && !saved {
+			return // another request wrote it, which extended it
+		}
+		s.fresh = false
+	} else {
+		return
+	}
+	if err != nil {
+		s.softErr = fmt.Errorf("sessions: touch: %w", err)
+		return
+	}
+	s.expires = now.Add(ttl)
+	s.sendCookie = true
+}
+
+// writeCookie sets (or expires) the session cookie if this request changed
+// what the client must hold. It replaces any cookie it set earlier in the
+// same request, so a response carries one Set-Cookie for the session.
+func (s *session) writeCookie() {
+	var ck *http.Cookie
+	switch {
+	case s.sendCookie && s.id != "" && s.exists:
+		ck = s.m.cookie(s.id)
+		if !s.m.cfg.ExpireOnClose {
+			ck.MaxAge = max(1, int((time.Until(s.expires)+time.Second-1)/time.Second))
+			ck.Expires = s.expires.UTC()
+		}
+	case s.destroyed && !s.exists:
+		ck = s.m.cookie("")
+		ck.MaxAge = -1
+		ck.Expires = time.Unix(0, 0)
+	default:
+		return
+	}
+	s.sendCookie = false
+	s.destroyed = false
+	h := s.c.Writer.Header()
+	if s.cookieHdr != "" {
+		cur := h["Set-Cookie"]
+		for i, v := range cur {
+			if v == s.cookieHdr {
+				h["Set-Cookie"] = append(cur[:i:i], cur[i+1:]...)
+				break
+			}
+		}
+	}
+	s.cookieHdr = ck.String()
+	h.Add("Set-Cookie", s.cookieHdr)
+}
+
+// refresh moves the session to a new ID with the same data and deletes the
+// old record, so the old ID is dead. Called with s.mu held.
+func (s *session) refresh() error {
+	if err := s.ensureLoaded(); err != nil {
+		return fmt.Errorf("sessions: refresh: %w", err)
+	}
+	if s.encodeErr != nil {
+		return s.encodeErr
+	}
+	if s.state == failed {
+		if err := s.load(s.readCtx()); err != nil {
+			return fmt.Errorf("sessions: refresh: %w", err)
+		}
+	}
+	if !s.exists {
+		// Nothing stored yet (a new visitor): the ID this request will use
+		// has never been sent to anyone. Make sure it is a new one.
+		if s.id != "" {
+			s.newSession()
+		}
+		return nil
+	}
+	ctx := s.writeCtx()
+	now := time.Now()
+	ttl, ok := s.ttl(now)
+	if !ok {
+		return fmt.Errorf("sessions: refresh: the session has passed its absolute lifetime")
+	}
+	values := s.d.apply(s.base)
+	rec := encodeRecord(record{created: s.created, values: values})
+	if err := s.m.checkSize(rec); err != nil {
+		return err
+	}
+	oldKey := s.key
+	id := newID()
+	key := storeKey(id)
+	saved, err := s.m.driver.Save(ctx, key, rec, 0, ttl)
+	if err == nil && !saved {
+		err = errors.New("a record already exists under the new key")
+	}
+	if err != nil {
+		return fmt.Errorf("sessions: refresh: save under the new ID: %w", err)
+	}
+	if err := s.m.driver.Delete(ctx, oldKey); err != nil {
+		// The old ID must not stay valid beside the new one: undo.
+		_ = s.m.driver.Delete(ctx, key)
+		return fmt.Errorf("sessions: refresh: delete the old record (the session keeps its old ID): %w", err)
+	}
+	s.id, s.key = id, key
+	s.state, s.exists, s.fresh = loaded, true, false
+	s.base, s.raw = values, rec
+	s.expires = now.Add(ttl)
+	s.d.reset()
+	s.sendCookie = true
+	return nil
+}
+
+// destroy deletes the record and schedules the cookie's expiry. A change
+// made after Destroy starts a new session under a new ID.
+// Called with s.mu held.
+func (s *session) destroy() error {
+	if s.state == untouched {
+		if ck, err := s.c.Request.Cookie(s.m.cfg.CookieName); err == nil && validID(ck.Value) {
+			s.id, s.key = ck.Value, storeKey(ck.Value)
+		}
+	}
+	if s.key != "" {
+		if err := s.m.driver.Delete(s.writeCtx(), s.key); err != nil {
+			return fmt.Errorf("sessions: destroy: %w", err)
+		}
+	}
+	s.forget()
+	s.d.reset()
+	s.encodeErr = nil
+	s.destroyed = true
+	return nil
+}
+
+// finalCommit runs once, just before the response headers go out (or at
+// the end of the chain). If it fails while the response would still claim
+// success, the response becomes a 500.
+func (s *session) finalCommit() {
+	s.mu.Lock()
+	if s.final {
+		s.mu.Unlock()
+		return
+	}
+	s.final = true
+	var err error
+	if s.state != untouched || s.destroyed || !s.d.empty() {
+		err = s.commit(s.writeCtx())
+	}
+	soft := s.takeSoftErr()
+	s.mu.Unlock()
+	if soft != nil {
+		s.m.report(s.c, soft)
+	}
+	if err == nil {
+		return
+	}
+	s.m.report(s.c, err)
+	w := s.w.ResponseWriter
+	if w.Written() || w.Status() >= 400 {
+		return
+	}
+	s.failedSave = true
+	h := w.Header()
+	for _, name := range []string{"Location", "Content-Length", "Content-Disposition", "Content-Encoding", "Etag", "Last-Modified"} {
+		h.Del(name)
+	}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusInternalServerError)
+	_, _ = w.WriteString(http.StatusText(http.StatusInternalServerError) + ": the session could not be saved\n")
+}
+
+// lateCommit runs at the end of the chain when the headers are already
+// out: changes made after the response was written are still saved if the
+// client already holds the session's cookie.
+func (s *session) lateCommit() {
+	s.mu.Lock()
+	var err error
+	if !s.d.empty() || s.encodeErr != nil {
+		if s.id == "" || !s.exists {
+			err = ErrResponseWritten
+		} else {
+			err = s.commit(s.writeCtx())
+		}
+	}
+	soft := s.takeSoftErr()
+	s.mu.Unlock()
+	for _, e := range []error{soft, err} {
+		if e != nil {
+			s.m.report(s.c, e)
+		}
+	}
+}
+
+// takeSoftErr returns and clears the pending soft error.
+// Called with s.mu held; the caller reports it after unlocking, so an
+// error handler may use the helpers.
+func (s *session) takeSoftErr() error {
+	err := s.softErr
+	s.softErr = nil
+	return err
+}
+
+// keys returns the keys this request sees, sorted.
+func (s *session) keys() []string {
+	m := s.d.apply(s.base)
+	return sortedKeys(m)
+}
