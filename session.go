@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
@@ -32,8 +33,18 @@ const (
 	failed                     // the store could not answer; reads see nothing, writes retry the load
 )
 
-// maxSaveAttempts bounds the load-apply-save loop under contention.
-const maxSaveAttempts = 16
+// maxSaveAttempts bounds the load-apply-save loop under contention. After
+// a conflict the loop waits a short random time, growing with each
+// attempt (conflictBackoff), so that many writers of one session spread
+// out instead of colliding again in lock-step.
+const maxSaveAttempts = 32
+
+// conflictBackoff returns the wait before attempt n (n ≥ 1) of a save:
+// a random time up to min(1ms·2^(n-1), 64ms).
+func conflictBackoff(n int) time.Duration {
+	ceil := time.Millisecond << min(n-1, 6)
+	return rand.N(ceil) + 1
+}
 
 type session struct {
 	m *Manager
@@ -206,6 +217,15 @@ func (s *session) commit(ctx context.Context) error {
 func (s *session) save(ctx context.Context) error {
 	s.beginChange()
 	for attempt := 0; attempt < maxSaveAttempts; attempt++ {
+		if attempt > 0 {
+			t := time.NewTimer(conflictBackoff(attempt))
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return fmt.Errorf("sessions: save: %w", ctx.Err())
+			}
+		}
 		if !s.fresh {
 			if err := s.load(ctx); err != nil {
 				return fmt.Errorf("sessions: save: %w", err)

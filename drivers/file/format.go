@@ -14,10 +14,8 @@ import (
 const headerLen = 16
 
 var (
-	magic      = [4]byte{'G', 'K', 'S', 1}
-	crcTable   = crc32.MakeTable(crc32.Castagnoli)
-	_          = headerLen - len(magic) - 8 - 4 // layout sanity: must be 0
-	zeroLenRec = []byte{}
+	magic    = [4]byte{'G', 'K', 'S', 1}
+	crcTable = crc32.MakeTable(crc32.Castagnoli)
 )
 
 // encodeHeader returns the header of a file holding version and record.
@@ -32,7 +30,8 @@ func encodeHeader(version uint64, record []byte) [headerLen]byte {
 
 // decode splits the contents of a session file into record and version.
 // ok is false if the file is damaged: too short, wrong magic, version 0 or
-// a checksum mismatch. The record aliases buf and is never nil.
+// a checksum mismatch. The record aliases buf; it is never nil
+// because buf is not.
 func decode(buf []byte) (record []byte, version uint64, ok bool) {
 	if len(buf) < headerLen || [4]byte(buf[:4]) != magic {
 		return nil, 0, false
@@ -42,9 +41,6 @@ func decode(buf []byte) (record []byte, version uint64, ok bool) {
 	sum := crc32.Update(crc32.Checksum(buf[4:12], crcTable), crcTable, record)
 	if version == 0 || sum != binary.BigEndian.Uint32(buf[12:16]) {
 		return nil, 0, false
-	}
-	if record == nil {
-		record = zeroLenRec
 	}
 	return record, version, true
 }

@@ -111,7 +111,7 @@ type Driver struct {
 
 	mu       sync.RWMutex // guards closed; held shortly by begin and Close
 	closed   bool
-	inflight sync.WaitGroup // calls between begin and end
+	inflight sync.WaitGroup // calls admitted by begin and not yet done
 }
 
 // Open returns a Driver for a DSN of the form

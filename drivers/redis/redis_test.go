@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -191,5 +192,44 @@ func TestTimeoutBoundsEachCall(t *testing.T) {
 	}
 	if got, prefix := err.Error(), "sessions: redis: load: "; len(got) < len(prefix) || got[:len(prefix)] != prefix {
 		t.Fatalf("error %q does not start with %q", got, prefix)
+	}
+}
+
+// TestOpenAuthAndDatabase checks that the DSN's password and database
+// number reach the server, and that a wrong password fails Open without
+// showing it.
+func TestOpenAuthAndDatabase(t *testing.T) {
+	addr, _ := testserver.StartRedis(t)
+	const pw = "test-Secret-77"
+	if _, err := testserver.RedisCommand(addr, "CONFIG", "SET", "requirepass", pw); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	u, _ := url.Parse("redis://:wrong-" + pw + "@" + addr)
+	if _, err := redis.Open(u); err == nil {
+		t.Fatal("Open with a wrong password succeeded")
+	} else if strings.Contains(err.Error(), pw) {
+		t.Fatalf("Open error shows the password: %v", err)
+	}
+
+	d := openDSN(t, "redis://default:"+pw+"@"+addr+"/2?prefix=p:")
+	defer d.Close(ctx)
+	key := sessionstest.Key(t)
+	if saved, err := d.Save(ctx, key, []byte("in db 2"), 0, time.Minute); err != nil || !saved {
+		t.Fatalf("Save = %v, %v", saved, err)
+	}
+	for db, want := range map[int]int64{0: 0, 2: 1} {
+		c, err := rueidis.NewClient(rueidis.ClientOption{
+			InitAddress: []string{addr}, Password: pw, SelectDB: db, DisableCache: true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := c.Do(ctx, c.B().Exists().Key("p:"+key).Build()).AsInt64()
+		c.Close()
+		if err != nil || n != want {
+			t.Errorf("EXISTS in db %d = %d, %v; want %d", db, n, err, want)
+		}
 	}
 }

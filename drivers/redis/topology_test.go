@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ginkit/sessions/internal/testserver"
 	"github.com/ginkit/sessions/sessionstest"
@@ -24,7 +25,7 @@ func TestConformanceCluster(t *testing.T) {
 	d := openDSN(t, dsn)
 	defer d.Close(context.Background())
 	for range 16 {
-		if saved, err := d.Save(context.Background(), sessionstest.Key(t), []byte("x"), 0, 60e9); err != nil || !saved {
+		if saved, err := d.Save(context.Background(), sessionstest.Key(t), []byte("x"), 0, time.Minute); err != nil || !saved {
 			t.Fatalf("Save = %v, %v", saved, err)
 		}
 	}

@@ -40,8 +40,8 @@ func StartMemcached(tb testing.TB, extraArgs ...string) (addr string, proc *Proc
 	args = append(args, extraArgs...)
 	proc = Start(tb, "memcached", bin, args...)
 	if err := WaitMemcached(addr, memcachedStartTimeout); err != nil {
-		proc.Stop()
-		tb.Fatalf("testserver: memcached %s: %v\noutput:\n%s", strings.Join(args, " "), err, tail(memcachedOutput(proc), 4000))
+		// Start's cleanup prints the server's output.
+		tb.Fatalf("testserver: memcached %s: %v", strings.Join(args, " "), err)
 	}
 	return addr, proc
 }
@@ -84,11 +84,4 @@ func memcachedVersion(addr string) error {
 		return fmt.Errorf("unexpected reply to version: %q", line)
 	}
 	return nil
-}
-
-// memcachedOutput returns what p has written so far.
-func memcachedOutput(p *Process) string {
-	writeMu.Lock()
-	defer writeMu.Unlock()
-	return p.log.String()
 }

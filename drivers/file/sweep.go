@@ -1,0 +1,156 @@
+package file
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// sweeper runs Sweep every interval until ctx is canceled (by Close).
+func (d *Driver) sweeper(ctx context.Context, interval time.Duration) {
+	defer close(d.sweeperDone)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			// Errors are left for the next sweep: a file that could not be
+			// removed is expired and so invisible anyway.
+			_, _ = d.Sweep(ctx)
+		}
+	}
+}
+
+// Sweep removes the expired session files in the folder and the temporary
+// files left more than five minutes ago by writers that died before
+// renaming them, and returns how many files it removed. Live session
+// files, fresh temporary files, lock files and files the driver did not
+// create are kept. Each session file is removed under its key's lock
+// stripe after checking again that it has expired, so Sweep never removes
+// a session that a concurrent Save or Touch (in any process) has just
+// renewed. It is safe to run from several processes at once. Sweep keeps
+// going past files it fails to remove and returns the first such error; it
+// stops early, with ctx's error, if ctx ends.
+func (d *Driver) Sweep(ctx context.Context) (removed int, err error) {
+	if d.closed.Load() {
+		return 0, ErrClosed
+	}
+	dir, err := os.Open(d.dir)
+	if err != nil {
+		return 0, fmt.Errorf("sessions: file: sweep: %w", err)
+	}
+	defer dir.Close()
+	var firstErr error
+	note := func(err error) {
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("sessions: file: sweep: %w", err)
+		}
+	}
+	for {
+		// Read the folder in batches so a huge folder needs little memory.
+		entries, rerr := dir.ReadDir(1024)
+		for _, e := range entries {
+			if err := ctx.Err(); err != nil {
+				return removed, fmt.Errorf("sessions: file: sweep: %w", err)
+			}
+			name := e.Name()
+			var ok bool
+			var err error
+			switch {
+			case strings.HasSuffix(name, sessSuffix):
+				ok, err = d.removeIfExpired(strings.TrimSuffix(name, sessSuffix))
+			case strings.HasPrefix(name, tempPrefix):
+				ok, err = d.removeIfStale(e)
+			}
+			if errors.Is(err, ErrClosed) {
+				return removed, err
+			}
+			note(err)
+			if ok {
+				removed++
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			note(rerr)
+			break
+		}
+	}
+	return removed, firstErr
+}
+
+// removeIfExpired removes the session file of key if it has expired,
+// checking under the key's stripe lock.
+func (d *Driver) removeIfExpired(key string) (bool, error) {
+	if checkKey(key) != nil {
+		return false, nil // not a name this driver creates
+	}
+	path := d.path(key)
+	// Look first without the lock: most files are live.
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() || fi.ModTime().After(time.Now()) {
+		return false, nil
+	}
+	s, err := d.lock(key)
+	if err != nil {
+		return false, err
+	}
+	defer s.unlock()
+	fi, err = os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() || fi.ModTime().After(time.Now()) {
+		return false, nil // removed or renewed meanwhile
+	}
+	if err := os.Remove(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// removeIfStale removes a temporary file created more than d.tempMaxAge
+// ago. Its age comes from the Unix time in its name (".tmp-<unix>-…"),
+// because its modification time may already be set to a session's expiry;
+// for a name without one, from its modification time.
+func (d *Driver) removeIfStale(e fs.DirEntry) (bool, error) {
+	name := e.Name()
+	var created time.Time
+	rest := strings.TrimPrefix(name, tempPrefix)
+	if i := strings.IndexByte(rest, '-'); i > 0 {
+		if sec, err := strconv.ParseInt(rest[:i], 10, 64); err == nil {
+			created = time.Unix(sec, 0)
+		}
+	}
+	if created.IsZero() {
+		fi, err := e.Info()
+		if err != nil {
+			return false, nil
+		}
+		created = fi.ModTime()
+	}
+	if time.Since(created) <= d.tempMaxAge {
+		return false, nil
+	}
+	if !e.Type().IsRegular() {
+		return false, nil
+	}
+	if err := os.Remove(filepath.Join(d.dir, name)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}

@@ -1,0 +1,84 @@
+package sessions_test
+
+import (
+	"context"
+	"net/url"
+	"testing"
+
+	"github.com/ginkit/sessions"
+	"github.com/ginkit/sessions/drivers/file"
+	"github.com/ginkit/sessions/drivers/memory"
+	"github.com/ginkit/sessions/internal/suite"
+	"github.com/ginkit/sessions/sessionstest"
+)
+
+// The conformance suite mirrors sessions.Driver; these assignments fail to
+// compile if the two ever drift apart.
+var (
+	_ sessionstest.Driver  = sessions.Driver(nil)
+	_ sessions.Driver      = sessionstest.Driver(nil)
+	_ sessionstest.Toucher = sessions.Toucher(nil)
+)
+
+// openDSN opens a built-in driver through the registry, as SESSION_DSN would.
+func openDSN(t *testing.T, dsn string) sessions.Driver {
+	t.Helper()
+	d, err := sessions.Open(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close(context.Background()) })
+	return d
+}
+
+func fileDSN(t *testing.T) string {
+	return (&url.URL{Scheme: "file", Path: t.TempDir()}).String()
+}
+
+func TestConformanceMemory(t *testing.T) {
+	sessionstest.TestDriver(t, func(t *testing.T) sessionstest.Driver {
+		d, err := sessions.Open("memory://")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}, sessionstest.Options{})
+}
+
+func TestConformanceFile(t *testing.T) {
+	sessionstest.TestDriver(t, func(t *testing.T) sessionstest.Driver {
+		d, err := sessions.Open(fileDSN(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}, sessionstest.Options{})
+}
+
+func TestMiddlewareMemory(t *testing.T) {
+	suite.Middleware(t, func(t *testing.T) sessions.Driver { return openDSN(t, "memory://") }, 0)
+}
+
+func TestMiddlewareFile(t *testing.T) {
+	suite.Middleware(t, func(t *testing.T) sessions.Driver { return openDSN(t, fileDSN(t)) }, 0)
+}
+
+func TestBuiltinSchemes(t *testing.T) {
+	got := sessions.Schemes()
+	for _, want := range []string{"file", "memcached", "memory", "redis", "rediss"} {
+		found := false
+		for _, s := range got {
+			found = found || s == want
+		}
+		if !found {
+			t.Errorf("scheme %q is not registered out of the box; got %v", want, got)
+		}
+	}
+	d := openDSN(t, "")
+	if _, ok := d.(*memory.Driver); !ok {
+		t.Errorf("the empty DSN opened %T; want the memory driver", d)
+	}
+	if _, ok := openDSN(t, fileDSN(t)).(*file.Driver); !ok {
+		t.Errorf("file:// did not open the file driver")
+	}
+}
