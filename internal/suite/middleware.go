@@ -2,8 +2,8 @@ package suite
 
 import (
 	"context"
-	"io"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -294,11 +294,18 @@ func Middleware(t *testing.T, open Opener, slowExpiry time.Duration) {
 			i := 0
 			c.Stream(func(w io.Writer) bool { i++; _, _ = w.Write([]byte("chunk")); return i < 3 })
 		})
-		e.Engine.GET("/data", func(c *gin.Context) { sessions.Set(c, "via", "data"); c.Data(200, "application/octet-stream", []byte{1, 2}) })
+		e.Engine.GET("/data", func(c *gin.Context) {
+			sessions.Set(c, "via", "data")
+			c.Data(200, "application/octet-stream", []byte{1, 2})
+		})
 		e.Engine.GET("/status", func(c *gin.Context) { sessions.Set(c, "via", "status"); c.Status(204) })
 		e.Engine.GET("/nothing", func(c *gin.Context) { sessions.Set(c, "via", "nothing") })
 		e.Engine.HEAD("/head", func(c *gin.Context) { sessions.Set(c, "via", "head"); c.Status(200) })
-		e.Engine.GET("/flush", func(c *gin.Context) { sessions.Set(c, "via", "flush"); c.Writer.Flush(); _, _ = c.Writer.Write([]byte("x")) })
+		e.Engine.GET("/flush", func(c *gin.Context) {
+			sessions.Set(c, "via", "flush")
+			c.Writer.Flush()
+			_, _ = c.Writer.Write([]byte("x"))
+		})
 		cases := []struct{ method, path, via string }{
 			{"GET", "/json", "json"}, {"GET", "/string", "string"}, {"GET", "/redirect", "redirect"},
 			{"POST", "/redirect", "redirect-post"}, {"GET", "/stream", "stream"}, {"GET", "/data", "data"},
