@@ -68,3 +68,5 @@ func storeKey(id string) string {
 // a driver's own prefix). Operators use it to find one session's record;
 // it is also the "ID hash" that listings show instead of the raw ID.
 func KeyOf(id string) string { return storeKey(id) }
+
+var b64strict = base64.RawURLEncoding.Strict()

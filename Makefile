@@ -1,0 +1,44 @@
+# The README's test command is `make test`: it installs the servers the
+# integration tests need (redis-server, redis-tools, memcached) from
+# Debian's packages when they are missing and apt-get is there, then runs
+# every test with the race detector, integration included.
+
+GO ?= go
+PKGS := ./...
+SERVERS := redis-server redis-cli memcached
+
+.PHONY: test deps vet fmt-check unit example
+
+test: deps fmt-check vet
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# deps installs the server binaries, or says exactly what to install.
+deps:
+	@missing=""; \
+	for b in $(SERVERS); do command -v $$b >/dev/null 2>&1 || missing="$$missing $$b"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	echo "missing:$$missing"; \
+	if command -v apt-get >/dev/null 2>&1; then \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends redis-server redis-tools memcached >/dev/null && \
+		echo "installed redis-server, redis-tools and memcached"; \
+	else \
+		echo "install them first: Debian/Ubuntu: apt-get install redis-server redis-tools memcached;"; \
+		echo "macOS: brew install redis memcached. Without them the integration tests skip (and fail when CI is set)."; \
+		[ -z "$$CI" ] || exit 1; \
+	fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+# unit runs the tests that need no server binaries.
+unit:
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /integration)
+
+example:
+	$(GO) run ./examples/basic
