@@ -37,7 +37,7 @@ func TestRecordRejectsDamage(t *testing.T) {
 	}
 	bad := [][]byte{
 		nil, {0x02}, append(bytes.Clone(good), 0),
-		{recordV1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f}, // a huge count
+		{recordV1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f},      // a huge count
 		{recordV1, 0, 2, 1, 'a', 1, '1', 1, 'a', 1, '2'}, // duplicate key
 	}
 	for _, b := range bad {
