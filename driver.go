@@ -80,3 +80,42 @@ type Driver interface {
 type Toucher interface {
 	Touch(ctx context.Context, key string, ttl time.Duration) error
 }
+
+// Scanner is implemented by drivers that can enumerate their live
+// sessions, for bulk tools such as sessionctl's count, migrate and purge.
+//
+// Scan calls fn with the key of every live session record (as given to
+// Save, without the driver's prefix), in no particular order. A record
+// that is live for the whole scan is passed at least once (Redis' SCAN may
+// repeat a key); records saved or deleted during the scan may or may not
+// be passed. Scan passes only session records, never a driver's auxiliary
+// entries (such as a user index). If fn returns an error, Scan stops and
+// returns that error. fn may call the driver's other methods, Delete
+// included.
+type Scanner interface {
+	Scan(ctx context.Context, fn func(key string) error) error
+}
+
+// UserIndexer is implemented by drivers that keep a per-user index of
+// sessions in the store itself, so "log out everywhere" needs no scan.
+//
+// user is an opaque string of the same shape as keys (the core passes a
+// hash of the application's user ID). An index entry maps (user, key) to
+// an expiry; entries whose expiry has passed are dead and are never
+// returned, and the driver removes them eventually (on a later IndexUser or
+// UserKeys, or by the store's own expiry).
+//
+// IndexUser adds key to user's index with the given expiry, or replaces
+// the expiry of an existing entry. UnindexUser removes the entry; if it does
+// not exist, UnindexUser returns nil. UserKeys returns the keys of user's
+// live entries, in no particular order, or an empty slice. An index entry
+// says nothing about whether the session itself still exists: the core
+// checks each session and prunes entries whose session is gone.
+//
+// All three must be safe for concurrent use across processes: two
+// concurrent IndexUser calls for one user both take effect.
+type UserIndexer interface {
+	IndexUser(ctx context.Context, user, key string, expires time.Time) error
+	UnindexUser(ctx context.Context, user, key string) error
+	UserKeys(ctx context.Context, user string) ([]string, error)
+}
