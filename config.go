@@ -22,6 +22,9 @@ const (
 	// DefaultMaxRecordSize leaves room for a driver's header and a
 	// memcached item's own overhead within memcached's default 1 MiB limit.
 	DefaultMaxRecordSize = 1<<20 - 4<<10
+
+	// DefaultMaxKeys bounds the number of values in one session.
+	DefaultMaxKeys = 1024
 )
 
 // Config configures a Manager. Build one with DefaultConfig or
@@ -82,6 +85,18 @@ type Config struct {
 	// default item limit; a negative value turns the limit off.
 	MaxRecordSize int
 
+	// EncryptionKeys turns on encryption at rest: every record is sealed
+	// with AES-256-GCM under the first key (32 bytes), with the record's
+	// store key as associated data; every key opens, so keys rotate without
+	// logging anyone out. A record that does not open is an absent session.
+	// Nil stores records in the clear (IDs are still only stored hashed).
+	EncryptionKeys [][]byte
+
+	// MaxKeys is the most values one session may hold; a change that would
+	// exceed it fails like an encoding error (nothing is written). Zero
+	// means DefaultMaxKeys; negative turns the limit off.
+	MaxKeys int
+
 	// Codec encodes session values. Nil means JSONCodec.
 	Codec Codec
 
@@ -123,6 +138,7 @@ const (
 	EnvHTTPOnly         = "SESSION_HTTP_ONLY"
 	EnvSameSite         = "SESSION_SAME_SITE"
 	EnvExpireOnClose    = "SESSION_EXPIRE_ON_CLOSE"
+	EnvEncryptionKeys   = "SESSION_ENCRYPTION_KEYS"
 )
 
 // ConfigFromEnv returns DefaultConfig with every variable that is set (and
@@ -138,6 +154,7 @@ const (
 //	SESSION_HTTP_ONLY          true/false
 //	SESSION_SAME_SITE          lax, strict or none
 //	SESSION_EXPIRE_ON_CLOSE    true/false
+//	SESSION_ENCRYPTION_KEYS    comma-separated base64 32-byte keys; the first encrypts, all decrypt
 //
 // A bad value is an error that names the variable and quotes the value
 // (the DSN with its password masked). The result is validated as
@@ -186,6 +203,12 @@ func ConfigFromEnv() (Config, error) {
 	if v, ok := env(EnvSameSite); ok {
 		if cfg.SameSite, err = parseSameSite(v); err != nil {
 			return Config{}, fmt.Errorf("sessions: %s=%q: %w", EnvSameSite, v, err)
+		}
+	}
+	if v, ok := env(EnvEncryptionKeys); ok {
+		if cfg.EncryptionKeys, err = ParseEncryptionKeys(v); err != nil {
+			// Never quote the value: it is a secret.
+			return Config{}, fmt.Errorf("sessions: %s: %w", EnvEncryptionKeys, err)
 		}
 	}
 	if err := cfg.validate(); err != nil {
@@ -240,6 +263,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.TouchInterval == 0 {
 		cfg.TouchInterval = cfg.Lifetime / 10
+	}
+	if cfg.MaxKeys == 0 {
+		cfg.MaxKeys = DefaultMaxKeys
 	}
 	if cfg.MaxRecordSize == 0 {
 		cfg.MaxRecordSize = DefaultMaxRecordSize
