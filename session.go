@@ -54,6 +54,21 @@ type session struct {
 	mu    sync.Mutex
 	state loadState
 
+	stored // the record as this request knows it, and its delta
+
+	encodeErr  error // first value that failed to encode: the commit fails with it
+	softErr    error // a failed touch: reported, but the response stands
+	destroyed  bool  // Destroy ran: expire the cookie unless a new session follows
+	sendCookie bool  // the cookie must be (re)sent at the next commit
+	cookieHdr  string
+	final      bool // the commit before headers has run
+	failedSave bool // that commit failed: the response was turned into an error
+}
+
+// stored is one request's view of one stored session: what the merge loop
+// (mergeSave) reads and updates. The middleware's session embeds it; so
+// does the gin-contrib adapter's per-session state (contrib.go).
+type stored struct {
 	id      string // the session ID the client holds or will get; "" if none
 	key     string // storeKey(id)
 	exists  bool   // a record under key was loaded or saved by this request
@@ -64,14 +79,32 @@ type session struct {
 	raw     []byte    // the record bytes as loaded (for the touch fallback)
 	base    map[string][]byte
 	d       delta
+}
 
-	encodeErr  error // first value that failed to encode: the commit fails with it
-	softErr    error // a failed touch: reported, but the response stands
-	destroyed  bool  // Destroy ran: expire the cookie unless a new session follows
-	sendCookie bool  // the cookie must be (re)sent at the next commit
-	cookieHdr  string
-	final      bool // the commit before headers has run
-	failedSave bool // that commit failed: the response was turned into an error
+// drop forgets the ID and the loaded record.
+func (st *stored) drop() {
+	st.id, st.key = "", ""
+	st.exists, st.fresh = false, false
+	st.version = 0
+	st.raw, st.base = nil, nil
+}
+
+// startNew gives st a fresh, not yet stored ID.
+func (st *stored) startNew() {
+	st.id = newID()
+	st.key = storeKey(st.id)
+	st.exists, st.fresh = false, true
+	st.version = 0
+	st.created = time.Now()
+	st.raw, st.base = nil, nil
+}
+
+// reloader is what mergeSave needs from its caller besides the stored view:
+// load the newest record under st.key into it (leaving st.exists false,
+// with no ID, when there is none), and start a new session.
+type reloader interface {
+	load(ctx context.Context) error
+	newSession()
 }
 
 // ctx returns the context for store reads: the request's.
@@ -105,48 +138,59 @@ func (s *session) ensureLoaded() error {
 // the session absent with no ID: strict mode, an unknown ID is never
 // adopted, and the visitor gets a fresh one when something is written.
 func (s *session) load(ctx context.Context) error {
-	rec, ver, exp, err := s.m.driver.Load(ctx, s.key)
+	found, err := s.m.loadStored(ctx, s.writeCtx(), &s.stored)
 	if err != nil {
 		s.state = failed
 		s.fresh = false
-		return fmt.Errorf("sessions: load: %w", err)
+		return err
 	}
-	if rec == nil {
-		s.forget()
-		return nil
-	}
-	r, err := decodeRecord(rec)
-	if err != nil {
-		s.m.cfg.Logger.Warn("sessions: a stored record did not decode; the visitor gets a fresh session and the record is removed",
-			"key", s.key, "error", err)
-		_ = s.m.driver.Delete(s.writeCtx(), s.key)
-		s.forget()
-		return nil
-	}
-	now := time.Now()
-	if s.m.cfg.AbsoluteLifetime > 0 && !now.Before(r.created.Add(s.m.cfg.AbsoluteLifetime)) {
-		_ = s.m.driver.Delete(s.writeCtx(), s.key)
+	if !found {
 		s.forget()
 		return nil
 	}
 	s.state = loaded
-	s.exists = true
-	s.fresh = true
-	s.version = ver
-	s.created = r.created
-	s.expires = exp
-	s.raw = rec
-	s.base = r.values
 	return nil
+}
+
+// loadStored reads the record under st.key into st and reports whether a
+// usable one was there. A record that does not decode, or one past its
+// absolute lifetime, is deleted (with delCtx) and reported as not found;
+// st is then unchanged, as it is on a store error. The caller decides
+// what absence means for its state (strict mode: never adopt the ID).
+func (m *Manager) loadStored(ctx, delCtx context.Context, st *stored) (bool, error) {
+	rec, ver, exp, err := m.driver.Load(ctx, st.key)
+	if err != nil {
+		return false, fmt.Errorf("sessions: load: %w", err)
+	}
+	if rec == nil {
+		return false, nil
+	}
+	r, err := decodeRecord(rec)
+	if err != nil {
+		m.cfg.Logger.Warn("sessions: a stored record did not decode; the visitor gets a fresh session and the record is removed",
+			"key", st.key, "error", err)
+		_ = m.driver.Delete(delCtx, st.key)
+		return false, nil
+	}
+	now := time.Now()
+	if m.cfg.AbsoluteLifetime > 0 && !now.Before(r.created.Add(m.cfg.AbsoluteLifetime)) {
+		_ = m.driver.Delete(delCtx, st.key)
+		return false, nil
+	}
+	st.exists = true
+	st.fresh = true
+	st.version = ver
+	st.created = r.created
+	st.expires = exp
+	st.raw = rec
+	st.base = r.values
+	return true, nil
 }
 
 // forget drops the ID: the session is absent.
 func (s *session) forget() {
 	s.state = absent
-	s.id, s.key = "", ""
-	s.exists, s.fresh = false, false
-	s.version = 0
-	s.raw, s.base = nil, nil
+	s.stored.drop()
 }
 
 // value returns the encoded value of key as this request sees it.
@@ -169,12 +213,7 @@ func (s *session) beginChange() {
 }
 
 func (s *session) newSession() {
-	s.id = newID()
-	s.key = storeKey(s.id)
-	s.exists, s.fresh = false, true
-	s.version = 0
-	s.created = time.Now()
-	s.raw, s.base = nil, nil
+	s.stored.startNew()
 	if s.state != failed {
 		s.state = absent
 	}
@@ -183,9 +222,16 @@ func (s *session) newSession() {
 // ttl returns the time to live of a save or touch made at now, capped by
 // the absolute lifetime; ok is false when the absolute deadline has passed.
 func (s *session) ttl(now time.Time) (time.Duration, bool) {
-	ttl := s.m.cfg.Lifetime
-	if abs := s.m.cfg.AbsoluteLifetime; abs > 0 {
-		left := s.created.Add(abs).Sub(now)
+	return s.m.ttlAt(s.created, now, s.m.cfg.Lifetime)
+}
+
+// ttlAt returns the time to live of a save or touch made at now of a
+// session created at created, for an idle lifetime of lifetime, capped by
+// the absolute lifetime; ok is false when the absolute deadline has passed.
+func (m *Manager) ttlAt(created, now time.Time, lifetime time.Duration) (time.Duration, bool) {
+	ttl := lifetime
+	if abs := m.cfg.AbsoluteLifetime; abs > 0 {
+		left := created.Add(abs).Sub(now)
 		if left <= 0 {
 			return 0, false
 		}
@@ -212,10 +258,29 @@ func (s *session) commit(ctx context.Context) error {
 }
 
 // save applies the delta to the newest stored record and writes it
-// conditionally: load (with its version), apply, conditional write; on a
-// version conflict, load again and re-apply.
+// conditionally (mergeSave), then marks the cookie for sending.
 func (s *session) save(ctx context.Context) error {
 	s.beginChange()
+	saved, err := s.m.mergeSave(ctx, &s.stored, s, s.m.cfg.Lifetime)
+	if saved {
+		s.state = loaded
+		s.sendCookie = true
+	}
+	return err
+}
+
+// mergeSave is the one save loop of the core, used by the middleware and
+// by the gin-contrib adapter: it applies st.d to the newest stored record
+// and writes it conditionally: load (with its version), apply, conditional
+// write; on a version conflict, load again (r.load) and re-apply, after a
+// growing random backoff. A record that vanished meanwhile is never
+// resurrected under its old ID: r.newSession starts a new one. The time to
+// live is lifetime, capped by the absolute lifetime.
+//
+// saved reports whether a record was written; it is false with a nil
+// error when a new session's changes cancel out (nothing to store). On
+// success st holds what was written, with st.d reset.
+func (m *Manager) mergeSave(ctx context.Context, st *stored, r reloader, lifetime time.Duration) (saved bool, err error) {
 	for attempt := 0; attempt < maxSaveAttempts; attempt++ {
 		if attempt > 0 {
 			t := time.NewTimer(conflictBackoff(attempt))
@@ -223,54 +288,52 @@ func (s *session) save(ctx context.Context) error {
 			case <-t.C:
 			case <-ctx.Done():
 				t.Stop()
-				return fmt.Errorf("sessions: save: %w", ctx.Err())
+				return false, fmt.Errorf("sessions: save: %w", ctx.Err())
 			}
 		}
-		if !s.fresh {
-			if err := s.load(ctx); err != nil {
-				return fmt.Errorf("sessions: save: %w", err)
+		if !st.fresh {
+			if err := r.load(ctx); err != nil {
+				return false, fmt.Errorf("sessions: save: %w", err)
 			}
-			if s.state == absent {
+			if !st.exists {
 				// The record vanished (expired, destroyed, revoked) since
 				// this request loaded it: never resurrect it under the old
 				// ID. What this request changed starts a new session.
-				s.newSession()
+				r.newSession()
 			}
 		}
-		values := s.d.apply(s.base)
-		if !s.exists && len(values) == 0 {
+		values := st.d.apply(st.base)
+		if !st.exists && len(values) == 0 {
 			// A new session whose changes cancel out: nothing to store.
-			s.d.reset()
-			return nil
+			st.d.reset()
+			return false, nil
 		}
 		now := time.Now()
-		ttl, ok := s.ttl(now)
+		ttl, ok := m.ttlAt(st.created, now, lifetime)
 		if !ok {
-			s.newSession()
+			r.newSession()
 			continue
 		}
-		rec := encodeRecord(record{created: s.created, values: values})
-		if err := s.m.checkSize(rec); err != nil {
-			return err
+		rec := encodeRecord(record{created: st.created, values: values})
+		if err := m.checkSize(rec); err != nil {
+			return false, err
 		}
-		saved, err := s.m.driver.Save(ctx, s.key, rec, s.version, ttl)
+		written, err := m.driver.Save(ctx, st.key, rec, st.version, ttl)
 		if err != nil {
-			return fmt.Errorf("sessions: save: %w", err)
+			return false, fmt.Errorf("sessions: save: %w", err)
 		}
-		if !saved {
-			s.fresh = false
+		if !written {
+			st.fresh = false
 			continue
 		}
-		s.state = loaded
-		s.exists = true
-		s.fresh = false // the driver does not report the new version
-		s.base, s.raw = values, rec
-		s.expires = now.Add(ttl)
-		s.d.reset()
-		s.sendCookie = true
-		return nil
+		st.exists = true
+		st.fresh = false // the driver does not report the new version
+		st.base, st.raw = values, rec
+		st.expires = now.Add(ttl)
+		st.d.reset()
+		return true, nil
 	}
-	return ErrConflict
+	return false, ErrConflict
 }
 
 // touchDue reports whether the idle deadline is stale enough to extend:

@@ -1,0 +1,493 @@
+package sessions
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+	"weak"
+
+	ginsessions "github.com/gin-contrib/sessions"
+	gsessions "github.com/gorilla/sessions"
+)
+
+// The gin-contrib/sessions adapter. An application written against
+// github.com/gin-contrib/sessions (ginsessions.Sessions, ginsessions.Default,
+// Session.Get/Set/Delete/Clear/AddFlash/Flashes/Options/Save) keeps every
+// handler and changes one line, the store's construction:
+//
+//	store, err := sessions.NewContribStore(os.Getenv("SESSION_DSN"))
+//	router.Use(ginsessions.Sessions("mysession", store))
+//
+// The store keeps this package's guarantees where gin-contrib's API lets
+// it:
+//
+//   - Strict IDs. The cookie holds the raw 43-character session ID
+//     (256 random bits; no securecookie signing is needed for a bearer
+//     token of that strength). An ID of another shape, or one the store
+//     does not know, is never adopted: the session is new, and a save
+//     stores it under a fresh ID.
+//   - Hashed keys at rest: records are stored under KeyOf(ID), never the ID.
+//   - No lost updates of distinct keys. Save does not overwrite the whole
+//     map: it compares the session's Values with what this *Session loaded
+//     (or last saved), and merges only that difference (keys set, keys
+//     deleted) into the newest stored record with the core's conditional
+//     save, retried on conflict. Two overlapping requests that change
+//     different keys both keep their changes; on the same key the later
+//     save wins.
+//   - The record format is the core's: a session written through the
+//     adapter and one written by the native middleware on the same backend
+//     are the same bytes, given the same Codec (see GobCodec).
+//
+// Where gin-contrib's API forces a difference, the store says so:
+//
+//   - Keys must be strings. gorilla's Values is a map[interface{}]interface{},
+//     but records are keyed by string so the native API can read them; Save
+//     of a session with a non-string key fails with an error naming the key
+//     and writes nothing. (A stringified key would not read back as the key
+//     the handler used: Get(1) would miss a value stored as "1".)
+//   - Values are encoded with the Manager's Codec. NewContribStore and
+//     NewContribStoreWith default it to GobCodec, which keeps Go types
+//     behind interface{} as gorilla's stores do; as with gorilla, call
+//     gob.Register for your own types (and time.Time, map[string]any).
+//     With JSONCodec, Get returns JSON's types (float64, string, bool,
+//     []any, map[string]any).
+//   - A value that does not decode with the Codec (written by another codec,
+//     or of a type not registered with gob in this process) is left out of
+//     Values, kept in the store untouched by this request, and logged.
+//   - A new session that holds no values is not stored and gets no cookie
+//     (gorilla stores write empty sessions).
+//   - The session ID is the raw cookie value; Session.ID() returns it. It is
+//     a bearer credential: do not log it.
+type ContribStore struct {
+	m      *Manager
+	ownM   bool
+	mu     sync.RWMutex
+	opts   gsessions.Options
+	states sync.Map // weak.Pointer[gsessions.Session] → *contribState
+}
+
+var _ ginsessions.Store = (*ContribStore)(nil)
+
+// contribState is what the store knows about one *gsessions.Session: the
+// stored view the merge loop works on, and the encoded values the
+// Session's Values last agreed with the store on (as loaded, or as last
+// saved), from which Save computes the request's delta. It lives beside
+// the Session in ContribStore.states, keyed by a weak pointer, and goes
+// away with it; it never references the Session, and nothing of it shows
+// in Values.
+type contribState struct {
+	m  *Manager
+	mu sync.Mutex
+	stored
+	snap      map[string][]byte
+	cookieHdr string // the Set-Cookie value this store last added for the session
+}
+
+// load is the merge loop's reload (reloader).
+func (st *contribState) load(ctx context.Context) error {
+	found, err := st.m.loadStored(ctx, context.WithoutCancel(ctx), &st.stored)
+	if err != nil {
+		st.fresh = false
+		return err
+	}
+	if !found {
+		st.stored.drop()
+	}
+	return nil
+}
+
+// newSession is the merge loop's fresh start (reloader).
+func (st *contribState) newSession() { st.stored.startNew() }
+
+// NewContribStore returns a gin-contrib/sessions Store backed by the driver
+// the DSN names (memory://, file:///dir, redis://…, rediss://…,
+// memcached://…, or any registered scheme; "" means memory://), with
+// DefaultConfig otherwise and GobCodec for values. Its default cookie
+// options are Path "/", HttpOnly, SameSite=Lax, MaxAge 7200 (the default
+// 120-minute lifetime) and not Secure; change them with Options, as with
+// any gin-contrib store.
+//
+// The dynamic type of the Store is *ContribStore; close it on shutdown
+// (store.(*sessions.ContribStore).Close()) or use NewContribStoreWith,
+// which returns the concrete type. A DSN that does not open is an error
+// with any password masked.
+func NewContribStore(dsn string) (ginsessions.Store, error) {
+	cfg := DefaultConfig()
+	cfg.DSN = dsn
+	cs, err := NewContribStoreWith(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return cs, nil
+}
+
+// NewContribStoreWith returns a gin-contrib/sessions Store over a new
+// Manager built from cfg (NewManager's validation and defaults), except
+// that a nil cfg.Codec means GobCodec rather than JSONCodec, so Get
+// returns values with the Go types they were stored with.
+//
+// The store's default cookie options come from cfg: Path, Domain, Secure,
+// HTTPOnly, SameSite, and MaxAge = Lifetime in seconds (0, a browser-session
+// cookie, with ExpireOnClose). cfg.CookieName is not used: gin-contrib
+// names the cookie after the session (ginsessions.Sessions(name, store)).
+// Close closes the Manager and its driver.
+func NewContribStoreWith(cfg Config) (*ContribStore, error) {
+	if cfg.Codec == nil {
+		cfg.Codec = GobCodec{}
+	}
+	m, err := NewManager(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cs := NewContribStoreFromManager(m)
+	cs.ownM = true
+	return cs, nil
+}
+
+// NewContribStoreFromManager returns a gin-contrib/sessions Store that
+// shares m's driver, Codec, lifetimes and size limit: the native middleware
+// (m.Handler) and the adapter then read and write the same sessions.
+// Values are encoded with m's Codec, so give m GobCodec for gorilla-style
+// typed values. Default cookie options are derived from m's Config as in
+// NewContribStoreWith. Close leaves m open; the caller closes it.
+func NewContribStoreFromManager(m *Manager) *ContribStore {
+	cfg := m.Config()
+	maxAge := 0
+	if !cfg.ExpireOnClose {
+		maxAge = max(1, int((cfg.Lifetime+time.Second-1)/time.Second))
+	}
+	return &ContribStore{m: m, opts: gsessions.Options{
+		Path:     cfg.Path,
+		Domain:   cfg.Domain,
+		MaxAge:   maxAge,
+		Secure:   cfg.Secure,
+		HttpOnly: cfg.HTTPOnly,
+		SameSite: cfg.SameSite,
+	}}
+}
+
+// Manager returns the store's Manager, for Snapshot or for the native
+// middleware on the same sessions.
+func (cs *ContribStore) Manager() *Manager { return cs.m }
+
+// Close closes the Manager (and its driver) if the store created it:
+// stores from NewContribStore and NewContribStoreWith. A store from
+// NewContribStoreFromManager leaves its Manager open.
+func (cs *ContribStore) Close() error {
+	if !cs.ownM {
+		return nil
+	}
+	return cs.m.Close()
+}
+
+// Options replaces the default cookie options of sessions this store
+// creates from now on, as every gin-contrib store does: the whole set is
+// replaced, so fields left zero are zero (no Path attribute if Path is
+// empty). MaxAge also sets the store's time to live: MaxAge > 0 keeps a
+// session that long after its last save (and sends Max-Age), MaxAge == 0
+// keeps it for the Manager's Lifetime (and sends a browser-session
+// cookie), and MaxAge < 0 on a session deletes it at Save. The absolute
+// lifetime, if configured, caps every time to live.
+func (cs *ContribStore) Options(o ginsessions.Options) {
+	g := o.ToGorillaOptions()
+	cs.mu.Lock()
+	cs.opts = *g
+	cs.mu.Unlock()
+}
+
+func (cs *ContribStore) defaultOptions() gsessions.Options {
+	cs.mu.RLock()
+	defer cs.mu.RUnlock()
+	return cs.opts
+}
+
+// Get returns the request's session of the given name, loading it on the
+// first call and returning the same *Session afterwards (gorilla's
+// per-request registry), as gorilla/sessions stores do.
+func (cs *ContribStore) Get(r *http.Request, name string) (*gsessions.Session, error) {
+	return gsessions.GetRegistry(r).Get(cs, name)
+}
+
+// New loads the session named name from the request's cookie of that name,
+// without the registry: each call loads again. It never returns a nil
+// session. The session is new (IsNew, empty ID, no values) unless the
+// cookie holds a well-formed ID of a live record (strict mode); a store
+// error returns a new, empty session and the error, and Save then retries
+// the load before it writes anything. Values that do not decode with the
+// Codec are left out and logged.
+func (cs *ContribStore) New(r *http.Request, name string) (*gsessions.Session, error) {
+	s := gsessions.NewSession(cs, name)
+	opts := cs.defaultOptions()
+	s.Options = &opts
+	s.IsNew = true
+	st := cs.track(s, &contribState{m: cs.m})
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	ck, err := r.Cookie(name)
+	if err != nil || !validID(ck.Value) {
+		return s, nil
+	}
+	st.id, st.key = ck.Value, storeKey(ck.Value)
+	if err := st.load(r.Context()); err != nil {
+		return s, fmt.Errorf("sessions: contrib: session %q: %w", name, err)
+	}
+	if !st.exists {
+		return s, nil
+	}
+	s.ID, s.IsNew = st.id, false
+	st.snap = make(map[string][]byte, len(st.base))
+	var hidden []string
+	for k, raw := range st.base {
+		var v any
+		if err := cs.m.cfg.Codec.Unmarshal(raw, &v); err != nil {
+			hidden = append(hidden, k)
+			continue
+		}
+		s.Values[k] = v
+		st.snap[k] = raw
+	}
+	if len(hidden) > 0 {
+		slices.Sort(hidden)
+		cs.m.cfg.Logger.Warn("sessions: contrib: stored values that do not decode with the store's codec are left out of the session and kept in the store (gob.Register their types, or use the codec that wrote them)",
+			"session", name, "key", st.key, "values", hidden)
+	}
+	return s, nil
+}
+
+// Save stores what the handler changed in s and sets the session cookie
+// on w with s.Options, in gorilla's manner:
+//
+//   - With s.Options.MaxAge < 0 it deletes the session's record and
+//     expires the cookie (logout). The session is new afterwards.
+//   - Otherwise it merges the difference between s.Values and what s
+//     loaded (or last saved) into the newest stored record by conditional
+//     save, retried on conflict: keys another request changed meanwhile
+//     keep their values unless s changed them too. A record that vanished
+//     meanwhile (expired, deleted) is not resurrected: the changes start a
+//     new session under a new ID. The time to live is MaxAge seconds if
+//     positive, else the Manager's Lifetime. A save with no change extends
+//     the idle deadline when it is stale (Config.TouchInterval) and resends
+//     the cookie. A new session with no values stores nothing and sets no
+//     cookie.
+//
+// An error writes nothing: a non-string key, a value the Codec cannot
+// encode (with GobCodec: a type not registered with gob), a record over
+// Config.MaxRecordSize, a store failure, or ErrResponseWritten when a new
+// session is saved after the response headers went out (its cookie could
+// no longer reach the client). Each Save replaces the Set-Cookie header
+// the previous Save of the same session added.
+func (cs *ContribStore) Save(r *http.Request, w http.ResponseWriter, s *gsessions.Session) error {
+	if s == nil {
+		return errors.New("sessions: contrib: Save of a nil session")
+	}
+	st := cs.stateFor(s)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	opts := s.Options
+	if opts == nil {
+		o := cs.defaultOptions()
+		opts = &o
+	}
+	ctx := context.Background()
+	if r != nil {
+		ctx = context.WithoutCancel(r.Context())
+	}
+
+	if opts.MaxAge < 0 {
+		if st.key != "" {
+			if err := cs.m.driver.Delete(ctx, st.key); err != nil {
+				return fmt.Errorf("sessions: contrib: session %q: delete: %w", s.Name(), err)
+			}
+		}
+		st.stored.drop()
+		st.d.reset()
+		st.snap = nil
+		s.ID, s.IsNew = "", true
+		cs.setCookie(w, st, gsessions.NewCookie(s.Name(), "", opts))
+		return nil
+	}
+
+	d, cur, err := cs.diff(s, st)
+	if err != nil {
+		return err
+	}
+	lifetime := cs.m.cfg.Lifetime
+	if opts.MaxAge > 0 {
+		lifetime = time.Duration(opts.MaxAge) * time.Second
+	}
+	if d.empty() {
+		if !st.exists {
+			return nil // nothing stored, nothing to store
+		}
+		cs.touch(ctx, st, lifetime)
+	} else {
+		if !st.exists && responseWritten(w) {
+			return ErrResponseWritten
+		}
+		if st.id == "" {
+			st.newSession()
+		}
+		st.d = d
+		saved, err := cs.m.mergeSave(ctx, &st.stored, st, lifetime)
+		st.d.reset()
+		if err != nil {
+			return fmt.Errorf("sessions: contrib: session %q: %w", s.Name(), err)
+		}
+		st.snap = cur
+		if !saved {
+			// The changes left nothing to store in a session that does
+			// not exist (any more).
+			s.ID, s.IsNew = "", true
+			return nil
+		}
+	}
+	s.ID, s.IsNew = st.id, false
+	cs.setCookie(w, st, gsessions.NewCookie(s.Name(), st.id, opts))
+	return nil
+}
+
+// diff encodes s.Values and compares them with st.snap: keys whose value
+// changed (or appeared) are set, keys that disappeared are deleted. A
+// value whose encoding differs from the snapshot's but decodes to an equal
+// value (gob writes maps in random order) counts as unchanged, so a
+// request that only read it never overwrites another request's change.
+// cur is the new snapshot.
+func (cs *ContribStore) diff(s *gsessions.Session, st *contribState) (d delta, cur map[string][]byte, err error) {
+	codec := cs.m.cfg.Codec
+	cur = make(map[string][]byte, len(s.Values))
+	for k, v := range s.Values {
+		key, ok := k.(string)
+		if !ok {
+			return delta{}, nil, fmt.Errorf("sessions: contrib: session %q: key %#v is a %T, but session keys must be strings (records are keyed by string, shared with the native API); nothing was saved", s.Name(), k, k)
+		}
+		raw, err := codec.Marshal(v)
+		if err != nil {
+			return delta{}, nil, fmt.Errorf("sessions: contrib: session %q: encode the value of %q (%T): %w (with GobCodec, gob.Register the type, as gorilla/sessions requires); nothing was saved", s.Name(), key, v, err)
+		}
+		if old, ok := st.snap[key]; ok && cs.sameValue(old, raw, v) {
+			cur[key] = old
+			continue
+		}
+		cur[key] = raw
+		d.set(key, raw)
+	}
+	for k := range st.snap {
+		if _, ok := cur[k]; !ok {
+			d.del(k)
+		}
+	}
+	return d, cur, nil
+}
+
+func (cs *ContribStore) sameValue(old, raw []byte, v any) bool {
+	if bytes.Equal(old, raw) {
+		return true
+	}
+	var prev any
+	if cs.m.cfg.Codec.Unmarshal(old, &prev) != nil {
+		return false
+	}
+	return reflect.DeepEqual(prev, v)
+}
+
+// touch extends the idle deadline of an unchanged session when it is
+// stale, as the middleware does: Touch if the driver has it, else a
+// conditional save of the record as loaded. A failure is logged, not
+// returned: no change of the handler's is lost by it.
+func (cs *ContribStore) touch(ctx context.Context, st *contribState, lifetime time.Duration) {
+	cfg := cs.m.cfg
+	interval := cfg.TouchInterval
+	if interval > 0 && lifetime != cfg.Lifetime {
+		interval = time.Duration(float64(interval) / float64(cfg.Lifetime) * float64(lifetime))
+	}
+	if time.Since(st.expires.Add(-lifetime)) <= interval {
+		return
+	}
+	now := time.Now()
+	ttl, ok := cs.m.ttlAt(st.created, now, lifetime)
+	if !ok || !now.Add(ttl).After(st.expires) {
+		return
+	}
+	var err error
+	if t := cs.m.toucher; t != nil {
+		err = t.Touch(ctx, st.key, ttl)
+	} else if st.fresh {
+		var saved bool
+		saved, err = cs.m.driver.Save(ctx, st.key, st.raw, st.version, ttl)
+		st.fresh = false
+		if err == nil && !saved {
+			return // another request wrote it, which extended it
+		}
+	} else {
+		return
+	}
+	if err != nil {
+		cfg.Logger.Warn("sessions: contrib: extending a session's idle deadline failed", "key", st.key, "error", err)
+		return
+	}
+	st.expires = now.Add(ttl)
+}
+
+// setCookie adds ck to w, replacing the cookie an earlier Save of the same
+// session added, so a response carries one Set-Cookie per session.
+func (cs *ContribStore) setCookie(w http.ResponseWriter, st *contribState, ck *http.Cookie) {
+	v := ck.String()
+	if v == "" || w == nil {
+		return
+	}
+	h := w.Header()
+	if st.cookieHdr != "" {
+		cur := h["Set-Cookie"]
+		for i, x := range cur {
+			if x == st.cookieHdr {
+				h["Set-Cookie"] = append(cur[:i:i], cur[i+1:]...)
+				break
+			}
+		}
+	}
+	st.cookieHdr = v
+	h.Add("Set-Cookie", v)
+}
+
+// responseWritten reports whether w (gin's writer, or any writer that
+// tells) has sent its headers already.
+func responseWritten(w http.ResponseWriter) bool {
+	ww, ok := w.(interface{ Written() bool })
+	return ok && ww.Written()
+}
+
+// track registers st for s, unless s already has a state, which it
+// returns. The entry is removed when s is garbage-collected.
+func (cs *ContribStore) track(s *gsessions.Session, st *contribState) *contribState {
+	wp := weak.Make(s)
+	if v, loaded := cs.states.LoadOrStore(wp, st); loaded {
+		return v.(*contribState)
+	}
+	runtime.AddCleanup(s, cs.untrack, wp)
+	return st
+}
+
+func (cs *ContribStore) untrack(wp weak.Pointer[gsessions.Session]) { cs.states.Delete(wp) }
+
+// stateFor returns s's state. A session this store did not create with
+// New (gsessions.NewSession(store, name) by hand) starts with nothing
+// loaded: its values are all new, and an ID set on it is used only if
+// the store holds a live record under it at Save (never adopted
+// otherwise).
+func (cs *ContribStore) stateFor(s *gsessions.Session) *contribState {
+	if v, ok := cs.states.Load(weak.Make(s)); ok {
+		return v.(*contribState)
+	}
+	st := &contribState{m: cs.m}
+	if validID(s.ID) {
+		st.id, st.key = s.ID, storeKey(s.ID)
+	}
+	return cs.track(s, st)
+}
