@@ -42,6 +42,17 @@ type Config struct {
 	// does not close a Driver it was given.
 	Driver Driver
 
+	// PreviousDSN names the backend sessions are moving away from. While
+	// it is set, a session the current backend lacks is read from the
+	// previous one, copied to the current one at once (keeping its exact
+	// remaining lifetime and absolute deadline) and deleted from the
+	// previous one; new sessions go only to the current backend; Refresh,
+	// Destroy and revocation act on both. Keep it for one Lifetime after
+	// the switch, then remove it. PreviousDriver, when set, is used
+	// instead; the Manager does not close it.
+	PreviousDSN    string
+	PreviousDriver Driver
+
 	// Lifetime is the idle timeout: a session not used for this long
 	// expires. It slides: each use extends it (see TouchInterval). Zero
 	// means DefaultLifetime (120 minutes).
@@ -129,6 +140,7 @@ func DefaultConfig() Config {
 // Environment variables read by ConfigFromEnv.
 const (
 	EnvDSN              = "SESSION_DSN"
+	EnvPreviousDSN      = "SESSION_DSN_PREVIOUS"
 	EnvLifetime         = "SESSION_LIFETIME"
 	EnvAbsoluteLifetime = "SESSION_ABSOLUTE_LIFETIME"
 	EnvCookieName       = "SESSION_COOKIE_NAME"
@@ -145,6 +157,7 @@ const (
 // non-empty) applied:
 //
 //	SESSION_DSN                driver URL (empty: memory://)
+//	SESSION_DSN_PREVIOUS       the backend sessions are moving away from (see Config.PreviousDSN)
 //	SESSION_LIFETIME           idle lifetime: a Go duration ("90m") or whole minutes ("90")
 //	SESSION_ABSOLUTE_LIFETIME  absolute lifetime, same forms; 0 turns it off
 //	SESSION_COOKIE_NAME        cookie name
@@ -168,6 +181,7 @@ func ConfigFromEnv() (Config, error) {
 		return v, ok && v != ""
 	}
 	cfg.DSN, _ = env(EnvDSN)
+	cfg.PreviousDSN, _ = env(EnvPreviousDSN)
 	if v, ok := env(EnvLifetime); ok {
 		if cfg.Lifetime, err = parseLifetime(EnvLifetime, v); err != nil {
 			return Config{}, err

@@ -302,7 +302,7 @@ func (cs *ContribStore) Save(r *http.Request, w http.ResponseWriter, s *gsession
 
 	if opts.MaxAge < 0 {
 		if st.key != "" {
-			if err := cs.m.driver.Delete(ctx, st.key); err != nil {
+			if err := cs.m.deleteStored(ctx, st.key, st.meta.user); err != nil {
 				return fmt.Errorf("sessions: contrib: session %q: delete: %w", s.Name(), err)
 			}
 		}
@@ -410,29 +410,9 @@ func (cs *ContribStore) touch(ctx context.Context, st *contribState, lifetime ti
 	if time.Since(st.expires.Add(-lifetime)) <= interval {
 		return
 	}
-	now := time.Now()
-	ttl, ok := cs.m.ttlAt(st.created, now, lifetime)
-	if !ok || !now.Add(ttl).After(st.expires) {
-		return
-	}
-	var err error
-	if t := cs.m.toucher; t != nil {
-		err = t.Touch(ctx, st.key, ttl)
-	} else if st.fresh {
-		var saved bool
-		saved, err = cs.m.driver.Save(ctx, st.key, st.raw, st.version, ttl)
-		st.fresh = false
-		if err == nil && !saved {
-			return // another request wrote it, which extended it
-		}
-	} else {
-		return
-	}
-	if err != nil {
+	if _, err := cs.m.touchStored(ctx, &st.stored, st, lifetime); err != nil {
 		cfg.Logger.Warn("sessions: contrib: extending a session's idle deadline failed", "key", st.key, "error", err)
-		return
 	}
-	st.expires = now.Add(ttl)
 }
 
 // setCookie adds ck to w, replacing the cookie an earlier Save of the same

@@ -14,9 +14,12 @@ type delta struct {
 	sets    map[string][]byte
 	dels    map[string]struct{}
 	cleared bool
+	meta    *recordMeta // a new user binding (SetUser), or nil
 }
 
-func (d *delta) empty() bool { return !d.cleared && len(d.sets) == 0 && len(d.dels) == 0 }
+func (d *delta) empty() bool {
+	return !d.cleared && len(d.sets) == 0 && len(d.dels) == 0 && d.meta == nil
+}
 
 func (d *delta) set(key string, val []byte) {
 	if d.sets == nil {
@@ -34,8 +37,9 @@ func (d *delta) del(key string) {
 	delete(d.sets, key)
 }
 
+// clear drops every value; a pending user binding stands.
 func (d *delta) clear() {
-	*d = delta{cleared: true}
+	*d = delta{cleared: true, meta: d.meta}
 }
 
 func (d *delta) reset() { *d = delta{} }

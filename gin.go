@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -15,8 +16,12 @@ import (
 type Manager struct {
 	cfg       Config
 	driver    Driver
-	toucher   Toucher
+	toucher   Toucher     // driver's Touch, or nil
+	index     UserIndexer // driver's user index, or nil
 	ownDriver bool
+	prev      Driver // the previous backend during a move, or nil
+	ownPrev   bool
+	ring      *keyring // encryption at rest, or nil
 }
 
 // NewManager validates cfg, fills its zero fields with defaults, and opens
@@ -28,7 +33,11 @@ func NewManager(cfg Config) (*Manager, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, driver: cfg.Driver}
+	ring, err := newKeyring(cfg.EncryptionKeys)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager{cfg: cfg, driver: cfg.Driver, prev: cfg.PreviousDriver, ring: ring}
 	if m.driver == nil {
 		d, err := Open(cfg.DSN)
 		if err != nil {
@@ -36,7 +45,18 @@ func NewManager(cfg Config) (*Manager, error) {
 		}
 		m.driver, m.ownDriver = d, true
 	}
+	if m.prev == nil && cfg.PreviousDSN != "" {
+		d, err := Open(cfg.PreviousDSN)
+		if err != nil {
+			if m.ownDriver {
+				_ = m.driver.Close(context.Background())
+			}
+			return nil, fmt.Errorf("sessions: previous backend: %w", err)
+		}
+		m.prev, m.ownPrev = d, true
+	}
 	m.toucher, _ = m.driver.(Toucher)
+	m.index, _ = m.driver.(UserIndexer)
 	return m, nil
 }
 
@@ -64,15 +84,20 @@ func (m *Manager) Config() Config { return m.cfg }
 // Driver returns the Manager's storage driver.
 func (m *Manager) Driver() Driver { return m.driver }
 
-// Close closes the driver if the Manager opened it (a Config.Driver given
-// by the application is left open). Requests still in flight may fail.
+// Close closes the drivers the Manager opened (a Config.Driver or
+// Config.PreviousDriver given by the application is left open). Requests
+// still in flight may fail.
 func (m *Manager) Close() error {
-	if !m.ownDriver {
-		return nil
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return m.driver.Close(ctx)
+	var errs []error
+	if m.ownDriver {
+		errs = append(errs, m.driver.Close(ctx))
+	}
+	if m.ownPrev {
+		errs = append(errs, m.prev.Close(ctx))
+	}
+	return errors.Join(errs...)
 }
 
 type ctxKeyType struct{}
@@ -135,14 +160,6 @@ func (m *Manager) cookie(value string) *http.Cookie {
 		HttpOnly: m.cfg.HTTPOnly,
 		SameSite: m.cfg.SameSite,
 	}
-}
-
-// checkSize refuses a record the store should not be asked to hold.
-func (m *Manager) checkSize(rec []byte) error {
-	if max := m.cfg.MaxRecordSize; max > 0 && len(rec) > max {
-		return fmt.Errorf("sessions: save: the session encodes to %d bytes, over the %d-byte limit (Config.MaxRecordSize); nothing was written", len(rec), max)
-	}
-	return nil
 }
 
 // sessionOf returns the request's session, or nil without the middleware.

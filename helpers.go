@@ -161,6 +161,17 @@ func Clear(c *gin.Context) {
 	}
 }
 
+// Err returns the store error that kept this request from loading its
+// session, or nil. Get reports "not found" both for a visitor without a
+// session and when the store is down; a handler that treats "not found" as
+// "not logged in" can tell the two apart with Err and answer 503 instead of
+// sending a logged-in user to the login page during a store outage.
+func Err(c *gin.Context) error {
+	var err error
+	withSession(c, func(s *session) { err = s.loadErr })
+	return err
+}
+
 // ID returns the session ID the client holds or is about to receive, or ""
 // when the request has no session and has written nothing. An ID from the
 // cookie counts only once the store has confirmed it (strict mode). Treat

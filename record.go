@@ -12,9 +12,15 @@ import (
 //
 //	byte    format version (recordV1)
 //	varint  created-at, Unix milliseconds (the absolute lifetime runs from it)
+//	string  user the session is bound to (SetUser), or empty
+//	string  client IP recorded at SetUser, or empty
+//	string  client user agent recorded at SetUser, or empty
+//	varint  until when the user index covers this session, Unix ms (0: not indexed)
 //	uvarint number of values
 //	then per value, in key order:
 //	        uvarint key length, key bytes, uvarint value length, value bytes
+//
+// A string is a uvarint length followed by that many bytes.
 //
 // The decoder checks every length against what is left, so a truncated,
 // foreign or hostile record is an error, never a panic or an
@@ -29,17 +35,43 @@ var errBadRecord = errors.New("malformed session record")
 
 type record struct {
 	created time.Time
+	meta    recordMeta
 	values  map[string][]byte
 }
 
+// recordMeta is what the core keeps about a session besides its values.
+type recordMeta struct {
+	user, ip, userAgent string
+	indexedUntil        time.Time // zero: not in a user index
+}
+
+func unixMilliOrZero(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+func milliOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
 func encodeRecord(r record) []byte {
-	size := 1 + binary.MaxVarintLen64 + binary.MaxVarintLen64
+	size := 1 + 5*binary.MaxVarintLen64 + len(r.meta.user) + len(r.meta.ip) + len(r.meta.userAgent)
 	for k, v := range r.values {
 		size += 2*binary.MaxVarintLen64 + len(k) + len(v)
 	}
 	b := make([]byte, 0, size)
 	b = append(b, recordV1)
 	b = binary.AppendVarint(b, r.created.UnixMilli())
+	for _, f := range []string{r.meta.user, r.meta.ip, r.meta.userAgent} {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	b = binary.AppendVarint(b, milliOrZero(r.meta.indexedUntil))
 	b = binary.AppendUvarint(b, uint64(len(r.values)))
 	for _, k := range sortedKeys(r.values) {
 		v := r.values[k]
@@ -63,6 +95,20 @@ func decodeRecord(b []byte) (record, error) {
 	}
 	b = b[n:]
 	r.created = time.UnixMilli(ms)
+	for _, f := range []*string{&r.meta.user, &r.meta.ip, &r.meta.userAgent} {
+		var v []byte
+		var ok bool
+		if v, b, ok = lenPrefixed(b); !ok {
+			return record{}, errBadRecord
+		}
+		*f = string(v)
+	}
+	until, n := binary.Varint(b)
+	if n <= 0 {
+		return record{}, errBadRecord
+	}
+	b = b[n:]
+	r.meta.indexedUntil = unixMilliOrZero(until)
 	count, n := binary.Uvarint(b)
 	if n <= 0 || count > maxRecordKeys || count > uint64(len(b)) {
 		return r, errBadRecord

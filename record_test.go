@@ -7,7 +7,7 @@ import (
 )
 
 func TestRecordRoundTrip(t *testing.T) {
-	r := record{created: time.UnixMilli(1700000000123), values: map[string][]byte{
+	r := record{created: time.UnixMilli(1700000000123), meta: recordMeta{user: "u-1", ip: "192.0.2.1", userAgent: "curl/8", indexedUntil: time.UnixMilli(1700000100000)}, values: map[string][]byte{
 		"n": []byte("42"), "": []byte(`""`), "bin": {0, 1, 2, 255}, "empty": {},
 	}}
 	b := encodeRecord(r)
@@ -15,7 +15,7 @@ func TestRecordRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !got.created.Equal(r.created) || len(got.values) != len(r.values) {
+	if !got.created.Equal(r.created) || got.meta != r.meta || len(got.values) != len(r.values) {
 		t.Fatalf("round trip: got %+v, want %+v", got, r)
 	}
 	for k, v := range r.values {
@@ -49,7 +49,7 @@ func TestRecordRejectsDamage(t *testing.T) {
 
 func FuzzDecodeRecord(f *testing.F) {
 	f.Add(encodeRecord(record{created: time.Now(), values: map[string][]byte{"a": []byte("1")}}))
-	f.Add([]byte{recordV1, 0, 0})
+	f.Add([]byte{recordV1, 0, 0, 0, 0, 0, 0})
 	f.Add([]byte("garbage"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := decodeRecord(b)
@@ -62,7 +62,7 @@ func FuzzDecodeRecord(f *testing.F) {
 			// Varint encodings may be non-minimal in the input; decode
 			// the re-encoding and compare the values instead.
 			r2, err := decodeRecord(again)
-			if err != nil || len(r2.values) != len(r.values) || !r2.created.Equal(r.created) {
+			if err != nil || len(r2.values) != len(r.values) || !r2.created.Equal(r.created) || r2.meta != r.meta {
 				t.Fatalf("re-encoding changed the record: %x -> %x", b, again)
 			}
 		}

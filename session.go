@@ -2,9 +2,7 @@ package sessions
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
@@ -33,19 +31,6 @@ const (
 	failed                     // the store could not answer; reads see nothing, writes retry the load
 )
 
-// maxSaveAttempts bounds the load-apply-save loop under contention. After
-// a conflict the loop waits a short random time, growing with each
-// attempt (conflictBackoff), so that many writers of one session spread
-// out instead of colliding again in lock-step.
-const maxSaveAttempts = 32
-
-// conflictBackoff returns the wait before attempt n (n ≥ 1) of a save:
-// a random time up to min(1ms·2^(n-1), 64ms).
-func conflictBackoff(n int) time.Duration {
-	ceil := time.Millisecond << min(n-1, 6)
-	return rand.N(ceil) + 1
-}
-
 type session struct {
 	m *Manager
 	c *gin.Context
@@ -58,53 +43,12 @@ type session struct {
 
 	encodeErr  error // first value that failed to encode: the commit fails with it
 	softErr    error // a failed touch: reported, but the response stands
+	loadErr    error // the last load failure of this request, for Err(c)
 	destroyed  bool  // Destroy ran: expire the cookie unless a new session follows
 	sendCookie bool  // the cookie must be (re)sent at the next commit
 	cookieHdr  string
 	final      bool // the commit before headers has run
 	failedSave bool // that commit failed: the response was turned into an error
-}
-
-// stored is one request's view of one stored session: what the merge loop
-// (mergeSave) reads and updates. The middleware's session embeds it; so
-// does the gin-contrib adapter's per-session state (contrib.go).
-type stored struct {
-	id      string // the session ID the client holds or will get; "" if none
-	key     string // storeKey(id)
-	exists  bool   // a record under key was loaded or saved by this request
-	version uint64 // version of base; 0 with exists means "reload before saving"
-	fresh   bool   // base and version are as loaded, usable for a conditional save
-	created time.Time
-	expires time.Time // the store's idle deadline for key
-	raw     []byte    // the record bytes as loaded (for the touch fallback)
-	base    map[string][]byte
-	d       delta
-}
-
-// drop forgets the ID and the loaded record.
-func (st *stored) drop() {
-	st.id, st.key = "", ""
-	st.exists, st.fresh = false, false
-	st.version = 0
-	st.raw, st.base = nil, nil
-}
-
-// startNew gives st a fresh, not yet stored ID.
-func (st *stored) startNew() {
-	st.id = newID()
-	st.key = storeKey(st.id)
-	st.exists, st.fresh = false, true
-	st.version = 0
-	st.created = time.Now()
-	st.raw, st.base = nil, nil
-}
-
-// reloader is what mergeSave needs from its caller besides the stored view:
-// load the newest record under st.key into it (leaving st.exists false,
-// with no ID, when there is none), and start a new session.
-type reloader interface {
-	load(ctx context.Context) error
-	newSession()
 }
 
 // ctx returns the context for store reads: the request's.
@@ -139,6 +83,7 @@ func (s *session) ensureLoaded() error {
 // adopted, and the visitor gets a fresh one when something is written.
 func (s *session) load(ctx context.Context) error {
 	found, err := s.m.loadStored(ctx, s.writeCtx(), &s.stored)
+	s.loadErr = err
 	if err != nil {
 		s.state = failed
 		s.fresh = false
@@ -150,41 +95,6 @@ func (s *session) load(ctx context.Context) error {
 	}
 	s.state = loaded
 	return nil
-}
-
-// loadStored reads the record under st.key into st and reports whether a
-// usable one was there. A record that does not decode, or one past its
-// absolute lifetime, is deleted (with delCtx) and reported as not found;
-// st is then unchanged, as it is on a store error. The caller decides
-// what absence means for its state (strict mode: never adopt the ID).
-func (m *Manager) loadStored(ctx, delCtx context.Context, st *stored) (bool, error) {
-	rec, ver, exp, err := m.driver.Load(ctx, st.key)
-	if err != nil {
-		return false, fmt.Errorf("sessions: load: %w", err)
-	}
-	if rec == nil {
-		return false, nil
-	}
-	r, err := decodeRecord(rec)
-	if err != nil {
-		m.cfg.Logger.Warn("sessions: a stored record did not decode; the visitor gets a fresh session and the record is removed",
-			"key", st.key, "error", err)
-		_ = m.driver.Delete(delCtx, st.key)
-		return false, nil
-	}
-	now := time.Now()
-	if m.cfg.AbsoluteLifetime > 0 && !now.Before(r.created.Add(m.cfg.AbsoluteLifetime)) {
-		_ = m.driver.Delete(delCtx, st.key)
-		return false, nil
-	}
-	st.exists = true
-	st.fresh = true
-	st.version = ver
-	st.created = r.created
-	st.expires = exp
-	st.raw = rec
-	st.base = r.values
-	return true, nil
 }
 
 // forget drops the ID: the session is absent.
@@ -225,21 +135,6 @@ func (s *session) ttl(now time.Time) (time.Duration, bool) {
 	return s.m.ttlAt(s.created, now, s.m.cfg.Lifetime)
 }
 
-// ttlAt returns the time to live of a save or touch made at now of a
-// session created at created, for an idle lifetime of lifetime, capped by
-// the absolute lifetime; ok is false when the absolute deadline has passed.
-func (m *Manager) ttlAt(created, now time.Time, lifetime time.Duration) (time.Duration, bool) {
-	ttl := lifetime
-	if abs := m.cfg.AbsoluteLifetime; abs > 0 {
-		left := created.Add(abs).Sub(now)
-		if left <= 0 {
-			return 0, false
-		}
-		ttl = min(ttl, left)
-	}
-	return max(ttl, time.Millisecond), true
-}
-
 // commit persists the request's changes, or extends the idle deadline when
 // a touch is due, and sets the cookie. Called with s.mu held.
 func (s *session) commit(ctx context.Context) error {
@@ -269,73 +164,6 @@ func (s *session) save(ctx context.Context) error {
 	return err
 }
 
-// mergeSave is the one save loop of the core, used by the middleware and
-// by the gin-contrib adapter: it applies st.d to the newest stored record
-// and writes it conditionally: load (with its version), apply, conditional
-// write; on a version conflict, load again (r.load) and re-apply, after a
-// growing random backoff. A record that vanished meanwhile is never
-// resurrected under its old ID: r.newSession starts a new one. The time to
-// live is lifetime, capped by the absolute lifetime.
-//
-// saved reports whether a record was written; it is false with a nil
-// error when a new session's changes cancel out (nothing to store). On
-// success st holds what was written, with st.d reset.
-func (m *Manager) mergeSave(ctx context.Context, st *stored, r reloader, lifetime time.Duration) (saved bool, err error) {
-	for attempt := 0; attempt < maxSaveAttempts; attempt++ {
-		if attempt > 0 {
-			t := time.NewTimer(conflictBackoff(attempt))
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return false, fmt.Errorf("sessions: save: %w", ctx.Err())
-			}
-		}
-		if !st.fresh {
-			if err := r.load(ctx); err != nil {
-				return false, fmt.Errorf("sessions: save: %w", err)
-			}
-			if !st.exists {
-				// The record vanished (expired, destroyed, revoked) since
-				// this request loaded it: never resurrect it under the old
-				// ID. What this request changed starts a new session.
-				r.newSession()
-			}
-		}
-		values := st.d.apply(st.base)
-		if !st.exists && len(values) == 0 {
-			// A new session whose changes cancel out: nothing to store.
-			st.d.reset()
-			return false, nil
-		}
-		now := time.Now()
-		ttl, ok := m.ttlAt(st.created, now, lifetime)
-		if !ok {
-			r.newSession()
-			continue
-		}
-		rec := encodeRecord(record{created: st.created, values: values})
-		if err := m.checkSize(rec); err != nil {
-			return false, err
-		}
-		written, err := m.driver.Save(ctx, st.key, rec, st.version, ttl)
-		if err != nil {
-			return false, fmt.Errorf("sessions: save: %w", err)
-		}
-		if !written {
-			st.fresh = false
-			continue
-		}
-		st.exists = true
-		st.fresh = false // the driver does not report the new version
-		st.base, st.raw = values, rec
-		st.expires = now.Add(ttl)
-		st.d.reset()
-		return true, nil
-	}
-	return false, ErrConflict
-}
-
 // touchDue reports whether the idle deadline is stale enough to extend:
 // more than TouchInterval has passed since it was last set.
 func (s *session) touchDue() bool {
@@ -343,35 +171,18 @@ func (s *session) touchDue() bool {
 	return time.Since(setAt) > s.m.cfg.TouchInterval
 }
 
-// touch extends the idle deadline without rewriting the data when the
-// driver can (Toucher), else by a conditional save of the unchanged record.
-// A failed touch is reported but does not fail the response: no change of
-// the user's is lost by it.
+// touch extends the idle deadline (touchStored). A failed touch is
+// reported but does not fail the response: no change of the user's is
+// lost by it.
 func (s *session) touch(ctx context.Context) {
-	now := time.Now()
-	ttl, ok := s.ttl(now)
-	if !ok || !now.Add(ttl).After(s.expires) {
-		return // capped by the absolute lifetime: nothing to extend
-	}
-	var err error
-	if t := s.m.toucher; t != nil {
-		err = t.Touch(ctx, s.key, ttl)
-	} else if s.fresh {
-		var saved bool
-		saved, err = s.m.driver.Save(ctx, s.key, s.raw, s.version, ttl)
-		if err == nil && !saved {
-			return // another request wrote it, which extended it
-		}
-		s.fresh = false
-	} else {
-		return
-	}
+	touched, err := s.m.touchStored(ctx, &s.stored, s, s.m.cfg.Lifetime)
 	if err != nil {
-		s.softErr = fmt.Errorf("sessions: touch: %w", err)
+		s.softErr = err
 		return
 	}
-	s.expires = now.Add(ttl)
-	s.sendCookie = true
+	if touched {
+		s.sendCookie = true
+	}
 }
 
 // writeCookie sets (or expires) the session cookie if this request changed
@@ -431,37 +242,10 @@ func (s *session) refresh() error {
 		}
 		return nil
 	}
-	ctx := s.writeCtx()
-	now := time.Now()
-	ttl, ok := s.ttl(now)
-	if !ok {
-		return fmt.Errorf("sessions: refresh: the session has passed its absolute lifetime")
-	}
-	values := s.d.apply(s.base)
-	rec := encodeRecord(record{created: s.created, values: values})
-	if err := s.m.checkSize(rec); err != nil {
+	if err := s.m.rekeyStored(s.writeCtx(), &s.stored); err != nil {
 		return err
 	}
-	oldKey := s.key
-	id := newID()
-	key := storeKey(id)
-	saved, err := s.m.driver.Save(ctx, key, rec, 0, ttl)
-	if err == nil && !saved {
-		err = errors.New("a record already exists under the new key")
-	}
-	if err != nil {
-		return fmt.Errorf("sessions: refresh: save under the new ID: %w", err)
-	}
-	if err := s.m.driver.Delete(ctx, oldKey); err != nil {
-		// The old ID must not stay valid beside the new one: undo.
-		_ = s.m.driver.Delete(ctx, key)
-		return fmt.Errorf("sessions: refresh: delete the old record (the session keeps its old ID): %w", err)
-	}
-	s.id, s.key = id, key
-	s.state, s.exists, s.fresh = loaded, true, false
-	s.base, s.raw = values, rec
-	s.expires = now.Add(ttl)
-	s.d.reset()
+	s.state = loaded
 	s.sendCookie = true
 	return nil
 }
@@ -476,7 +260,11 @@ func (s *session) destroy() error {
 		}
 	}
 	if s.key != "" {
-		if err := s.m.driver.Delete(s.writeCtx(), s.key); err != nil {
+		user := s.meta.user
+		if s.d.meta != nil && user == "" {
+			user = s.d.meta.user
+		}
+		if err := s.m.deleteStored(s.writeCtx(), s.key, user); err != nil {
 			return fmt.Errorf("sessions: destroy: %w", err)
 		}
 	}
@@ -500,6 +288,13 @@ func (s *session) finalCommit() {
 	var err error
 	if s.state != untouched || s.destroyed || !s.d.empty() {
 		err = s.commit(s.writeCtx())
+	}
+	if err != nil {
+		// The response reports the failure (below, or by its own error
+		// status): what this request changed is dropped, never saved
+		// behind the client's back by the end-of-chain commit.
+		s.d.reset()
+		s.encodeErr = nil
 	}
 	soft := s.takeSoftErr()
 	s.mu.Unlock()

@@ -17,6 +17,10 @@ type Snapshot struct {
 	Created time.Time
 	// Expires is when the store will expire the session unless it is used.
 	Expires time.Time
+	// User is the user the session is bound to (SetUser), or "".
+	User string
+	// IP and UserAgent are the client's, as recorded by SetUser.
+	IP, UserAgent string
 
 	values map[string][]byte
 	codec  Codec
@@ -24,7 +28,8 @@ type Snapshot struct {
 
 // Snapshot loads the session with the given ID. It returns (nil, nil) if
 // the store holds no usable session under it (unknown, expired, past its
-// absolute lifetime, or not decodable).
+// absolute lifetime, or not decodable). During a move (PreviousDSN) it
+// also looks in the previous backend, without moving anything.
 func (m *Manager) Snapshot(ctx context.Context, id string) (*Snapshot, error) {
 	if !validID(id) {
 		return nil, nil
@@ -37,17 +42,20 @@ func (m *Manager) snapshotKey(ctx context.Context, key string) (*Snapshot, error
 	if err != nil {
 		return nil, fmt.Errorf("sessions: load: %w", err)
 	}
+	if rec == nil && m.prev != nil {
+		if rec, _, exp, err = m.prev.Load(ctx, key); err != nil {
+			return nil, fmt.Errorf("sessions: load from the previous backend: %w", err)
+		}
+	}
 	if rec == nil {
 		return nil, nil
 	}
-	r, err := decodeRecord(rec)
-	if err != nil {
+	r, err := m.decode(key, rec)
+	if err != nil || m.pastAbsolute(r.created, time.Now()) {
 		return nil, nil
 	}
-	if abs := m.cfg.AbsoluteLifetime; abs > 0 && !time.Now().Before(r.created.Add(abs)) {
-		return nil, nil
-	}
-	return &Snapshot{Key: key, Created: r.created, Expires: exp, values: r.values, codec: m.cfg.Codec}, nil
+	return &Snapshot{Key: key, Created: r.created, Expires: exp, User: r.meta.user, IP: r.meta.ip, UserAgent: r.meta.userAgent,
+		values: r.values, codec: m.cfg.Codec}, nil
 }
 
 // Keys returns the session's keys, sorted.

@@ -14,7 +14,12 @@
 // and gets every rule of the sessions.Driver contract checked against a real
 // instance: absence, conditional saves, versions, expiry, touch, deletion,
 // binary-safe and large records, lost-update freedom under concurrency, and
-// behaviour after Close.
+// behaviour after Close. A driver that implements the optional
+// sessions.Scanner or sessions.UserIndexer (mirrored here as Scanner and
+// UserIndexer) gets their contracts checked too: enumeration of live
+// records only, stopping on fn's error, deleting during a scan; exact
+// per-user key sets, removal, replaced expiries, expired entries, no lost
+// updates under concurrent IndexUser, and independence from the records.
 //
 // The package imports nothing from github.com/ginkit/sessions, so driver
 // packages can use it without an import cycle.
@@ -63,6 +68,12 @@ type Options struct {
 	// SkipClose leaves out the after-Close test, for a driver the test
 	// shares with others and must not close.
 	SkipClose bool
+
+	// SkipScan leaves out the Scan subtests of a driver that implements
+	// Scanner, for a store too large to enumerate in a test. The subtests
+	// check and delete only keys they saved themselves, so a store that
+	// other tests use at the same time needs no SkipScan.
+	SkipScan bool
 }
 
 // Key returns a fresh key of the shape the core uses: 43 URL-safe base64
@@ -373,6 +384,10 @@ func TestDriver(t *testing.T, open func(t *testing.T) Driver, opts Options) {
 		}
 	})
 
+	t.Run("Scan", func(t *testing.T) { testScan(t, use, opts) })
+
+	t.Run("UserIndex", func(t *testing.T) { testUserIndex(t, use, opts) })
+
 	if !opts.SkipClose {
 		t.Run("AfterClose", func(t *testing.T) {
 			d := open(t)
@@ -388,6 +403,23 @@ func TestDriver(t *testing.T, open func(t *testing.T) Driver, opts Options) {
 			}
 			if err := d.Delete(ctx, key); err == nil {
 				t.Errorf("Delete after Close returned no error")
+			}
+			if s, ok := d.(Scanner); ok {
+				if err := s.Scan(ctx, func(string) error { return nil }); err == nil {
+					t.Errorf("Scan after Close returned no error")
+				}
+			}
+			if ix, ok := d.(UserIndexer); ok {
+				user := Key(t)
+				if err := ix.IndexUser(ctx, user, key, time.Now().Add(time.Hour)); err == nil {
+					t.Errorf("IndexUser after Close returned no error")
+				}
+				if err := ix.UnindexUser(ctx, user, key); err == nil {
+					t.Errorf("UnindexUser after Close returned no error")
+				}
+				if _, err := ix.UserKeys(ctx, user); err == nil {
+					t.Errorf("UserKeys after Close returned no error")
+				}
 			}
 		})
 	}

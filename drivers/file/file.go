@@ -9,10 +9,12 @@
 // the driver checks every key anyway, so no key can name a path outside the
 // folder (no separators, no dots, no NUL). Besides session files the folder
 // holds 256 lock files ".lock-00" … ".lock-ff", created on first use and
-// never deleted, and short-lived temporary files ".tmp-*". Other files are
-// left alone. On a case-insensitive file system (macOS, Windows) two keys
-// differing only in case would share a file; with the core's 43-character
-// hashed keys that is astronomically unlikely.
+// never deleted, short-lived temporary files ".tmp-*", and the user index
+// files "<user>.idx" of IndexUser (users have the shape of keys; see
+// IndexUser for their format and locking). Other files are left alone. On
+// a case-insensitive file system (macOS, Windows) two keys differing only
+// in case would share a file; with the core's 43-character hashed keys
+// that is astronomically unlikely.
 //
 // A session file holds a 16-byte header (the magic bytes "GKS\x01", the
 // version as a big-endian uint64, and a big-endian CRC-32C of the version
@@ -52,7 +54,8 @@
 // to NFS byte-range locks), but a local folder is the tested setup.
 //
 // The package does not import github.com/ginkit/sessions; its *Driver
-// satisfies sessions.Driver and sessions.Toucher implicitly.
+// satisfies sessions.Driver, sessions.Toucher, sessions.Scanner and
+// sessions.UserIndexer implicitly.
 package file
 
 import (

@@ -30,16 +30,18 @@ func (d *Driver) sweeper(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// Sweep removes the expired session files in the folder and the temporary
-// files left more than five minutes ago by writers that died before
-// renaming them, and returns how many files it removed. Live session
-// files, fresh temporary files, lock files and files the driver did not
-// create are kept. Each session file is removed under its key's lock
-// stripe after checking again that it has expired, so Sweep never removes
-// a session that a concurrent Save or Touch (in any process) has just
-// renewed. It is safe to run from several processes at once. Sweep keeps
-// going past files it fails to remove and returns the first such error; it
-// stops early, with ctx's error, if ctx ends.
+// Sweep removes the expired session files in the folder, the user index
+// files whose entries have all expired, and the temporary files left more
+// than five minutes ago by writers that died before renaming them, and
+// returns how many files it removed. Live session files, index files with
+// a live entry, fresh temporary files, lock files and files the driver did
+// not create are kept. Each session (index) file is removed under its key's
+// (user's) lock stripe after checking again that it has expired, so Sweep
+// never removes a session that a concurrent Save or Touch (in any process)
+// has just renewed, nor an index that a concurrent IndexUser has. It is
+// safe to run from several processes at once. Sweep keeps going past files
+// it fails to remove and returns the first such error; it stops early,
+// with ctx's error, if ctx ends.
 func (d *Driver) Sweep(ctx context.Context) (removed int, err error) {
 	if d.closed.Load() {
 		return 0, ErrClosed
@@ -68,6 +70,8 @@ func (d *Driver) Sweep(ctx context.Context) (removed int, err error) {
 			switch {
 			case strings.HasSuffix(name, sessSuffix):
 				ok, err = d.removeIfExpired(strings.TrimSuffix(name, sessSuffix))
+			case strings.HasSuffix(name, idxSuffix):
+				ok, err = d.removeIndexIfExpired(strings.TrimSuffix(name, idxSuffix))
 			case strings.HasPrefix(name, tempPrefix):
 				ok, err = d.removeIfStale(e)
 			}

@@ -48,6 +48,24 @@
 // changes the CAS ID, which Touch must keep. The core falls back to a
 // conditional Save for the sliding idle lifetime.
 //
+// # No Scan
+//
+// The driver does not implement sessions.Scanner: memcached cannot
+// enumerate its items (its only listing commands are debugging aids that
+// see a sample of each slab class, not every key), so bulk tools cannot
+// count, migrate or purge memcached sessions one by one. To drop every
+// session, change the Prefix (or flush the servers, if they hold nothing
+// else).
+//
+// # User index
+//
+// The driver keeps a per-user index of sessions (IndexUser, UnindexUser,
+// UserKeys; sessions.UserIndexer): one item per user at
+// Prefix+"u:"+user holding a compact list of (key, expiry) entries,
+// updated with gets and compare-and-swap so concurrent updates from any
+// process all take effect, and bounded to MaxUserEntries entries. See
+// IndexUser.
+//
 // # Several servers
 //
 // With several servers, gomemcache's ServerList spreads keys over them by

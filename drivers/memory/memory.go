@@ -19,8 +19,15 @@
 // Records are kept as given: Save keeps the caller's slice and Load returns
 // it, without copies, as the sessions.Driver contract allows.
 //
+// The driver also enumerates its records (Scan) and keeps a per-user index
+// of sessions (IndexUser, UnindexUser, UserKeys) beside the records. The
+// index does not count toward MaxEntries; it has bounds of its own,
+// MaxUserEntries per user and max(MaxEntries, MinIndexBound) overall
+// (see IndexUser).
+//
 // The package does not import github.com/ginkit/sessions; its *Driver
-// satisfies sessions.Driver and sessions.Toucher implicitly.
+// satisfies sessions.Driver, sessions.Toucher, sessions.Scanner and
+// sessions.UserIndexer implicitly.
 package memory
 
 import (
@@ -117,6 +124,8 @@ type Driver struct {
 	version   atomic.Uint64 // last version handed out; versions start at 1
 	evictions atomic.Uint64
 	expired   atomic.Uint64
+
+	index userIndex // the per-user index of index.go
 
 	closeOnce sync.Once
 	stop      chan struct{} // closed by Close to stop the janitor

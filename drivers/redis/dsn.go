@@ -45,7 +45,11 @@ import (
 //	client_name=NAME      CLIENT SETNAME for each connection (no spaces)
 //	protocol=3            2 forces RESP2; 3 uses RESP3 when the server has it
 //	skip_verify=false     rediss only: do not verify the server certificate
-//	client_cache=false    client-side caching: not supported yet, only false
+//	client_cache=false    true reads sessions through rueidis' server-assisted
+//	                      client-side cache: a session that is only read costs
+//	                      no round trip (see Options.ClientCache; RESP3 only)
+//	cache_size=128MiB     with client_cache: the cache's size per connection,
+//	                      in bytes or with a KiB, MiB or GiB suffix
 //
 // The user and password of the DSN authenticate to the Redis servers (with
 // Sentinel: to the master). With rediss and master_set the sentinels are
@@ -186,18 +190,21 @@ var dsnOptions = map[string]dsnOption{
 		c.TLSConfig.InsecureSkipVerify = skip
 		return nil
 	}},
-	"client_cache": {apply: func(c *rueidis.ClientOption, _ *Options, v string) error {
+	"client_cache": {apply: func(c *rueidis.ClientOption, o *Options, v string) error {
 		on, err := strconv.ParseBool(v)
 		if err != nil {
 			return errors.New("want true or false")
 		}
-		if on {
-			// CLIENT-SIDE CACHING goes here: set c.DisableCache = false
-			// (needs RESP3, so reject protocol=2), expose cache size
-			// and TTL options, and make Load use DoMultiCache.
-			return errors.New("client-side caching is not supported yet")
+		c.DisableCache = !on
+		o.ClientCache = on
+		return nil
+	}},
+	"cache_size": {apply: func(c *rueidis.ClientOption, _ *Options, v string) error {
+		n, err := parseBytes(v)
+		if err != nil {
+			return err
 		}
-		c.DisableCache = true
+		c.CacheSizeEachConn = n
 		return nil
 	}},
 }
@@ -280,6 +287,13 @@ func parseDSN(u *url.URL) (rueidis.ClientOption, Options, error) {
 		}
 	}
 
+	if q.Has("cache_size") && !o.ClientCache {
+		return opt, o, fail("option cache_size needs client_cache=true")
+	}
+	if o.ClientCache && opt.AlwaysRESP2 {
+		return opt, o, fail("option client_cache=true needs RESP3: drop protocol=2")
+	}
+
 	if opt.Sentinel.MasterSet == "" {
 		for _, name := range []string{"sentinel_username", "sentinel_password", "sentinel_refresh"} {
 			if q.Has(name) {
@@ -298,6 +312,27 @@ func parseDSN(u *url.URL) (rueidis.ClientOption, Options, error) {
 		}
 	}
 	return opt, o, nil
+}
+
+// parseBytes parses a positive size in bytes, optionally with a KiB, MiB
+// or GiB suffix (KB, MB, GB are read as the same binary units).
+func parseBytes(v string) (int, error) {
+	bad := errors.New("want a positive size such as 67108864, 64MiB or 1GiB")
+	num, mult := v, 1
+	for _, u := range []struct {
+		suffix string
+		mult   int
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}} {
+		if s, ok := strings.CutSuffix(v, u.suffix); ok {
+			num, mult = s, u.mult
+			break
+		}
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n <= 0 || n > (1<<40)/mult {
+		return 0, bad
+	}
+	return n * mult, nil
 }
 
 // positiveDuration parses v as a time.Duration greater than zero.

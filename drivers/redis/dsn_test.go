@@ -88,7 +88,14 @@ func TestParseDSNOptions(t *testing.T) {
 		{"redis://h?client_name=web-1", func(c rueidis.ClientOption, _ Options) bool { return c.ClientName == "web-1" }},
 		{"redis://h?protocol=2", func(c rueidis.ClientOption, _ Options) bool { return c.AlwaysRESP2 }},
 		{"redis://h?protocol=3", func(c rueidis.ClientOption, _ Options) bool { return !c.AlwaysRESP2 }},
-		{"redis://h?client_cache=false", func(c rueidis.ClientOption, _ Options) bool { return c.DisableCache }},
+		{"redis://h?client_cache=false", func(c rueidis.ClientOption, o Options) bool { return c.DisableCache && !o.ClientCache }},
+		{"redis://h?client_cache=true", func(c rueidis.ClientOption, o Options) bool { return !c.DisableCache && o.ClientCache }},
+		{"redis://h?client_cache=true&cache_size=64MiB", func(c rueidis.ClientOption, o Options) bool {
+			return o.ClientCache && c.CacheSizeEachConn == 64<<20
+		}},
+		{"redis://h?client_cache=1&cache_size=1000", func(c rueidis.ClientOption, o Options) bool {
+			return o.ClientCache && c.CacheSizeEachConn == 1000
+		}},
 		{"rediss://h.example:6380", func(c rueidis.ClientOption, _ Options) bool {
 			return c.TLSConfig != nil && c.TLSConfig.ServerName == "h.example" && !c.TLSConfig.InsecureSkipVerify
 		}},
@@ -135,7 +142,10 @@ func TestParseDSNErrors(t *testing.T) {
 		{"redis://h?protocol=4", []string{"protocol", `"4"`, "2 or 3"}},
 		{"redis://h?skip_verify=true", []string{"skip_verify", "rediss"}},
 		{"rediss://h?skip_verify=maybe", []string{"skip_verify", `"maybe"`}},
-		{"redis://h?client_cache=true", []string{"client_cache", "not supported"}},
+		{"redis://h?client_cache=true&protocol=2", []string{"client_cache", "RESP3"}},
+		{"redis://h?cache_size=1MiB", []string{"cache_size", "client_cache=true"}},
+		{"redis://h?client_cache=true&cache_size=0", []string{"cache_size", `"0"`}},
+		{"redis://h?client_cache=true&cache_size=lots", []string{"cache_size", `"lots"`}},
 		{"redis://h?client_cache=perhaps", []string{"client_cache", `"perhaps"`}},
 		{"redis://h?a=%zz", []string{"malformed query"}},
 	} {
@@ -165,7 +175,7 @@ func TestErrorsHidePasswords(t *testing.T) {
 	const pw, spw = "Pa55wordXYZ", "SentinelPW42"
 	bad := []string{
 		"bogus=1", "timeout=soon", "timeout=1s&timeout=2s", "prefix=", "db=x", "addr=zz",
-		"protocol=9", "skip_verify=1", "client_cache=1", "sentinel_refresh=1s",
+		"protocol=9", "skip_verify=1", "client_cache=maybe", "sentinel_refresh=1s",
 		"master_set=m&sentinel_password=" + spw + "&bogus=1",
 		"master_set=m&sentinel_password=" + spw + "&sentinel_password=" + spw,
 		"master_set=m&sentinel_password=" + spw + "&x=%zz",

@@ -10,7 +10,9 @@
 // Every operation is one round trip: Load pipelines GET and PTTL, Save runs
 // a small Lua script (EVALSHA, falling back to EVAL) that compares the
 // stored version and writes in one atomic step, Touch is PEXPIRE and Delete
-// is DEL.
+// is DEL. With client-side caching on (Options.ClientCache, DSN
+// client_cache=true), a Load of a session that was only read is answered
+// from the process' memory with no round trip at all (see cache.go).
 //
 // A value under a session key that is shorter than 8 bytes or carries
 // version 0 was not written by this driver (the driver always writes a
@@ -57,6 +59,14 @@ type Options struct {
 	// wins). Zero means DefaultTimeout (5s); a negative value means no
 	// deadline of the driver's own, only the caller's context.
 	Timeout time.Duration
+
+	// ClientCache makes Load read through rueidis' server-assisted
+	// client-side cache (see cache.go): a session that is only read is
+	// served from the process' memory, and Redis invalidates the copy when
+	// anything changes it. The client must have caching on (the default of
+	// rueidis.ClientOption, which needs RESP3 and Redis 6 or later); if it
+	// has DisableCache set, Load notices and reads directly.
+	ClientCache bool
 }
 
 // Driver stores sessions in Redis. It implements the sessions.Driver and
@@ -67,6 +77,10 @@ type Driver struct {
 	timeout time.Duration
 	owned   bool // Close closes client
 	closed  atomic.Bool
+
+	cache    bool        // Options.ClientCache
+	cacheOff atomic.Bool // the client turned out to have caching off
+	recent   *recentKeys // keys written lately: read directly, not from the cache
 }
 
 // New returns a Driver that uses client, which may be a standalone,
@@ -80,17 +94,26 @@ func New(client rueidis.Client, opts Options) *Driver {
 	if opts.Timeout == 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	return &Driver{client: client, prefix: opts.Prefix, timeout: opts.Timeout}
+	d := &Driver{client: client, prefix: opts.Prefix, timeout: opts.Timeout, cache: opts.ClientCache}
+	if d.cache {
+		d.recent = newRecentKeys()
+	}
+	return d
 }
 
 // saveScript is the conditional write. KEYS[1] is the session key,
 // ARGV[1] the expected version as 8 bytes ("" for "must be absent"),
 // ARGV[2] the new value (new version followed by the record) and ARGV[3]
 // the time to live in milliseconds. A stored value shorter than 8 bytes or
-// with version 0 counts as absent, as it does for Load. It returns 1 if it
-// wrote and 0 on a version mismatch.
+// with version 0, a key of another type (written by something else) and a
+// key in its last millisecond (PTTL 0, which Load reports absent) all
+// count as absent, as they do for Load. It returns 1 if it wrote and 0 on
+// a version mismatch.
 var saveScript = rueidis.NewLuaScript(`
-local cur = redis.call('GETRANGE', KEYS[1], 0, 7)
+local cur = ''
+if redis.call('TYPE', KEYS[1]).ok == 'string' and redis.call('PTTL', KEYS[1]) ~= 0 then
+  cur = redis.call('GETRANGE', KEYS[1], 0, 7)
+end
 if string.len(cur) < 8 or cur == '\0\0\0\0\0\0\0\0' then cur = '' end
 if cur ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
@@ -104,6 +127,9 @@ return 1
 // clock. A key without expiry (only possible if something else wrote it)
 // is returned with a zero expiry. Absence, including a value this driver
 // did not write, gives (nil, 0, time.Time{}, nil).
+//
+// With Options.ClientCache, Load answers from the client-side cache when
+// it can (no round trip), as cache.go describes.
 func (d *Driver) Load(ctx context.Context, key string) ([]byte, uint64, time.Time, error) {
 	if d.closed.Load() {
 		return nil, 0, time.Time{}, ErrClosed
@@ -111,13 +137,22 @@ func (d *Driver) Load(ctx context.Context, key string) ([]byte, uint64, time.Tim
 	ctx, cancel := d.withTimeout(ctx)
 	defer cancel()
 	k := d.prefix + key
+	if d.useCache(k) {
+		return d.loadCached(ctx, k)
+	}
+	return d.loadDirect(ctx, k)
+}
+
+// loadDirect is Load without the client-side cache: GET and PTTL
+// pipelined.
+func (d *Driver) loadDirect(ctx context.Context, k string) ([]byte, uint64, time.Time, error) {
 	start := time.Now()
 	res := d.client.DoMulti(ctx,
 		d.client.B().Get().Key(k).Build(),
 		d.client.B().Pttl().Key(k).Build(),
 	)
 	val, err := res[0].AsBytes()
-	if rueidis.IsRedisNil(err) {
+	if absent(err) {
 		return nil, 0, time.Time{}, nil
 	}
 	if err != nil {
@@ -141,6 +176,18 @@ func (d *Driver) Load(ctx context.Context, key string) ([]byte, uint64, time.Tim
 		expires = start.Add(time.Duration(pttl) * time.Millisecond)
 	}
 	return val[8:], version, expires, nil
+}
+
+// absent reports whether a GET error means "no record of ours": a nil
+// reply, or a key of another type (WRONGTYPE) that something else wrote
+// under our prefix. Treating the latter as an error would fail every
+// request of that visitor for as long as the key lives.
+func absent(err error) bool {
+	if rueidis.IsRedisNil(err) {
+		return true
+	}
+	re, ok := rueidis.IsRedisErr(err)
+	return ok && strings.HasPrefix(re.Error(), "WRONGTYPE")
 }
 
 // Save writes record under key with time to live ttl (rounded up to whole
@@ -168,10 +215,14 @@ func (d *Driver) Save(ctx context.Context, key string, record []byte, version ui
 	binary.BigEndian.PutUint64(v[:], next)
 	value.Write(v[:])
 	value.Write(record)
+	k := d.prefix + key
 	n, err := saveScript.Exec(ctx, d.client,
-		[]string{d.prefix + key},
+		[]string{k},
 		[]string{expect, value.String(), millis(ttl)},
 	).AsInt64()
+	// Written, refused (so the caller's version was stale) or unknown:
+	// either way the next Load must see Redis, not a cached copy.
+	d.noteWrite(k)
 	if err != nil {
 		return false, fmt.Errorf("sessions: redis: save: %w", err)
 	}
@@ -205,8 +256,11 @@ func (d *Driver) Delete(ctx context.Context, key string) error {
 	ctx, cancel := d.withTimeout(ctx)
 	defer cancel()
 	// DEL is idempotent, so rueidis may retry it after a network error.
-	cmd := d.client.B().Del().Key(d.prefix + key).Build().ToRetryable()
-	if err := d.client.Do(ctx, cmd).Error(); err != nil {
+	k := d.prefix + key
+	cmd := d.client.B().Del().Key(k).Build().ToRetryable()
+	err := d.client.Do(ctx, cmd).Error()
+	d.noteWrite(k) // a deleted session is dead at once for this process
+	if err != nil {
 		return fmt.Errorf("sessions: redis: delete: %w", err)
 	}
 	return nil

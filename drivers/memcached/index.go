@@ -1,0 +1,301 @@
+package memcached
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+)
+
+// MaxUserEntries is the most entries one user's index holds. When
+// IndexUser would add one more, the entries that expire soonest are
+// dropped: their sessions then no longer show in UserKeys, so a "log out
+// everywhere" would not reach them. The bound keeps each index item under
+// about 66 KB, which every update reads and writes whole; nobody has
+// hundreds of live sessions.
+const MaxUserEntries = 256
+
+const (
+	// indexInfix separates the prefix from the user in an index item's
+	// key. Session keys never hold a ':', so no session item has the key
+	// of an index item.
+	indexInfix = "u:"
+
+	// indexFlags marks index items written in this driver's format
+	// ("SSI1").
+	indexFlags uint32 = 0x53534931
+
+	// maxIndexAttempts bounds the read / compare-and-swap loop of an
+	// index update. Every round of a contended loop lets one writer
+	// through, so this is far more than concurrent logins of one user
+	// ever need.
+	maxIndexAttempts = 64
+
+	// maxIndexBackoff caps the random pause between attempts.
+	maxIndexBackoff = 20 * time.Millisecond
+)
+
+// An index item's value is a sequence of entries, each: the key's length n
+// (1 byte, 1–250), the key (n bytes) and its expiry (8 bytes, big-endian
+// signed Unix milliseconds). The item flags are indexFlags.
+type indexEntry struct {
+	key     string
+	expires int64 // Unix milliseconds; live while greater than now
+}
+
+// errShape is the reason a user or key of the wrong shape is refused.
+var errShape = errors.New("user and key must be 1 to 250 bytes from [A-Za-z0-9_-]")
+
+// isKeyShape reports whether k is 1 to 250 bytes from [A-Za-z0-9_-].
+func isKeyShape(k string) bool {
+	if k == "" || len(k) > maxKey {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// indexItemKey returns the memcached key of user's index.
+func (d *Driver) indexItemKey(user string) (string, error) {
+	if !isKeyShape(user) {
+		return "", errShape
+	}
+	mkey := d.prefix + indexInfix + user
+	if len(mkey) > maxKey {
+		return "", fmt.Errorf("user of %d bytes after the prefix %q and %q is longer than memcached's %d-byte limit", len(user), d.prefix, indexInfix, maxKey)
+	}
+	return mkey, nil
+}
+
+// IndexUser adds key to user's index with the given expiry, or replaces the
+// expiry of its entry, so a key has at most one entry per user; it
+// implements sessions.UserIndexer. An expiry that has already passed
+// removes the entry, which is dead anyway. Expiries are kept to the
+// millisecond, rounded down, on the application's clock.
+//
+// The index of user is one item at Prefix + "u:" + user holding the list
+// of its entries. IndexUser reads it with its CAS ID, drops the expired
+// entries, applies the change, keeps at most MaxUserEntries entries
+// (dropping those that expire soonest) and writes it back with
+// compare-and-swap (add when there is no item), retrying after a random
+// pause of up to 20ms when another writer got there first. So concurrent
+// calls, from any number of processes, all take effect; each costs two
+// round trips plus two per lost race, and gives up with an error after 64
+// attempts. The item expires (in memcached's whole seconds, rounded up,
+// with the 30-day rule of Save) when its last entry does; an index left
+// with no live entry is made to expire at once. memcached may still evict
+// the item under memory pressure, as it may evict sessions: the index is
+// then empty, and sessions it listed are no longer found through it.
+//
+// The entry says nothing about the session record: deleting or expiring
+// the record leaves it alone. A corrupt item (other flags, a malformed
+// list) reads as empty and is replaced. user and key must be 1 to 250
+// bytes of [A-Za-z0-9_-], and the item key must fit memcached's 250 bytes.
+// After Close IndexUser returns ErrClosed.
+func (d *Driver) IndexUser(ctx context.Context, user, key string, expires time.Time) error {
+	if err := d.begin(ctx); err != nil {
+		return wrap("index", err)
+	}
+	defer d.inflight.Done()
+	mkey, err := d.indexItemKey(user)
+	if err != nil {
+		return wrap("index", err)
+	}
+	if !isKeyShape(key) {
+		return wrap("index", errShape)
+	}
+	exp := expires.UnixMilli()
+	err = d.updateIndex(ctx, mkey, func(entries []indexEntry, now int64) ([]indexEntry, bool) {
+		entries = slices.DeleteFunc(entries, func(e indexEntry) bool { return e.key == key })
+		if exp > now {
+			entries = append(entries, indexEntry{key: key, expires: exp})
+		}
+		if len(entries) > MaxUserEntries {
+			// Keep the entries that expire last.
+			slices.SortFunc(entries, func(a, b indexEntry) int { return cmp.Compare(b.expires, a.expires) })
+			entries = entries[:MaxUserEntries]
+		}
+		return entries, true
+	})
+	if err != nil {
+		return wrap("index", err)
+	}
+	return nil
+}
+
+// UnindexUser removes key from user's index, with the read and
+// compare-and-swap loop of IndexUser; it implements sessions.UserIndexer.
+// If there is no such entry it writes nothing and returns nil. user and
+// key must be 1 to 250 bytes of [A-Za-z0-9_-]. After Close it returns
+// ErrClosed.
+func (d *Driver) UnindexUser(ctx context.Context, user, key string) error {
+	if err := d.begin(ctx); err != nil {
+		return wrap("unindex", err)
+	}
+	defer d.inflight.Done()
+	mkey, err := d.indexItemKey(user)
+	if err != nil {
+		return wrap("unindex", err)
+	}
+	if !isKeyShape(key) {
+		return wrap("unindex", errShape)
+	}
+	err = d.updateIndex(ctx, mkey, func(entries []indexEntry, now int64) ([]indexEntry, bool) {
+		n := len(entries)
+		entries = slices.DeleteFunc(entries, func(e indexEntry) bool { return e.key == key })
+		return entries, len(entries) != n
+	})
+	if err != nil {
+		return wrap("unindex", err)
+	}
+	return nil
+}
+
+// UserKeys returns the keys of user's live index entries, in no particular
+// order, or an empty (non-nil) slice; it implements sessions.UserIndexer.
+// It is one round trip and writes nothing. An entry says nothing about
+// whether its session record still exists. user must be 1 to 250 bytes of
+// [A-Za-z0-9_-]. After Close it returns ErrClosed.
+func (d *Driver) UserKeys(ctx context.Context, user string) ([]string, error) {
+	if err := d.begin(ctx); err != nil {
+		return nil, wrap("user keys", err)
+	}
+	defer d.inflight.Done()
+	mkey, err := d.indexItemKey(user)
+	if err != nil {
+		return nil, wrap("user keys", err)
+	}
+	keys := []string{}
+	it, err := d.get(mkey)
+	if errors.Is(err, memcache.ErrCacheMiss) {
+		return keys, nil
+	}
+	if err != nil {
+		return nil, wrap("user keys", err)
+	}
+	entries, _ := decodeIndex(it)
+	now := time.Now().UnixMilli()
+	for _, e := range entries {
+		if e.expires > now {
+			keys = append(keys, e.key)
+		}
+	}
+	return keys, nil
+}
+
+// updateIndex applies change to the index item mkey with a read and
+// compare-and-swap loop. change gets the live entries and the time in Unix
+// milliseconds, and returns the new entries and whether it changed them;
+// when it did not and no entry had expired, nothing is written.
+func (d *Driver) updateIndex(ctx context.Context, mkey string, change func(entries []indexEntry, now int64) ([]indexEntry, bool)) error {
+	for attempt := 0; attempt < maxIndexAttempts; attempt++ {
+		if attempt > 0 {
+			pause := min(time.Millisecond<<min(attempt, 10), maxIndexBackoff)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(rand.N(pause) + 1):
+			}
+		}
+		old, err := d.get(mkey)
+		exists := err == nil
+		if err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+			return err
+		}
+		var entries []indexEntry
+		corrupt := false
+		if exists {
+			var ok bool
+			entries, ok = decodeIndex(old)
+			corrupt = !ok
+			if old.CasID == 0 {
+				return errNoCAS
+			}
+		}
+		nowT := time.Now()
+		now := nowT.UnixMilli()
+		n := len(entries)
+		entries = slices.DeleteFunc(entries, func(e indexEntry) bool { return e.expires <= now })
+		entries, changed := change(entries, now)
+		if !changed && len(entries) == n && !corrupt {
+			return nil
+		}
+		it := &memcache.Item{Key: mkey, Flags: indexFlags, Value: encodeIndex(entries)}
+		if len(entries) == 0 {
+			if !exists {
+				return nil
+			}
+			it.Expiration = -1 // expire at once, unless someone wrote first
+		} else {
+			latest := entries[0].expires
+			for _, e := range entries[1:] {
+				latest = max(latest, e.expires)
+			}
+			it.Expiration = expiration(nowT, time.UnixMilli(latest).Sub(nowT))
+		}
+		if !exists {
+			err = d.once(func() error { return d.client.Add(it) })
+		} else {
+			it.CasID = old.CasID
+			err = d.once(func() error { return d.client.CompareAndSwap(it) })
+		}
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, memcache.ErrNotStored),
+			errors.Is(err, memcache.ErrCASConflict),
+			errors.Is(err, memcache.ErrCacheMiss):
+			continue // another writer got there first, or the item went away
+		case isTooLarge(err):
+			return fmt.Errorf("index of %d entries is larger than the server accepts (memcached -I): %w", len(entries), err)
+		}
+		return err
+	}
+	return fmt.Errorf("gave up after %d attempts: other writers kept changing the index", maxIndexAttempts)
+}
+
+// decodeIndex parses an index item; ok is false if it is corrupt, in which
+// case it has no entries.
+func decodeIndex(it *memcache.Item) (entries []indexEntry, ok bool) {
+	if it.Flags != indexFlags {
+		return nil, false
+	}
+	for rest := it.Value; len(rest) > 0; {
+		n := int(rest[0])
+		if n == 0 || len(rest) < 1+n+8 {
+			return nil, false
+		}
+		entries = append(entries, indexEntry{
+			key:     string(rest[1 : 1+n]),
+			expires: int64(binary.BigEndian.Uint64(rest[1+n:])),
+		})
+		rest = rest[1+n+8:]
+	}
+	return entries, true
+}
+
+// encodeIndex returns the value of an index item holding entries.
+func encodeIndex(entries []indexEntry) []byte {
+	size := 0
+	for _, e := range entries {
+		size += 1 + len(e.key) + 8
+	}
+	buf := make([]byte, 0, size)
+	for _, e := range entries {
+		buf = append(buf, byte(len(e.key)))
+		buf = append(buf, e.key...)
+		buf = binary.BigEndian.AppendUint64(buf, uint64(e.expires))
+	}
+	return buf
+}

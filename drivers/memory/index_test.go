@@ -1,0 +1,240 @@
+package memory
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+func userKeys(t *testing.T, d *Driver, user string) []string {
+	t.Helper()
+	keys, err := d.UserKeys(bg, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func TestIndexPerUserBound(t *testing.T) {
+	d := New(Options{SweepInterval: -1})
+	defer d.Close(bg)
+	base := time.Now().Add(time.Hour)
+	// Keys k0000 … k1004 expire one second apart, so the first five
+	// expire soonest.
+	for i := 0; i < MaxUserEntries+5; i++ {
+		if err := d.IndexUser(bg, "u", fmt.Sprintf("k%04d", i), base.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := userKeys(t, d, "u")
+	if len(keys) != MaxUserEntries {
+		t.Fatalf("user has %d entries; bound is %d", len(keys), MaxUserEntries)
+	}
+	if keys[0] != "k0005" {
+		t.Fatalf("the soonest-expiring entries were not the ones dropped: first kept is %s", keys[0])
+	}
+	// Replacing an existing entry at the bound drops nothing.
+	if err := d.IndexUser(bg, "u", "k0500", base.Add(48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(userKeys(t, d, "u")); n != MaxUserEntries {
+		t.Fatalf("re-indexing at the bound left %d entries", n)
+	}
+	if d.index.entries != MaxUserEntries {
+		t.Fatalf("entry count %d; want %d", d.index.entries, MaxUserEntries)
+	}
+}
+
+func TestIndexBound(t *testing.T) {
+	d := New(Options{MaxEntries: 64, Shards: 1, SweepInterval: -1})
+	defer d.Close(bg)
+	if err := d.IndexUser(bg, "first", "k", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if d.index.bound != MinIndexBound {
+		t.Fatalf("bound = %d; want max(64, %d)", d.index.bound, MinIndexBound)
+	}
+	if err := d.UnindexUser(bg, "first", "k"); err != nil {
+		t.Fatal(err)
+	}
+	const bound = 40
+	d.index.bound = bound
+
+	// Entries whose sessions the store does not hold go first.
+	for i := 0; i < bound; i++ {
+		if err := d.IndexUser(bg, fmt.Sprintf("ghost%d", i%7), fmt.Sprintf("g%d", i), time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	live := make([]string, 0, bound)
+	for i := 0; i < bound; i++ {
+		k := fmt.Sprintf("live%d", i)
+		live = append(live, k)
+		if ok, err := d.Save(bg, k, []byte("x"), 0, time.Hour); err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+	}
+	for i, k := range live {
+		if err := d.IndexUser(bg, fmt.Sprintf("user%d", i%5), k, time.Now().Add(time.Hour+time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if d.index.entries > bound {
+			t.Fatalf("index holds %d entries; bound is %d", d.index.entries, bound)
+		}
+	}
+	for i := 0; i < 7; i++ {
+		if keys := userKeys(t, d, fmt.Sprintf("ghost%d", i)); len(keys) != 0 {
+			t.Fatalf("entries without a session survived the bound: %v", keys)
+		}
+	}
+	n := 0
+	for i := 0; i < 5; i++ {
+		n += len(userKeys(t, d, fmt.Sprintf("user%d", i)))
+	}
+	if n != bound {
+		t.Fatalf("%d entries of live sessions kept; want all %d", n, bound)
+	}
+
+	// With every entry's session live, the bound evicts entries, keeping
+	// the index at most full.
+	for i := 0; i < 3*bound; i++ {
+		k := fmt.Sprintf("more%d", i)
+		if ok, err := d.Save(bg, k, []byte("x"), 0, time.Hour); err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+		if err := d.IndexUser(bg, fmt.Sprintf("user%d", i%5), k, time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if d.index.entries > bound {
+			t.Fatalf("index holds %d entries; bound is %d", d.index.entries, bound)
+		}
+	}
+	count := 0
+	for _, m := range d.index.users {
+		count += len(m)
+	}
+	if count != d.index.entries {
+		t.Fatalf("entry count %d, but the maps hold %d", d.index.entries, count)
+	}
+}
+
+func TestIndexPeriodicPrune(t *testing.T) {
+	d := New(Options{SweepInterval: -1})
+	defer d.Close(bg)
+	for i := 0; i < 50; i++ {
+		d.IndexUser(bg, fmt.Sprintf("gone%d", i), "k", time.Now().Add(time.Millisecond))
+	}
+	time.Sleep(5 * time.Millisecond)
+	d.index.mu.Lock()
+	d.index.lastPrune -= int64(2 * indexPruneEvery)
+	d.index.mu.Unlock()
+	if err := d.IndexUser(bg, "someone", "k", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.index.users) != 1 || d.index.entries != 1 {
+		t.Fatalf("after the periodic prune: %d users, %d entries; want 1 and 1", len(d.index.users), d.index.entries)
+	}
+}
+
+func TestIndexFarExpiries(t *testing.T) {
+	d := New(Options{})
+	defer d.Close(bg)
+	for _, exp := range []time.Time{{}, time.Unix(-1<<40, 0), time.Unix(1<<40, 0)} {
+		if err := d.IndexUser(bg, "u", "k", exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if keys := userKeys(t, d, "u"); len(keys) != 1 {
+		t.Fatalf("an entry expiring in the far future is missing: %v", keys)
+	}
+	if err := d.IndexUser(bg, "u", "k", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if keys := userKeys(t, d, "u"); len(keys) != 0 || d.index.entries != 0 {
+		t.Fatalf("IndexUser with the zero time kept the entry: %v", keys)
+	}
+}
+
+func TestIndexAndScanAfterClose(t *testing.T) {
+	d := New(Options{})
+	d.IndexUser(bg, "u", "k", time.Now().Add(time.Hour))
+	d.Save(bg, "k", nil, 0, time.Hour)
+	if err := d.Close(bg); err != nil {
+		t.Fatal(err)
+	}
+	for name, err := range map[string]error{
+		"IndexUser":   d.IndexUser(bg, "u", "k", time.Now().Add(time.Hour)),
+		"UnindexUser": d.UnindexUser(bg, "u", "k"),
+		"UserKeys":    func() error { _, err := d.UserKeys(bg, "u"); return err }(),
+		"Scan":        d.Scan(bg, func(string) error { return nil }),
+	} {
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("%s after Close = %v; want ErrClosed", name, err)
+		}
+	}
+	if d.index.users != nil {
+		t.Error("the index was kept after Close")
+	}
+	if err := d.IndexUser(bg, "", "k", time.Now()); err == nil {
+		t.Error("IndexUser with an empty user succeeded")
+	}
+
+	// Close racing with index traffic never panics.
+	d = New(Options{})
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 2000; i++ {
+				u := fmt.Sprint(w)
+				d.IndexUser(bg, u, fmt.Sprint(i), time.Now().Add(time.Hour))
+				d.UserKeys(bg, u)
+				d.UnindexUser(bg, u, fmt.Sprint(i-1))
+			}
+		}()
+	}
+	time.Sleep(time.Millisecond)
+	d.Close(bg)
+	wg.Wait()
+}
+
+func TestScanStopsAtClose(t *testing.T) {
+	d := New(Options{Shards: 4})
+	for i := 0; i < 100; i++ {
+		d.Save(bg, fmt.Sprint(i), nil, 0, time.Hour)
+	}
+	calls := 0
+	err := d.Scan(bg, func(string) error {
+		calls++
+		if calls == 1 {
+			return d.Close(bg)
+		}
+		return nil
+	})
+	if !errors.Is(err, ErrClosed) {
+		t.Fatalf("Scan across Close = %v after %d calls; want ErrClosed at the next shard", err, calls)
+	}
+}
+
+func TestScanSkipsExpired(t *testing.T) {
+	d := New(Options{SweepInterval: -1})
+	defer d.Close(bg)
+	d.Save(bg, "brief", nil, 0, time.Millisecond)
+	d.Save(bg, "long", nil, 0, time.Hour)
+	time.Sleep(5 * time.Millisecond)
+	var got []string
+	if err := d.Scan(bg, func(k string) error { got = append(got, k); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != "long" {
+		t.Fatalf("Scan passed %v; want only the live record", got)
+	}
+	if st := d.Stats(); st.Entries != 2 {
+		t.Fatalf("Scan removed records: %+v", st)
+	}
+}
