@@ -1,0 +1,135 @@
+package sessions_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ginkit/sessions"
+	"github.com/ginkit/sessions/drivers/memory"
+)
+
+func newKey(t *testing.T) []byte {
+	k := make([]byte, 32)
+	_, err := rand.Read(k)
+	require.NoError(t, err)
+	return k
+}
+
+func encryptedApp(t *testing.T, d sessions.Driver, keys ...[]byte) (*gin.Engine, *sessions.Manager) {
+	cfg := sessions.DefaultConfig()
+	cfg.Driver = d
+	cfg.EncryptionKeys = keys
+	m, err := sessions.NewManager(cfg)
+	require.NoError(t, err)
+	gin.SetMode(gin.TestMode)
+	e := gin.New()
+	e.Use(m.Handler())
+	e.GET("/set", func(c *gin.Context) { sessions.Set(c, "card", "4111-1111-1111-1111"); c.Status(204) })
+	e.GET("/get", func(c *gin.Context) { c.String(200, sessions.GetOr(c, "card", "")) })
+	return e, m
+}
+
+func TestEncryptionAtRest(t *testing.T) {
+	d := memory.New(memory.Options{})
+	defer d.Close(context.Background())
+	k1, k2 := newKey(t), newKey(t)
+	app1, _ := encryptedApp(t, d, k1)
+	rec := serve(app1, "/set", "")
+	var id string
+	for _, c := range (&http.Response{Header: rec.Header()}).Cookies() {
+		id = c.Value
+	}
+	raw, _, _, err := d.Load(context.Background(), sessions.KeyOf(id))
+	require.NoError(t, err)
+	assert.False(t, bytes.Contains(raw, []byte("4111")), "the record is not readable at rest")
+	assert.Equal(t, "4111-1111-1111-1111", serve(app1, "/get", id).Body.String())
+
+	// Rotation: the new key first, the old one still opens.
+	rotated, _ := encryptedApp(t, d, k2, k1)
+	assert.Equal(t, "4111-1111-1111-1111", serve(rotated, "/get", id).Body.String(), "keys rotate without logging anyone out")
+	// A retired key: the record no longer opens, and is an absent session.
+	retired, _ := encryptedApp(t, d, k2)
+	assert.Equal(t, "", serve(retired, "/get", id).Body.String())
+
+	// A record copied under another session's key fails to open.
+	rec = serve(app1, "/set", "")
+	var id2 string
+	for _, c := range (&http.Response{Header: rec.Header()}).Cookies() {
+		id2 = c.Value
+	}
+	raw2, _, _, _ := d.Load(context.Background(), sessions.KeyOf(id2))
+	victim := sessions.KeyOf(id2)
+	other := "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA"
+	_, err = d.Save(context.Background(), sessions.KeyOf(other), raw2, 0, time.Hour)
+	require.NoError(t, err)
+	_ = victim
+	assert.Equal(t, "", serve(app1, "/get", other).Body.String(), "the store key is the associated data")
+
+	// Tampering is an absent session, never a crash.
+	_, ver, _, _ := d.Load(context.Background(), sessions.KeyOf(id2))
+	bad := bytes.Clone(raw2)
+	bad[len(bad)-1] ^= 1
+	ok, err := d.Save(context.Background(), sessions.KeyOf(id2), bad, ver, time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, 200, serve(app1, "/get", id2).Code)
+	assert.Equal(t, "", serve(app1, "/get", id2).Body.String())
+}
+
+func TestEncryptionKeysFromEnv(t *testing.T) {
+	clearSessionEnv(t)
+	k := base64.StdEncoding.EncodeToString(newKey(t))
+	k2 := base64.RawURLEncoding.EncodeToString(newKey(t))
+	t.Setenv("SESSION_ENCRYPTION_KEYS", k+", "+k2)
+	cfg, err := sessions.ConfigFromEnv()
+	require.NoError(t, err)
+	assert.Len(t, cfg.EncryptionKeys, 2)
+	t.Setenv("SESSION_ENCRYPTION_KEYS", "c2hvcnQ=")
+	_, err = sessions.ConfigFromEnv()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "SESSION_ENCRYPTION_KEYS")
+	assert.NotContains(t, err.Error(), "c2hvcnQ", "a key is never quoted in an error")
+	_, err = sessions.NewManager(sessions.Config{EncryptionKeys: [][]byte{[]byte("short")}})
+	assert.ErrorContains(t, err, "32")
+}
+
+func TestLimits(t *testing.T) {
+	e, m := func() (*gin.Engine, *sessions.Manager) {
+		cfg := sessions.DefaultConfig()
+		cfg.MaxKeys = 3
+		cfg.MaxRecordSize = 2048
+		m, err := sessions.NewManager(cfg)
+		require.NoError(t, err)
+		gin.SetMode(gin.TestMode)
+		e := gin.New()
+		e.Use(m.Handler())
+		return e, m
+	}()
+	defer m.Close()
+	e.GET("/many", func(c *gin.Context) {
+		for _, k := range []string{"a", "b", "c", "d"} {
+			sessions.Set(c, k, 1)
+		}
+		c.JSON(200, gin.H{"ok": true})
+	})
+	e.GET("/big", func(c *gin.Context) {
+		sessions.Set(c, "blob", string(make([]byte, 4096)))
+		c.JSON(200, gin.H{"ok": true})
+	})
+	e.GET("/fine", func(c *gin.Context) { sessions.Set(c, "a", 1); c.Status(204) })
+	for _, p := range []string{"/many", "/big"} {
+		rec := serve(e, p, "")
+		assert.Equal(t, 500, rec.Code, "%s: over the limit is an error, not a 2xx", p)
+		assert.Empty(t, rec.Header().Values("Set-Cookie"), "%s: nothing was written", p)
+	}
+	assert.Equal(t, 204, serve(e, "/fine", "").Code)
+}
