@@ -50,12 +50,13 @@
 //
 // # No Scan
 //
-// The driver does not implement sessions.Scanner: memcached cannot
-// enumerate its items (its only listing commands are debugging aids that
-// see a sample of each slab class, not every key), so bulk tools cannot
-// count, migrate or purge memcached sessions one by one. To drop every
-// session, change the Prefix (or flush the servers, if they hold nothing
-// else).
+// The driver does not implement sessions.Scanner: memcached's protocol
+// has no way to enumerate keys (gomemcache offers none; the administrative
+// dumps are debugging aids: "stats cachedump" shows only part of each slab
+// class, and "lru_crawler metadump" may be disabled and promises nothing
+// about items changing during the dump), so bulk tools cannot count,
+// migrate or purge memcached sessions one by one. To drop every session,
+// change the Prefix (or flush the servers, if they hold nothing else).
 //
 // # User index
 //
