@@ -268,3 +268,13 @@ func RevokeOtherSessions(c *gin.Context) (int, error) {
 	}
 	return s.m.RevokeUserExcept(context.WithoutCancel(c.Request.Context()), user, key)
 }
+
+// ManagerOf returns the Manager whose middleware serves the request, or
+// nil on a route without one: for handlers that need the per-user
+// operations (UserSessions, RevokeSession) while set up with FromEnv.
+func ManagerOf(c *gin.Context) *Manager {
+	if s := sessionOf(c); s != nil {
+		return s.m
+	}
+	return nil
+}

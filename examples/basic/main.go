@@ -1,6 +1,7 @@
 // Command basic is a runnable example of github.com/ginkit/sessions: a
-// visit counter, a login that calls Refresh, and a logout that calls
-// Destroy. It listens on :8080 (ADDR overrides) and keeps sessions where
+// visit counter, a login that calls Refresh and SetUser, a logout that
+// calls Destroy, and a "your devices" page (/devices) that lists the
+// user's sessions with a "log out other devices" button. It listens on :8080 (ADDR overrides) and keeps sessions where
 // SESSION_DSN says, in memory by default:
 //
 //	go run ./examples/basic
@@ -9,6 +10,7 @@
 package main
 
 import (
+	"html/template"
 	"log"
 	"net/http"
 	"os"
@@ -53,6 +55,12 @@ func newRouter() *gin.Engine {
 		}
 		sessions.Set(c, "user", name)
 		sessions.Set(c, "flash", "welcome, "+name)
+		// Bind the session to the user, so "your devices" can list it and
+		// "log out other devices" can end the others.
+		if err := sessions.SetUser(c, name); err != nil {
+			c.JSON(http.StatusServiceUnavailable, gin.H{"error": "could not start the session"})
+			return
+		}
 		c.Redirect(http.StatusSeeOther, "/")
 	})
 
@@ -64,5 +72,46 @@ func newRouter() *gin.Engine {
 		sessions.Set(c, "flash", "logged out") // a new, anonymous session
 		c.Redirect(http.StatusSeeOther, "/")
 	})
+	r.GET("/devices", devicesPage)
+	r.POST("/devices/logout-others", func(c *gin.Context) {
+		if _, err := sessions.RevokeOtherSessions(c); err != nil {
+			c.String(http.StatusBadRequest, "log in first: %v", err)
+			return
+		}
+		sessions.Set(c, "flash", "other devices logged out")
+		c.Redirect(http.StatusSeeOther, "/devices")
+	})
 	return r
+}
+
+var devicesTmpl = template.Must(template.New("devices").Parse(`<!doctype html>
+<title>Your devices</title>
+<h1>Your devices, {{.User}}</h1>
+{{with .Flash}}<p><em>{{.}}</em></p>{{end}}
+<table>
+<tr><th>Device</th><th>IP</th><th>Signed in</th><th>Last seen</th><th></th></tr>
+{{range .Sessions}}<tr><td>{{.UserAgent}}</td><td>{{.IP}}</td><td>{{.Created.Format "2006-01-02 15:04"}}</td><td>{{.LastSeen.Format "2006-01-02 15:04"}}</td><td>{{if eq .IDHash $.Current}}this device{{end}}</td></tr>
+{{end}}</table>
+<form method="post" action="/devices/logout-others"><button>Log out other devices</button></form>
+`))
+
+// devicesPage lists the signed-in user's sessions, from every instance of
+// the app that shares the backend.
+func devicesPage(c *gin.Context) {
+	user := sessions.User(c)
+	if user == "" {
+		c.String(http.StatusUnauthorized, "log in first\n")
+		return
+	}
+	list, err := sessions.ManagerOf(c).UserSessions(c.Request.Context(), user)
+	if err != nil {
+		c.String(http.StatusServiceUnavailable, "cannot list your devices: %v\n", err)
+		return
+	}
+	flash, _ := sessions.Pop[string](c, "flash")
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Status(http.StatusOK)
+	_ = devicesTmpl.Execute(c.Writer, map[string]any{
+		"User": user, "Sessions": list, "Flash": flash, "Current": sessions.KeyOf(sessions.ID(c)),
+	})
 }
