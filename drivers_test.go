@@ -4,11 +4,13 @@ import (
 	"context"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/ginkit/sessions"
 	"github.com/ginkit/sessions/drivers/file"
 	"github.com/ginkit/sessions/drivers/memory"
 	"github.com/ginkit/sessions/internal/suite"
+	"github.com/ginkit/sessions/internal/testserver"
 	"github.com/ginkit/sessions/sessionstest"
 )
 
@@ -87,4 +89,31 @@ func TestBuiltinSchemes(t *testing.T) {
 	if _, ok := openDSN(t, fileDSN(t)).(*file.Driver); !ok {
 		t.Errorf("file:// did not open the file driver")
 	}
+}
+
+// Redis and memcached run against real servers that the tests start (the
+// integration package runs the middleware suite and the topologies on
+// them too). Without the binaries these skip with a message naming them,
+// or fail when CI is set.
+
+func TestConformanceRedis(t *testing.T) {
+	addr, _ := testserver.StartRedis(t)
+	sessionstest.TestDriver(t, func(t *testing.T) sessionstest.Driver {
+		d, err := sessions.Open("redis://" + addr + "/0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}, sessionstest.Options{})
+}
+
+func TestConformanceMemcached(t *testing.T) {
+	addr, _ := testserver.StartMemcached(t)
+	sessionstest.TestDriver(t, func(t *testing.T) sessionstest.Driver {
+		d, err := sessions.Open("memcached://" + addr + "?timeout=5s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}, sessionstest.Options{ExpiryGranularity: time.Second})
 }
