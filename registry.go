@@ -74,43 +74,83 @@ func Open(dsn string) (Driver, error) {
 	}
 	d, err := f(u)
 	if err != nil {
-		return nil, fmt.Errorf("sessions: open %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("sessions: open %s: %w", RedactDSN(dsn), err)
 	}
 	if d == nil {
-		return nil, fmt.Errorf("sessions: open %s: the %q factory returned no driver", u.Redacted(), u.Scheme)
+		return nil, fmt.Errorf("sessions: open %s: the %q factory returned no driver", RedactDSN(dsn), u.Scheme)
 	}
 	return d, nil
 }
 
-// RedactDSN returns dsn with any password replaced by "xxxxx". Unlike
-// url.URL.Redacted it works on strings that do not parse as URLs, so an
-// error about a malformed DSN can quote it safely.
+// RedactDSN returns dsn with every secret replaced by "xxxxx": the
+// password of the user information, and the value of any query option
+// whose name mentions a password, secret or token (sentinel_password=…).
+// Unlike url.URL.Redacted it works on strings that do not parse as URLs,
+// so an error about a malformed DSN can quote it safely; a DSN without
+// secrets comes back unchanged.
 func RedactDSN(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil {
-		return u.Redacted()
-	}
-	// Unparseable: mask whatever stands between "scheme://user:" and the
-	// last "@" of the authority.
 	rest := dsn
 	prefix := ""
 	if i := strings.Index(rest, "://"); i >= 0 {
 		prefix, rest = rest[:i+3], rest[i+3:]
 	}
-	end := strings.IndexAny(rest, "/?#")
-	if end < 0 {
-		end = len(rest)
+	// The user information ends at the last "@" before the query: a
+	// password may itself hold "/", "@" or ":".
+	query := ""
+	if q := strings.IndexAny(rest, "?#"); q >= 0 {
+		rest, query = rest[:q], rest[q:]
 	}
-	authority := rest[:end]
-	at := strings.LastIndex(authority, "@")
-	if at < 0 {
-		return dsn
+	parsed, perr := url.Parse(dsn)
+	if perr == nil {
+		// A DSN that parses has its user information where the URL says
+		// (an "@" in a file path is not one).
+		if parsed.User != nil {
+			if _, has := parsed.User.Password(); has {
+				parsed.User = url.UserPassword(parsed.User.Username(), "xxxxx")
+			}
+			h := strings.Index(rest, "@"+parsed.Host)
+			if h < 0 {
+				h = strings.LastIndex(rest, "@")
+			}
+			rest = parsed.User.String() + rest[h:]
+		}
+		if query != "" {
+			query = redactQuery(query)
+		}
+		return prefix + rest + query
 	}
-	userinfo := authority[:at]
-	if c := strings.Index(userinfo, ":"); c >= 0 {
-		userinfo = userinfo[:c+1] + "xxxxx"
-	} else {
-		// No colon: a lone user name may itself be a token; mask it too.
-		userinfo = "xxxxx"
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		userinfo := rest[:at]
+		if c := strings.Index(userinfo, ":"); c >= 0 {
+			userinfo = userinfo[:c+1] + "xxxxx"
+		} else {
+			userinfo = "xxxxx" // unparseable: the lone name may be a token
+		}
+		rest = userinfo + rest[at:]
 	}
-	return prefix + userinfo + authority[at:] + rest[end:]
+	if query != "" {
+		query = redactQuery(query)
+	}
+	return prefix + rest + query
+}
+
+// redactQuery masks the values of secret-looking options in "?a=b&c=d".
+func redactQuery(q string) string {
+	lead, body := q[:1], q[1:]
+	if lead == "#" {
+		return q
+	}
+	frag := ""
+	if h := strings.IndexByte(body, '#'); h >= 0 {
+		body, frag = body[:h], body[h:]
+	}
+	parts := strings.Split(body, "&")
+	for i, p := range parts {
+		name, _, hasValue := strings.Cut(p, "=")
+		n := strings.ToLower(name)
+		if hasValue && (strings.Contains(n, "pass") || strings.Contains(n, "secret") || strings.Contains(n, "token") || strings.Contains(n, "key")) {
+			parts[i] = name + "=xxxxx"
+		}
+	}
+	return lead + strings.Join(parts, "&") + frag
 }

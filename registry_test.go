@@ -64,6 +64,11 @@ func TestRedactDSN(t *testing.T) {
 		"memcached://a:1,b:2":         "memcached://a:1,b:2",
 		"redis://u:pw@h:1/%zz?x=1":    "redis://u:xxxxx@h:1/%zz?x=1",
 		"redis://tokenonly@h bad:1/0": "redis://xxxxx@h bad:1/0",
+		"redis://user@h:1/0":          "redis://user@h:1/0",
+		"memory://":                   "memory://",
+		"redis://u:pa/ss@h:1/0":       "redis://u:xxxxx@h:1/0",
+		"redis://u:p@ss@h:1":          "redis://u:xxxxx@h:1",
+		"redis://h:1?master_set=m&sentinel_password=hunter2&addr=h2:1": "redis://h:1?master_set=m&sentinel_password=xxxxx&addr=h2:1",
 	}
 	for in, want := range cases {
 		assert.Equal(t, want, sessions.RedactDSN(in), in)

@@ -46,6 +46,12 @@ func (m *Manager) snapshotKey(ctx context.Context, key string) (*Snapshot, error
 		if rec, _, exp, err = m.prev.Load(ctx, key); err != nil {
 			return nil, fmt.Errorf("sessions: load from the previous backend: %w", err)
 		}
+		if rec == nil {
+			// It may have moved between the two looks: look again.
+			if rec, _, exp, err = m.driver.Load(ctx, key); err != nil {
+				return nil, fmt.Errorf("sessions: load: %w", err)
+			}
+		}
 	}
 	if rec == nil {
 		return nil, nil

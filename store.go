@@ -134,14 +134,14 @@ func (m *Manager) loadStored(ctx, delCtx context.Context, st *stored) (bool, err
 		return false, fmt.Errorf("sessions: load: %w", err)
 	}
 	if rec == nil && m.prev != nil {
-		moved, err := m.moveFromPrevious(ctx, st.key)
-		if err != nil {
+		if _, err := m.moveFromPrevious(ctx, st.key); err != nil {
 			return false, err
 		}
-		if moved {
-			if rec, ver, exp, err = m.driver.Load(ctx, st.key); err != nil {
-				return false, fmt.Errorf("sessions: load: %w", err)
-			}
+		// Look again whatever moveFromPrevious found: the session moved
+		// either by us or, between our two looks, by another request or
+		// process (a mover writes the new copy before deleting the old).
+		if rec, ver, exp, err = m.driver.Load(ctx, st.key); err != nil {
+			return false, fmt.Errorf("sessions: load: %w", err)
 		}
 	}
 	if rec == nil {
@@ -382,6 +382,13 @@ func (m *Manager) moveFromPrevious(ctx context.Context, key string) (bool, error
 		}
 		if err := m.index.IndexUser(ctx, userKey(r.meta.user), key, until); err != nil {
 			return false, fmt.Errorf("sessions: move from the previous backend: index: %w", err)
+		}
+	}
+	// The deadline, not a duration measured before the index round trip,
+	// is what carries over.
+	if !exp.IsZero() {
+		if ttl = time.Until(exp); ttl < time.Millisecond {
+			return false, nil
 		}
 	}
 	if _, err := m.driver.Save(ctx, key, rec, 0, ttl); err != nil {
