@@ -42,3 +42,23 @@ unit:
 
 example:
 	$(GO) run ./examples/basic
+
+# fuzz runs each native fuzz target (all in the root package) for FUZZTIME,
+# one after another, after its seed corpus in testdata/fuzz/; a failing
+# input is written to testdata/fuzz/<target>/ and stops the run. fuzz-ci
+# runs each for FUZZTIME_CI, briefly, for CI.
+FUZZTIME ?= 1m
+FUZZTIME_CI ?= 3s
+FUZZ_TARGETS := FuzzOpen FuzzOpenSecret FuzzCookie FuzzStoredRecord FuzzConfigFromEnv \
+	FuzzParseEncryptionKeys FuzzDecodeRecord FuzzValidID
+
+.PHONY: fuzz fuzz-ci
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) . || exit 1; \
+	done
+
+fuzz-ci:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_CI)
