@@ -1,7 +1,8 @@
 # The README's test command is `make test`: it installs the servers the
 # integration tests need (redis-server, redis-tools, memcached) from
 # Debian's packages when they are missing and apt-get is there, then runs
-# every test with the race detector, integration included.
+# every test with the race detector, integration included, and each fuzz
+# target briefly (fuzz-ci; `make fuzz` runs them for a minute each).
 
 GO ?= go
 PKGS := ./...
@@ -11,6 +12,7 @@ SERVERS := redis-server redis-cli memcached
 
 test: deps fmt-check vet
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	@$(MAKE) --no-print-directory fuzz-ci
 
 # deps installs the server binaries, or says exactly what to install.
 deps:
@@ -50,7 +52,7 @@ example:
 FUZZTIME ?= 1m
 FUZZTIME_CI ?= 3s
 FUZZ_TARGETS := FuzzOpen FuzzOpenSecret FuzzCookie FuzzStoredRecord FuzzConfigFromEnv \
-	FuzzParseEncryptionKeys FuzzDecodeRecord FuzzValidID
+	FuzzParseEncryptionKeys FuzzDecodeRecord FuzzValidID FuzzGobCodecUnmarshal
 
 .PHONY: fuzz fuzz-ci
 

@@ -195,14 +195,17 @@ func ConfigFromEnv() (Config, error) {
 			return Config{}, err
 		}
 	}
-	if v, ok := env(EnvCookieName); ok {
-		cfg.CookieName = v
-	}
-	if v, ok := env(EnvPath); ok {
-		cfg.Path = v
-	}
-	if v, ok := env(EnvDomain); ok {
-		cfg.Domain = v
+	for _, s := range []struct {
+		name  string
+		dst   *string
+		check func(string) error
+	}{{EnvCookieName, &cfg.CookieName, checkCookieName}, {EnvPath, &cfg.Path, checkCookiePath}, {EnvDomain, &cfg.Domain, checkCookieDomain}} {
+		if v, ok := env(s.name); ok {
+			if err := s.check(v); err != nil {
+				return Config{}, fmt.Errorf("sessions: %s: %w", s.name, err)
+			}
+			*s.dst = v
+		}
 	}
 	for _, b := range []struct {
 		name string
@@ -218,6 +221,9 @@ func ConfigFromEnv() (Config, error) {
 		if cfg.SameSite, err = parseSameSite(v); err != nil {
 			return Config{}, fmt.Errorf("sessions: %s=%q: %w", EnvSameSite, v, err)
 		}
+	}
+	if v, _ := env(EnvSameSite); cfg.SameSite == http.SameSiteNoneMode && !cfg.Secure {
+		return Config{}, fmt.Errorf("sessions: %s=%q: SameSite=None requires a Secure cookie (set %s=true): browsers reject it otherwise", EnvSameSite, v, EnvSecure)
 	}
 	if v, ok := env(EnvEncryptionKeys); ok {
 		if cfg.EncryptionKeys, err = ParseEncryptionKeys(v); err != nil {
@@ -301,17 +307,46 @@ func (cfg Config) validate() error {
 	if cfg.AbsoluteLifetime < 0 {
 		return fmt.Errorf("sessions: AbsoluteLifetime %v must not be negative", cfg.AbsoluteLifetime)
 	}
-	if cfg.CookieName != "" && !validCookieName(cfg.CookieName) {
-		return fmt.Errorf("sessions: cookie name %q is not a valid cookie name (letters, digits and !#$%%&'*+-.^_`|~ only)", cfg.CookieName)
+	if cfg.CookieName != "" {
+		if err := checkCookieName(cfg.CookieName); err != nil {
+			return fmt.Errorf("sessions: %w", err)
+		}
 	}
-	if cfg.Path != "" && (!strings.HasPrefix(cfg.Path, "/") || strings.ContainsAny(cfg.Path, ";\r\n\x00")) {
-		return fmt.Errorf("sessions: cookie path %q must start with / and hold no ';' or control characters", cfg.Path)
+	if cfg.Path != "" {
+		if err := checkCookiePath(cfg.Path); err != nil {
+			return fmt.Errorf("sessions: %w", err)
+		}
 	}
-	if strings.ContainsAny(cfg.Domain, ";\r\n\x00 ") {
-		return fmt.Errorf("sessions: cookie domain %q holds ';', space or control characters", cfg.Domain)
+	if err := checkCookieDomain(cfg.Domain); err != nil {
+		return fmt.Errorf("sessions: %w", err)
 	}
 	if cfg.SameSite == http.SameSiteNoneMode && !cfg.Secure {
 		return fmt.Errorf("sessions: SameSite=None requires a Secure cookie (set %s=true): browsers reject it otherwise", EnvSecure)
+	}
+	return nil
+}
+
+// checkCookieName, checkCookiePath and checkCookieDomain accept exactly
+// what net/http sends unchanged in a Set-Cookie header (http.Cookie.Valid):
+// anything else net/http would drop with a log line, silently changing
+// where the cookie goes.
+func checkCookieName(s string) error {
+	if !validCookieName(s) {
+		return fmt.Errorf("cookie name %q is not a valid cookie name (letters, digits and !#$%%&'*+-.^_`|~ only)", s)
+	}
+	return nil
+}
+
+func checkCookiePath(p string) error {
+	if !strings.HasPrefix(p, "/") || (&http.Cookie{Name: "x", Path: p}).Valid() != nil {
+		return fmt.Errorf("cookie path %q must start with / and hold only printable ASCII characters other than ';'", p)
+	}
+	return nil
+}
+
+func checkCookieDomain(d string) error {
+	if d != "" && (&http.Cookie{Name: "x", Domain: d}).Valid() != nil {
+		return fmt.Errorf("cookie domain %q is not a host name (example.com or .example.com) or an IPv4 address", d)
 	}
 	return nil
 }

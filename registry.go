@@ -65,6 +65,11 @@ func Open(dsn string) (Driver, error) {
 	if err != nil || u.Scheme == "" {
 		return nil, fmt.Errorf("sessions: malformed DSN %q: want scheme://…, e.g. memory://, file:///var/lib/app/sessions or redis://host:6379/0", RedactDSN(dsn))
 	}
+	if strayAt(u) {
+		// The driver would quote the rest of the password as part of the
+		// host, path or query.
+		return nil, fmt.Errorf("sessions: malformed DSN %q: an \"@\" after the host; if it ends a password, percent-encode any '/', '?' or '#' in the password (%%2F, %%3F, %%23)", RedactDSN(dsn))
+	}
 	registryMu.RLock()
 	f, ok := registry[strings.ToLower(u.Scheme)]
 	registryMu.RUnlock()
@@ -86,7 +91,8 @@ func Open(dsn string) (Driver, error) {
 // password of the user information, and the value of any query option
 // whose name mentions a password, secret or token (sentinel_password=…).
 // Unlike url.URL.Redacted it works on strings that do not parse as URLs,
-// so an error about a malformed DSN can quote it safely; a DSN without
+// and on those whose password holds an unescaped '/', '?', '#' or '@', so
+// an error about a malformed DSN can quote it safely; a DSN without
 // secrets comes back unchanged.
 func RedactDSN(dsn string) string {
 	rest := dsn
@@ -94,44 +100,70 @@ func RedactDSN(dsn string) string {
 	if i := strings.Index(rest, "://"); i >= 0 {
 		prefix, rest = rest[:i+3], rest[i+3:]
 	}
-	// The user information ends at the last "@" before the query: a
-	// password may itself hold "/", "@" or ":".
-	query := ""
-	if q := strings.IndexAny(rest, "?#"); q >= 0 {
-		rest, query = rest[:q], rest[q:]
-	}
-	parsed, perr := url.Parse(dsn)
-	if perr == nil {
+	if parsed, err := url.Parse(dsn); err == nil && !strayAt(parsed) {
 		// A DSN that parses has its user information where the URL says
-		// (an "@" in a file path is not one).
+		// (an "@" in a file path or an option value is not one): in the
+		// authority, which ends at the first '/', '?' or '#', up to its
+		// last "@".
+		query := ""
+		if q := strings.IndexAny(rest, "?#"); q >= 0 {
+			rest, query = rest[:q], rest[q:]
+		}
 		if parsed.User != nil {
 			if _, has := parsed.User.Password(); has {
 				parsed.User = url.UserPassword(parsed.User.Username(), "xxxxx")
 			}
-			h := strings.Index(rest, "@"+parsed.Host)
-			if h < 0 {
-				h = strings.LastIndex(rest, "@")
+			authority := rest
+			if slash := strings.IndexByte(rest, '/'); slash >= 0 {
+				authority = rest[:slash]
 			}
-			rest = parsed.User.String() + rest[h:]
+			if at := strings.LastIndex(authority, "@"); at >= 0 {
+				rest = parsed.User.String() + rest[at:]
+			}
 		}
 		if query != "" {
 			query = redactQuery(query)
 		}
 		return prefix + rest + query
 	}
+	// Unparseable, or an "@" url.Parse did not take as the end of the user
+	// information (a password holding '/', '?' or '#'): mask the secret
+	// options first, then whatever stands between "user:" and the last
+	// "@" of the whole rest.
+	if q := strings.IndexAny(rest, "?#"); q >= 0 {
+		rest = rest[:q] + redactQuery(rest[q:])
+	}
 	if at := strings.LastIndex(rest, "@"); at >= 0 {
 		userinfo := rest[:at]
 		if c := strings.Index(userinfo, ":"); c >= 0 {
 			userinfo = userinfo[:c+1] + "xxxxx"
-		} else {
+		} else if !strings.HasPrefix(userinfo, "/") { // a leading '/' is a path: file:///srv/a@b
 			userinfo = "xxxxx" // unparseable: the lone name may be a token
 		}
 		rest = userinfo + rest[at:]
 	}
-	if query != "" {
-		query = redactQuery(query)
+	return prefix + rest
+}
+
+// strayAt reports whether url.Parse left an "@" outside the user
+// information where no DSN has one: in the fragment, in an option name,
+// or in the path of a URL with a host. That is the sign of a password
+// holding an unescaped '/', '?' or '#', which url.Parse takes for the
+// start of the path, query or fragment, so that the rest of the password
+// would show as part of the host, path or query.
+func strayAt(u *url.URL) bool {
+	if u.User != nil {
+		return false
 	}
-	return prefix + rest + query
+	if strings.Contains(u.EscapedFragment(), "@") || (u.Host != "" && strings.Contains(u.EscapedPath(), "@")) {
+		return true
+	}
+	for _, kv := range strings.Split(u.RawQuery, "&") {
+		if name, _, _ := strings.Cut(kv, "="); strings.Contains(name, "@") {
+			return true
+		}
+	}
+	return false
 }
 
 // redactQuery masks the values of secret-looking options in "?a=b&c=d".

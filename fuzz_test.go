@@ -1,0 +1,810 @@
+package sessions
+
+// Native fuzz targets for everything that parses outside input: the DSN
+// (Open), the cookie value (validID, storeKey and a full request through
+// the middleware), the stored record (decodeRecord, the sealed envelope
+// and the core's load path) and the environment (ConfigFromEnv,
+// ParseEncryptionKeys). Each asserts properties, not merely "it ran".
+//
+// Seed corpora live in testdata/fuzz/<FuzzName>/; plain `go test` runs
+// them as regression tests. `make fuzz` fuzzes each target for a while,
+// `make fuzz-ci` briefly.
+//
+// Open is fuzzed offline: DNS lookups of this process fail at once
+// (fuzzOffline), a DSN naming a non-loopback IP address is not opened
+// (fuzzSandbox), and file:// folders are moved under a temporary folder,
+// so no input makes the fuzzer reach the network or write outside it.
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ginkit/sessions/drivers/memory"
+)
+
+// fuzzSchemes are the schemes builtin.go registers (TestFuzzSchemesAreBuiltins
+// keeps the list honest).
+var fuzzSchemes = []string{"file", "memcached", "memory", "redis", "rediss"}
+
+// Canaries wrapped around secrets the fuzz targets plant in their input: a
+// secret leaked into an error is found by looking for them.
+const (
+	canaryHead = "Zk7Qv"
+	canaryTail = "Jw3Xe"
+)
+
+func hasCanary(s string) bool {
+	return strings.Contains(s, canaryHead) || strings.Contains(s, canaryTail)
+}
+
+var fuzzOfflineOnce sync.Once
+
+// fuzzOffline makes every DNS query of this test process fail at once,
+// without a packet leaving the machine. Names in /etc/hosts (localhost)
+// still resolve. It is set once and never undone: the fuzz targets run
+// after every test of the package.
+func fuzzOffline() {
+	fuzzOfflineOnce.Do(func() {
+		net.DefaultResolver.PreferGo = true
+		net.DefaultResolver.Dial = func(context.Context, string, string) (net.Conn, error) {
+			return nil, errors.New("fuzz: DNS is off in this test process")
+		}
+	})
+}
+
+// fuzzLocalHost reports whether a host from a DSN is safe to dial from a
+// fuzz target: a name (resolved offline, so only /etc/hosts answers) or a
+// loopback or unspecified address. It is generous in what it refuses: the
+// host, and every prefix of it ending before a ':' (with or without
+// brackets), must not read as any other IP address, since a driver may
+// take "1:::" for the IPv6 address 1:: with a default port.
+func fuzzLocalHost(h string) bool {
+	for c := h; ; {
+		for _, v := range []string{c, strings.Trim(c, "[]")} {
+			if a, err := netip.ParseAddr(v); err == nil && !a.IsLoopback() && !a.IsUnspecified() {
+				return false
+			}
+		}
+		i := strings.LastIndexByte(c, ':')
+		if i < 0 {
+			return true
+		}
+		c = c[:i]
+	}
+}
+
+// fuzzSandbox returns the DSN to open in place of dsn, and false if dsn
+// must not be opened from a fuzz target: a network driver pointed at a
+// non-loopback address, or with connect/read timeouts so long that a
+// silent local port would stall the fuzzer. A file:// folder is moved
+// under root (the driver creates its folder, so a fuzzed path must never
+// reach the real file system).
+func fuzzSandbox(dsn, root string) (string, bool) {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" {
+		return dsn, true // Open fails before any factory runs
+	}
+	switch u.Scheme {
+	case "file":
+		if u.User == nil && u.Host == "" && u.Opaque == "" && strings.HasPrefix(u.Path, "/") {
+			v := *u
+			v.Path = root + path.Clean(u.Path) // Clean of a rooted path stays rooted: no way up out of root
+			v.RawPath = ""
+			return v.String(), true
+		}
+	case "redis", "rediss", "memcached":
+		q, _ := url.ParseQuery(u.RawQuery) // a partial result is still checked
+		for _, h := range append(strings.Split(u.Host, ","), q["addr"]...) {
+			for _, h := range strings.Split(h, ",") {
+				if !fuzzLocalHost(h) {
+					return "", false
+				}
+			}
+		}
+		for _, name := range []string{"dial_timeout", "write_timeout", "timeout", "conn_lifetime"} {
+			for _, v := range q[name] {
+				if d, err := time.ParseDuration(v); err == nil && d > 2*time.Second {
+					return "", false
+				}
+			}
+		}
+	}
+	return dsn, true
+}
+
+// fuzzOpen opens dsn (as sandboxed) and checks Open's contract: a driver
+// or an error, never both, never a panic; a driver closes cleanly once and
+// refuses calls afterwards. It returns Open's error.
+func fuzzOpen(t *testing.T, root, dsn string) error {
+	toOpen, ok := fuzzSandbox(dsn, root)
+	if !ok {
+		return nil
+	}
+	defer func() {
+		// Whatever a file:// DSN created goes, so the fuzzer cannot fill the disk.
+		entries, _ := os.ReadDir(root)
+		for _, e := range entries {
+			_ = os.RemoveAll(root + "/" + e.Name())
+		}
+	}()
+	d, err := Open(toOpen)
+	if (d == nil) == (err == nil) {
+		t.Fatalf("Open(%q) = %v, %v; want a driver or an error", toOpen, d, err)
+	}
+	if err != nil {
+		if strings.TrimSpace(err.Error()) == "" {
+			t.Fatalf("Open(%q) failed with an empty error", toOpen)
+		}
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.Close(ctx); err != nil {
+		t.Fatalf("Open(%q): first Close = %v", toOpen, err)
+	}
+	if _, _, _, err := d.Load(ctx, storeKey(newID())); err == nil {
+		t.Fatalf("Open(%q): Load after Close succeeded", toOpen)
+	}
+	if err := d.Close(ctx); err == nil {
+		t.Fatalf("Open(%q): a second Close succeeded; calls after Close return errors", toOpen)
+	}
+	return nil
+}
+
+// fuzzOpenSetup prepares a fuzz target that opens DSNs.
+func fuzzOpenSetup(f *testing.F) (root string) {
+	fuzzOffline()
+	root = f.TempDir()
+	f.Setenv("TMPDIR", root) // "file://" alone uses a folder under os.TempDir()
+	return root
+}
+
+// FuzzOpen feeds arbitrary DSNs to Open, for every registered scheme
+// (the seed corpus starts with each), and to RedactDSN: a DSN with no "@"
+// and no option that could hold a secret comes back unchanged.
+func FuzzOpen(f *testing.F) {
+	root := fuzzOpenSetup(f)
+	for _, s := range fuzzSchemes {
+		f.Add(s + "://")
+	}
+	f.Fuzz(func(t *testing.T, dsn string) {
+		fuzzOpen(t, root, dsn)
+		r := RedactDSN(dsn)
+		lower := strings.ToLower(dsn)
+		if !strings.Contains(dsn, "@") && !strings.Contains(lower, "pass") && !strings.Contains(lower, "secret") &&
+			!strings.Contains(lower, "token") && !strings.Contains(lower, "key") && r != dsn {
+			t.Fatalf("RedactDSN(%q) = %q; a DSN without secrets comes back unchanged", dsn, r)
+		}
+	})
+}
+
+// FuzzOpenSecret plants a password, wrapped in canaries, in a DSN of each
+// scheme: as the password of the user info (scheme://user:SECRET@rest, the
+// password holding any bytes, '/', '?', '#' and '@' included, as people
+// paste generated passwords; the user name any bytes but '/', '?' and '#')
+// or as a Redis sentinel_password option. Neither Open's error nor
+// RedactDSN may ever show it.
+func FuzzOpenSecret(f *testing.F) {
+	root := fuzzOpenSetup(f)
+	for i := range fuzzSchemes {
+		f.Add(byte(i), "user", "hunter2", "127.0.0.1:1", false)
+	}
+	f.Add(byte(3), "", "p/ss", "127.0.0.1:1", false)
+	f.Add(byte(3), "", "x", "127.0.0.1:1/0", true)
+	f.Fuzz(func(t *testing.T, scheme byte, user, pw, rest string, inQuery bool) {
+		var dsn string
+		if inQuery {
+			if strings.Contains(rest, "#") {
+				return // the option would be part of the fragment, not an option
+			}
+			sep := "?"
+			if strings.Contains(rest, "?") {
+				sep = "&"
+			}
+			s := []string{"redis", "rediss"}[scheme%2]
+			dsn = s + "://" + rest + sep + "master_set=m&sentinel_password=" + canaryHead + url.QueryEscape(pw) + canaryTail
+		} else {
+			if strings.ContainsAny(user, "/?#") {
+				return // not a user name: the authority would end inside it
+			}
+			dsn = fuzzSchemes[int(scheme)%len(fuzzSchemes)] + "://" + user + ":" + canaryHead + pw + canaryTail + "@" + rest
+		}
+		if strings.Count(dsn, canaryHead) != 1 || strings.Count(dsn, canaryTail) != 1 {
+			return // the canaries must mark the secret and nothing else
+		}
+		if r := RedactDSN(dsn); hasCanary(r) {
+			t.Fatalf("RedactDSN(%q) = %q: shows the password", dsn, r)
+		}
+		if err := fuzzOpen(t, root, dsn); err != nil && hasCanary(err.Error()) {
+			t.Fatalf("Open(%q): the error shows the password: %v", dsn, err)
+		}
+	})
+}
+
+func TestFuzzSchemesAreBuiltins(t *testing.T) {
+	registered := map[string]bool{}
+	for _, s := range Schemes() {
+		registered[s] = true
+	}
+	for _, s := range fuzzSchemes {
+		if !registered[s] {
+			t.Errorf("fuzzSchemes lists %q, which is not registered", s)
+		}
+	}
+	for _, s := range []string{"file", "memcached", "memory", "redis", "rediss"} {
+		if !strings.Contains(strings.Join(fuzzSchemes, " "), s) {
+			t.Errorf("built-in scheme %q is not fuzzed", s)
+		}
+	}
+}
+
+// fuzzCounting counts the store calls the middleware makes.
+type fuzzCounting struct {
+	Driver
+	loads, saves, deletes atomic.Int64
+}
+
+func (c *fuzzCounting) Load(ctx context.Context, key string) ([]byte, uint64, time.Time, error) {
+	c.loads.Add(1)
+	return c.Driver.Load(ctx, key)
+}
+
+func (c *fuzzCounting) Save(ctx context.Context, key string, rec []byte, v uint64, ttl time.Duration) (bool, error) {
+	c.saves.Add(1)
+	return c.Driver.Save(ctx, key, rec, v, ttl)
+}
+
+func (c *fuzzCounting) Delete(ctx context.Context, key string) error {
+	c.deletes.Add(1)
+	return c.Driver.Delete(ctx, key)
+}
+
+func (c *fuzzCounting) counts() [3]int64 {
+	return [3]int64{c.loads.Load(), c.saves.Load(), c.deletes.Load()}
+}
+
+// warnCounter is a slog.Handler that counts records at Warn and above.
+type warnCounter struct{ n atomic.Int64 }
+
+func (w *warnCounter) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (w *warnCounter) Handle(context.Context, slog.Record) error    { w.n.Add(1); return nil }
+func (w *warnCounter) WithAttrs([]slog.Attr) slog.Handler           { return w }
+func (w *warnCounter) WithGroup(string) slog.Handler                { return w }
+
+// FuzzCookie sends arbitrary cookie values through a real Gin engine with
+// the middleware on memory://: the value as the session cookie
+// ("session=" + value) and as the whole Cookie header. It checks:
+//
+//   - validID and storeKey: whatever validID accepts is exactly what
+//     newID produces (43 characters, canonical base64url of 32 bytes), and
+//     its store key is a different, deterministic, driver-safe string;
+//   - no request answers 5xx, a read finds nothing and sets no cookie;
+//   - a value that is not a well-formed ID costs no store I/O at all (the
+//     load counter does not move); a well-formed one costs exactly one
+//     load, and is never adopted: a write gets a fresh ID;
+//   - Snapshot of a malformed ID does no I/O.
+func FuzzCookie(f *testing.F) {
+	gin.SetMode(gin.TestMode)
+	mem := memory.New(memory.Options{MaxEntries: 4096, SweepInterval: -1})
+	f.Cleanup(func() { _ = mem.Close(context.Background()) })
+	cd := &fuzzCounting{Driver: mem}
+	cfg := DefaultConfig()
+	cfg.Driver = cd
+	cfg.Logger = slog.New(&warnCounter{})
+	m, err := NewManager(cfg)
+	if err != nil {
+		f.Fatal(err)
+	}
+	e := gin.New()
+	e.Use(m.Handler())
+	e.GET("/r", func(c *gin.Context) {
+		_, ok := Get[string](c, "k")
+		c.String(http.StatusOK, "%v", ok)
+	})
+	e.GET("/w", func(c *gin.Context) {
+		Set(c, "k", "v")
+		c.String(http.StatusOK, "%s", ID(c))
+	})
+
+	f.Add(newID())
+	f.Add(storeKey(newID()))
+	f.Fuzz(func(t *testing.T, value string) {
+		if validID(value) {
+			raw, err := b64strict.DecodeString(value)
+			if err != nil || len(raw) != 32 || base64.RawURLEncoding.EncodeToString(raw) != value {
+				t.Fatalf("validID(%q) but it is not the canonical encoding of 32 bytes (%v)", value, err)
+			}
+			k := storeKey(value)
+			if k == value || !validID(k) || storeKey(value) != k || KeyOf(value) != k {
+				t.Fatalf("storeKey(%q) = %q: want a different, deterministic 43-character key", value, k)
+			}
+		} else {
+			before := cd.counts()
+			if snap, err := m.Snapshot(context.Background(), value); snap != nil || err != nil {
+				t.Fatalf("Snapshot(%q) = %v, %v; want nothing for a malformed ID", value, snap, err)
+			}
+			if after := cd.counts(); after != before {
+				t.Fatalf("Snapshot(%q) of a malformed ID did store I/O: %v -> %v", value, before, after)
+			}
+		}
+		for _, header := range []string{DefaultCookieName + "=" + value, value} {
+			fuzzCookieRequest(t, e, cd, header)
+		}
+	})
+}
+
+func fuzzCookieRequest(t *testing.T, e *gin.Engine, cd *fuzzCounting, header string) {
+	t.Helper()
+	probe := httptest.NewRequest(http.MethodGet, "/", nil)
+	probe.Header.Set("Cookie", header)
+	sent := ""
+	if ck, err := probe.Cookie(DefaultCookieName); err == nil {
+		sent = ck.Value // what the middleware sees, as net/http parses the header
+	}
+	wantLoads := int64(0)
+	if validID(sent) {
+		wantLoads = 1
+	}
+	for _, p := range []string{"/r", "/w"} {
+		req := httptest.NewRequest(http.MethodGet, p, nil)
+		req.Header.Set("Cookie", header)
+		before := cd.counts()
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		after := cd.counts()
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET %s with Cookie %q: status %d %q", p, header, rec.Code, rec.Body.String())
+		}
+		if loads := after[0] - before[0]; loads != wantLoads {
+			t.Fatalf("GET %s with Cookie %q (session value %q): %d loads; want %d (no store I/O for a malformed ID)", p, header, sent, loads, wantLoads)
+		}
+		if after[2] != before[2] {
+			t.Fatalf("GET %s with Cookie %q deleted a record", p, header)
+		}
+		cookies := (&http.Response{Header: rec.Header()}).Cookies()
+		if p == "/r" {
+			if rec.Body.String() != "false" || len(cookies) != 0 || after[1] != before[1] {
+				t.Fatalf("GET /r with Cookie %q: body %q, cookies %v, %d saves; want nothing found, no cookie, no write",
+					header, rec.Body.String(), cookies, after[1]-before[1])
+			}
+			continue
+		}
+		if len(cookies) != 1 || cookies[0].Name != DefaultCookieName {
+			t.Fatalf("GET /w with Cookie %q: cookies %v; want one session cookie", header, cookies)
+		}
+		id := cookies[0].Value
+		if !validID(id) || id == sent || id != rec.Body.String() || after[1]-before[1] != 1 {
+			t.Fatalf("GET /w with Cookie %q (session value %q): new ID %q (body %q), %d saves; want a fresh ID saved once",
+				header, sent, id, rec.Body.String(), after[1]-before[1])
+		}
+	}
+}
+
+// fuzzKey derives a fixed 32-byte test key.
+func fuzzKey(name string) []byte {
+	k := sha256.Sum256([]byte("ginkit/sessions fuzz key " + name))
+	return k[:]
+}
+
+// FuzzStoredRecord attacks the stored record path with arbitrary bytes:
+//
+//   - the keyring: random bytes never open under any key (a forgery would
+//     need the key); seal then open round-trips for any plaintext and any
+//     associated data, under the sealing key and after a rotation; a
+//     retired key, other associated data (the record copied under another
+//     session's key) or any changed byte makes it fail, never panic;
+//   - the core's load path (Manager.loadStored) with the bytes stored under
+//     a live session's key, in the clear and with encryption on: no error
+//     and no panic; the record is used exactly when it decodes (never when
+//     encryption is on, where it cannot open); otherwise it is deleted and
+//     logged once, and the visitor gets a fresh session;
+//   - a record that decodes survives a seal and open unchanged.
+func FuzzStoredRecord(f *testing.F) {
+	k1, k2 := fuzzKey("one"), fuzzKey("two")
+	mustRing := func(keys ...[]byte) *keyring {
+		r, err := newKeyring(keys)
+		if err != nil {
+			f.Fatal(err)
+		}
+		return r
+	}
+	ring1, rotated, retired := mustRing(k1), mustRing(k2, k1), mustRing(k2)
+	type managed struct {
+		m    *Manager
+		mem  *memory.Driver
+		warn *warnCounter
+	}
+	newManaged := func(keys ...[]byte) managed {
+		mem := memory.New(memory.Options{SweepInterval: -1})
+		f.Cleanup(func() { _ = mem.Close(context.Background()) })
+		w := &warnCounter{}
+		cfg := DefaultConfig()
+		cfg.Driver = mem
+		cfg.EncryptionKeys = keys
+		cfg.Logger = slog.New(w)
+		m, err := NewManager(cfg)
+		if err != nil {
+			f.Fatal(err)
+		}
+		return managed{m, mem, w}
+	}
+	plain, sealed := newManaged(), newManaged(k1)
+	id := newID()
+	key := storeKey(id)
+	ctx := context.Background()
+
+	f.Add(encodeRecord(record{created: time.UnixMilli(1700000000000), values: map[string][]byte{"a": []byte(`"1"`)}}), "key", uint16(0), byte(1))
+	f.Add([]byte{sealedV1, 1, 2, 3, 4}, "", uint16(3), byte(0x80))
+	f.Fuzz(func(t *testing.T, junk []byte, ad string, pos uint16, flip byte) {
+		// Random bytes never open.
+		for _, r := range []*keyring{ring1, rotated, retired} {
+			if p, err := r.open(ad, junk); err == nil {
+				t.Fatalf("arbitrary bytes %x opened to %x", junk, p)
+			}
+		}
+		// Seal, open, rotate, retire, move, tamper.
+		box := ring1.seal(ad, junk)
+		if len(box) != 1+keyIDLen+12+len(junk)+16 || box[0] != sealedV1 {
+			t.Fatalf("seal of %d bytes gave %d bytes starting %#x", len(junk), len(box), box[0])
+		}
+		for name, r := range map[string]*keyring{"the sealing key": ring1, "a rotated ring": rotated} {
+			if p, err := r.open(ad, box); err != nil || !bytes.Equal(p, junk) {
+				t.Fatalf("open with %s = %x, %v; want %x", name, p, err, junk)
+			}
+		}
+		if _, err := retired.open(ad, box); err == nil {
+			t.Fatal("a record opened without its key")
+		}
+		if _, err := ring1.open(ad+"x", box); err == nil {
+			t.Fatal("a record opened under other associated data (another session's key)")
+		}
+		bad := bytes.Clone(box)
+		bad[int(pos)%len(bad)] ^= flip | 1
+		if _, err := rotated.open(ad, bad); err == nil {
+			t.Fatalf("a record with byte %d changed opened", int(pos)%len(bad))
+		}
+
+		want, decodeErr := decodeRecord(junk)
+		for _, mg := range []struct {
+			name string
+			managed
+			usable bool
+		}{{"plain", plain, decodeErr == nil}, {"encrypted", sealed, false}} {
+			_ = mg.mem.Delete(ctx, key)
+			if ok, err := mg.mem.Save(ctx, key, junk, 0, time.Hour); err != nil || !ok {
+				t.Fatalf("plant: %v, %v", ok, err)
+			}
+			warned := mg.warn.n.Load()
+			st := stored{id: id, key: key}
+			found, err := mg.m.loadStored(ctx, ctx, &st)
+			if err != nil {
+				t.Fatalf("%s: loadStored(%x) = %v; a bad record is an absent session, not an error", mg.name, junk, err)
+			}
+			if found != mg.usable {
+				t.Fatalf("%s: loadStored(%x) found=%v; want %v (decode error %v)", mg.name, junk, found, mg.usable, decodeErr)
+			}
+			rec, _, _, _ := mg.mem.Load(ctx, key)
+			logged := mg.warn.n.Load() - warned
+			if found {
+				if !st.exists || len(st.base) != len(want.values) || !st.created.Equal(want.created) || st.meta != want.meta || logged != 0 {
+					t.Fatalf("%s: loaded %+v (logged %d); want %+v", mg.name, st, logged, want)
+				}
+				for k, v := range want.values {
+					if !bytes.Equal(st.base[k], v) {
+						t.Fatalf("%s: value %q = %x; want %x", mg.name, k, st.base[k], v)
+					}
+				}
+				continue
+			}
+			if rec != nil || st.exists || logged != 1 {
+				t.Fatalf("%s: after an unusable record: stored %x, exists=%v, %d warnings; want it deleted and logged once",
+					mg.name, rec, st.exists, logged)
+			}
+		}
+		if decodeErr == nil {
+			// What decodes survives the encrypted path unchanged.
+			got, err := sealed.m.decode(key, sealed.m.encode(key, want))
+			if err != nil || !got.created.Equal(want.created) || got.meta != want.meta || len(got.values) != len(want.values) {
+				t.Fatalf("encrypted round trip of %+v = %+v, %v", want, got, err)
+			}
+			for k, v := range want.values {
+				if !bytes.Equal(got.values[k], v) {
+					t.Fatalf("encrypted round trip: value %q = %x; want %x", k, got.values[k], v)
+				}
+			}
+		}
+	})
+}
+
+// fuzzEnvVars are the variables ConfigFromEnv reads.
+var fuzzEnvVars = []string{EnvDSN, EnvPreviousDSN, EnvLifetime, EnvAbsoluteLifetime, EnvCookieName, EnvPath,
+	EnvDomain, EnvSecure, EnvHTTPOnly, EnvSameSite, EnvExpireOnClose, EnvEncryptionKeys}
+
+// canaryParts wraps every comma-separated part of a key list in the
+// canaries, keeping the list's shape.
+func canaryParts(s string) string {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			parts[i] = canaryHead + p + canaryTail
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// FuzzConfigFromEnv sets one variable at a time to an arbitrary value:
+// ConfigFromEnv never panics; an error names the variable and quotes the
+// value (except SESSION_ENCRYPTION_KEYS, whose value it must never show);
+// a config it accepts is one NewManager accepts, whose cookie net/http
+// considers valid and sends with exactly the configured Path and Domain.
+func FuzzConfigFromEnv(f *testing.F) {
+	saved := map[string]string{}
+	for _, name := range fuzzEnvVars {
+		if v, ok := os.LookupEnv(name); ok {
+			saved[name] = v
+		}
+		_ = os.Unsetenv(name)
+	}
+	f.Cleanup(func() {
+		for _, name := range fuzzEnvVars {
+			if v, ok := saved[name]; ok {
+				_ = os.Setenv(name, v)
+			} else {
+				_ = os.Unsetenv(name)
+			}
+		}
+	})
+	mem := memory.New(memory.Options{SweepInterval: -1})
+	f.Cleanup(func() { _ = mem.Close(context.Background()) })
+	for i, v := range []string{"redis://u:p@h:6379/0", "", "90", "12h", "sid", "/app", "example.com", "true", "false", "lax", "1",
+		base64.StdEncoding.EncodeToString(fuzzKey("one"))} {
+		f.Add(byte(i), v)
+	}
+	f.Fuzz(func(t *testing.T, which byte, value string) {
+		name := fuzzEnvVars[int(which)%len(fuzzEnvVars)]
+		if strings.IndexByte(value, 0) >= 0 {
+			return // an environment variable cannot hold a NUL byte
+		}
+		get := func(value string) (Config, error) {
+			if err := os.Setenv(name, value); err != nil {
+				t.Skip(err)
+			}
+			defer os.Unsetenv(name)
+			return ConfigFromEnv()
+		}
+		cfg, err := get(value)
+		v := strings.TrimSpace(value)
+		if err != nil {
+			msg := err.Error()
+			if v == "" {
+				t.Fatalf("%s=%q (unset) gave an error: %v", name, value, err)
+			}
+			if !strings.Contains(msg, name) {
+				t.Fatalf("%s=%q: the error does not name the variable: %v", name, value, err)
+			}
+			if name != EnvEncryptionKeys && !strings.Contains(msg, strconv.Quote(v)) {
+				t.Fatalf("%s=%q: the error does not quote the value %s: %v", name, value, strconv.Quote(v), err)
+			}
+			if name == EnvEncryptionKeys {
+				if _, err := get(canaryParts(value)); err != nil && hasCanary(err.Error()) {
+					t.Fatalf("%s=%q: the error shows a key: %v", name, canaryParts(value), err)
+				}
+			}
+			return
+		}
+		if err := cfg.validate(); err != nil {
+			t.Fatalf("%s=%q: ConfigFromEnv returned a config that does not validate: %v", name, value, err)
+		}
+		switch name {
+		case EnvLifetime:
+			if cfg.Lifetime <= 0 {
+				t.Fatalf("%s=%q: lifetime %v", name, value, cfg.Lifetime)
+			}
+		case EnvAbsoluteLifetime:
+			if cfg.AbsoluteLifetime < 0 {
+				t.Fatalf("%s=%q: absolute lifetime %v", name, value, cfg.AbsoluteLifetime)
+			}
+		case EnvSecure, EnvHTTPOnly, EnvExpireOnClose:
+			if v == "" {
+				break // blank is unset: the default stands
+			}
+			b, err := strconv.ParseBool(v)
+			got := map[string]bool{EnvSecure: cfg.Secure, EnvHTTPOnly: cfg.HTTPOnly, EnvExpireOnClose: cfg.ExpireOnClose}[name]
+			if err != nil || got != b {
+				t.Fatalf("%s=%q: got %v", name, value, got)
+			}
+		}
+		cfg.DSN, cfg.PreviousDSN = "", ""
+		cfg.Driver = mem
+		m, err := NewManager(cfg)
+		if err != nil {
+			t.Fatalf("%s=%q: ConfigFromEnv accepted a config NewManager refuses: %v", name, value, err)
+		}
+		defer m.Close()
+		ck := m.cookie(newID())
+		if err := ck.Valid(); err != nil {
+			t.Fatalf("%s=%q: the session cookie is not valid for net/http: %v", name, value, err)
+		}
+		line := ck.String()
+		if !strings.Contains(line, "; Path="+cfg.Path) {
+			t.Fatalf("%s=%q: Set-Cookie %q lost the configured path %q", name, value, line, cfg.Path)
+		}
+		if d := strings.TrimPrefix(cfg.Domain, "."); d != "" && !strings.Contains(line, "; Domain="+d) {
+			t.Fatalf("%s=%q: Set-Cookie %q lost the configured domain %q", name, value, line, cfg.Domain)
+		}
+	})
+}
+
+// FuzzParseEncryptionKeys parses arbitrary key lists: an error never shows
+// a key (every part is wrapped in canaries and the error searched for
+// them), and a list it accepts holds one 32-byte key per non-empty part,
+// each the decoding of its part, and round-trips through standard base64.
+func FuzzParseEncryptionKeys(f *testing.F) {
+	k1 := base64.StdEncoding.EncodeToString(fuzzKey("one"))
+	k2 := base64.RawURLEncoding.EncodeToString(fuzzKey("two"))
+	f.Add(k1)
+	f.Add(k1 + ", " + k2)
+	f.Add("c2hvcnQ=")
+	f.Fuzz(func(t *testing.T, s string) {
+		keys, err := ParseEncryptionKeys(s)
+		if !hasCanary(s) {
+			if _, err := ParseEncryptionKeys(canaryParts(s)); err != nil && hasCanary(err.Error()) {
+				t.Fatalf("ParseEncryptionKeys(%q): the error shows a key: %v", canaryParts(s), err)
+			}
+		}
+		var parts []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		if err != nil {
+			if keys != nil {
+				t.Fatalf("ParseEncryptionKeys(%q) returned keys and an error", s)
+			}
+			if len(parts) > 0 && !strings.HasPrefix(err.Error(), "key ") {
+				t.Fatalf("ParseEncryptionKeys(%q) = %v: want an error that says which key", s, err)
+			}
+			return
+		}
+		if len(keys) == 0 || len(keys) != len(parts) {
+			t.Fatalf("ParseEncryptionKeys(%q) = %d keys from %d parts", s, len(keys), len(parts))
+		}
+		var std []string
+		for i, k := range keys {
+			if len(k) != 32 {
+				t.Fatalf("key %d has %d bytes", i+1, len(k))
+			}
+			if !fuzzDecodesTo(parts[i], k) {
+				t.Fatalf("key %d is not the decoding of %q", i+1, parts[i])
+			}
+			std = append(std, base64.StdEncoding.EncodeToString(k))
+		}
+		if _, err := newKeyring(keys); err != nil {
+			t.Fatalf("accepted keys make no keyring: %v", err)
+		}
+		again, err := ParseEncryptionKeys(strings.Join(std, ","))
+		if err != nil || len(again) != len(keys) {
+			t.Fatalf("round trip: %v, %v", again, err)
+		}
+		for i := range keys {
+			if !bytes.Equal(again[i], keys[i]) {
+				t.Fatalf("round trip changed key %d", i+1)
+			}
+		}
+	})
+}
+
+func fuzzDecodesTo(part string, key []byte) bool {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(part); err == nil && bytes.Equal(b, key) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestFuzzTargetsListed keeps the Makefile's list of fuzz targets (make
+// fuzz, make fuzz-ci) in step with the targets of this package.
+func TestFuzzTargetsListed(t *testing.T) {
+	src, err := os.ReadFile("Makefile")
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, name := range []string{"FuzzOpen", "FuzzOpenSecret", "FuzzCookie", "FuzzStoredRecord", "FuzzConfigFromEnv",
+		"FuzzParseEncryptionKeys", "FuzzDecodeRecord", "FuzzValidID", "FuzzGobCodecUnmarshal"} {
+		if !bytes.Contains(src, []byte(name)) {
+			t.Errorf("the Makefile's fuzz targets do not list %s", name)
+		}
+	}
+}
+
+// TestOpenNeverShowsPasswords: regressions found by FuzzOpenSecret. A
+// password holding an unescaped '/', '?' or '#' (common in generated
+// passwords) is not a password to url.Parse, which reads the rest as a
+// path, query or fragment; and Open's own wrapper quoted the query as
+// given, sentinel_password included. Neither Open's error nor RedactDSN
+// may show any of these.
+func TestOpenNeverShowsPasswords(t *testing.T) {
+	fuzzOffline()
+	for _, tc := range []struct{ dsn, secret string }{
+		{"redis://:abc/defSecret1@127.0.0.1:1", "defSecret1"},
+		{"redis://u:123/xSecret2@127.0.0.1:1", "xSecret2"},
+		{"redis://:pa?ssSecret3@127.0.0.1:1", "ssSecret3"},
+		{"redis://:pa#ssSecret4@127.0.0.1:1", "ssSecret4"},
+		{"memcached://:p/ssSecret5@127.0.0.1:1", "ssSecret5"},
+		{"redis://u:1?ssSecret6@127.0.0.1:1", "ssSecret6"},
+		{"redis://127.0.0.1:1?master_set=m&sentinel_password=Secret7", "Secret7"},
+		{"redis://127.0.0.1:1?sentinel_password=Secret8&bogus=1", "Secret8"},
+		{"redis://127.0.0.1:bad?sentinel_password=Secret9", "Secret9"},
+		{"memory://:p@ssSecret10@", "ssSecret10"},
+	} {
+		if r := RedactDSN(tc.dsn); strings.Contains(r, tc.secret) {
+			t.Errorf("RedactDSN(%q) = %q: shows the password", tc.dsn, r)
+		}
+		d, err := Open(tc.dsn)
+		if err == nil {
+			_ = d.Close(context.Background())
+			t.Errorf("Open(%q) succeeded", tc.dsn)
+			continue
+		}
+		if strings.Contains(err.Error(), tc.secret) {
+			t.Errorf("Open(%q): the error shows the password: %v", tc.dsn, err)
+		}
+	}
+	// What must stay as it was: DSNs without a password are quoted whole.
+	for _, dsn := range []string{"file:///srv/a@b/sessions?bogus=1", "redis://127.0.0.1:1/0?bogus=1"} {
+		if r := RedactDSN(dsn); r != dsn {
+			t.Errorf("RedactDSN(%q) = %q; want it unchanged", dsn, r)
+		}
+	}
+}
+
+// TestConfigFromEnvNamesTheVariable: regressions found by
+// FuzzConfigFromEnv. Every error names the variable and quotes the value
+// (README: "A bad value is an error that names the variable and quotes the
+// value"), and a cookie path or domain net/http would silently drop from
+// the Set-Cookie header (a control byte in the path, a domain that is no
+// host name) is an error, not a cookie that goes somewhere else.
+func TestConfigFromEnvNamesTheVariable(t *testing.T) {
+	for _, name := range fuzzEnvVars {
+		t.Setenv(name, "")
+	}
+	for _, tc := range []struct{ name, value string }{
+		{EnvCookieName, "bad name;"},
+		{EnvPath, "relative"},
+		{EnvPath, "/a\x01b"},
+		{EnvDomain, "exa mple.com"},
+		{EnvDomain, "my_app.example.com"},
+		{EnvSameSite, "none"},
+	} {
+		t.Setenv(tc.name, tc.value)
+		_, err := ConfigFromEnv()
+		switch {
+		case err == nil:
+			t.Errorf("%s=%q was accepted; net/http would drop it from the cookie", tc.name, tc.value)
+		case !strings.Contains(err.Error(), tc.name) || !strings.Contains(err.Error(), strconv.Quote(tc.value)):
+			t.Errorf("%s=%q: the error does not name the variable and quote the value: %v", tc.name, tc.value, err)
+		}
+		t.Setenv(tc.name, "")
+	}
+}
