@@ -268,8 +268,9 @@ type corruption struct {
 }
 
 // TestCorruptRecordsRedis plants garbage under live sessions' keys in
-// Redis, both inside the driver's framing (8-byte non-zero version, then
-// a record the core cannot decode) and outside it (too short, version 0).
+// Redis, both inside the driver's framing (8-byte non-zero version, the
+// 8-byte deadline, then a record the core cannot decode) and outside it
+// (too short, version 0).
 // The next request is never a 5xx: a read finds nothing, a write starts a
 // fresh session under a new ID, and Redis stays up.
 func TestCorruptRecordsRedis(t *testing.T) {
@@ -279,7 +280,7 @@ func TestCorruptRecordsRedis(t *testing.T) {
 	key := func(id string) string { return "sess:" + sessions.KeyOf(id) }
 	get := func(t *testing.T, id string) []byte {
 		v, err := testserver.RedisCommand(addr, "GET", key(id))
-		if err != nil || len(v) < 9 {
+		if err != nil || len(v) < 17 {
 			t.Fatalf("GET %s = %q, %v", key(id), v, err)
 		}
 		return []byte(v)
@@ -301,11 +302,12 @@ func TestCorruptRecordsRedis(t *testing.T) {
 	var cases []corruption
 	for i, g := range garbageRecords(placeholder) {
 		cases = append(cases, corruption{name: "framed " + g.name, framed: true, value: func(cur []byte) []byte {
-			return append(append([]byte(nil), version...), garbageRecords(cur[8:])[i].rec...)
+			// Keep the stored deadline (cur[8:16]); replace version and record.
+			return append(append(append([]byte(nil), version...), cur[8:16]...), garbageRecords(cur[16:])[i].rec...)
 		}})
 	}
 	cases = append(cases,
-		corruption{name: "shorter than a version", value: func([]byte) []byte { return []byte("abc") }},
+		corruption{name: "shorter than the header", value: func([]byte) []byte { return []byte("abcdefghijkl") }},
 		corruption{name: "empty value", value: func([]byte) []byte { return []byte{} }},
 		corruption{name: "version 0", value: func(cur []byte) []byte { return append(make([]byte, 8), cur[8:]...) }},
 	)

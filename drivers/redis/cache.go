@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"sync"
@@ -36,11 +35,12 @@ import (
 // that are written on every request from churning the cache: they are read
 // with GET and PTTL as without caching.
 //
-// Expiry. rueidis records the key's expiry (from the PTTL it pipelines
-// with the GET) with every cached entry, and the driver asks for a local
-// time to live far longer than any session, so the entry's expiry is the
-// key's, which Load reports. A Touch changes the key, so Redis invalidates
-// the entry and the next Load sees the new expiry.
+// Expiry. The record's deadline travels in the value's header, so a cached
+// GET reports it exactly; rueidis also drops the entry at the key's own
+// expiry (it asks for the PTTL with the GET, and the driver asks for a
+// local time to live far longer than any session). A Touch changes the key
+// (its header and its expiry), so Redis invalidates the entry and the next
+// Load sees the new deadline.
 
 // recentWindow is how long after this Driver wrote, deleted or failed to
 // save a key its Loads bypass the client-side cache.
@@ -52,10 +52,6 @@ const recentWindow = 5 * time.Second
 // driver) keeps it, and Load reports it without expiry, as direct reads
 // do.
 const cacheTTL = 100 * 365 * 24 * time.Hour
-
-// noExpiryAfter: a cached expiry further away than this means the key has
-// none.
-const noExpiryAfter = 50 * 365 * 24 * time.Hour
 
 // loadCached is Load through the client-side cache.
 func (d *Driver) loadCached(ctx context.Context, k string) ([]byte, uint64, time.Time, error) {
@@ -75,25 +71,14 @@ func (d *Driver) loadCached(ctx context.Context, k string) ([]byte, uint64, time
 		d.cacheOff.Store(true)
 		return d.loadDirect(ctx, k)
 	}
-	if len(s) < 8 {
-		return nil, 0, time.Time{}, nil
-	}
 	// The cached string is immutable and shared; the core never modifies
 	// a loaded record (the Driver contract), so hand it out without a copy.
 	val := unsafe.Slice(unsafe.StringData(s), len(s))
-	version := binary.BigEndian.Uint64(val)
-	if version == 0 {
+	rec, version, expires, ok := parseValue(val, time.Now())
+	if !ok {
 		return nil, 0, time.Time{}, nil
 	}
-	now := time.Now()
-	expires := time.UnixMilli(pxat)
-	if !expires.After(now) {
-		return nil, 0, time.Time{}, nil
-	}
-	if expires.Sub(now) > noExpiryAfter {
-		expires = time.Time{}
-	}
-	return val[8:], version, expires, nil
+	return rec, version, expires, nil
 }
 
 // useCache reports whether a Load of k may be answered from the cache.

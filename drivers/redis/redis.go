@@ -1,20 +1,25 @@
 // Package redis is the session storage driver for Redis (standalone, Redis
 // Cluster and Sentinel-managed primaries), built on github.com/redis/rueidis.
 //
-// Each session is one Redis string under Prefix+key whose value is the
-// record's 8-byte big-endian version followed by the record bytes, with the
-// record's time to live as the key's expiry. Everything a session needs
+// Each session is one Redis string under Prefix+key whose value is a
+// 16-byte header — the record's 8-byte big-endian version, then its
+// expiry deadline in Unix milliseconds — followed by the record bytes, with
+// the record's time to live as the key's expiry too. Everything a session needs
 // lives in that one key, so the driver works unchanged on Redis Cluster,
 // and expiry is Redis' own: nothing sweeps.
 //
-// Every operation is one round trip: Load pipelines GET and PTTL, Save runs
-// a small Lua script (EVALSHA, falling back to EVAL) that compares the
-// stored version and writes in one atomic step, Touch is PEXPIRE and Delete
-// is DEL. With client-side caching on (Options.ClientCache, DSN
+// Every operation is one command and one round trip: Load is a single GET
+// (the deadline travels in the value, so no PTTL is needed, and the GET
+// can be served by the client-side cache), Save runs a small Lua script
+// (EVALSHA, falling back to EVAL) that compares the stored version and
+// writes in one atomic step, Touch runs a script that rewrites only the
+// 8-byte deadline (SETRANGE) and the key's expiry (PEXPIRE), never the
+// record, and Delete is DEL. A read-only request thus costs one command
+// and a write two (GET, EVALSHA). With client-side caching on (Options.ClientCache, DSN
 // client_cache=true), a Load of a session that was only read is answered
 // from the process' memory with no round trip at all (see cache.go).
 //
-// A value under a session key that is shorter than 8 bytes or carries
+// A value under a session key that is shorter than the header or carries
 // version 0 was not written by this driver (the driver always writes a
 // non-zero version). Load reports it as absent, and a Save with version 0
 // replaces it, so the core simply starts a fresh session instead of
@@ -103,20 +108,38 @@ func New(client rueidis.Client, opts Options) *Driver {
 
 // saveScript is the conditional write. KEYS[1] is the session key,
 // ARGV[1] the expected version as 8 bytes ("" for "must be absent"),
-// ARGV[2] the new value (new version followed by the record) and ARGV[3]
-// the time to live in milliseconds. A stored value shorter than 8 bytes or
-// with version 0, a key of another type (written by something else) and a
-// key in its last millisecond (PTTL 0, which Load reports absent) all
-// count as absent, as they do for Load. It returns 1 if it wrote and 0 on
-// a version mismatch.
+// ARGV[2] the new value (header, then the record), ARGV[3] the time to
+// live in milliseconds and ARGV[4] the caller's clock in Unix
+// milliseconds. A stored value shorter than the header, with version 0,
+// of another type, in its last millisecond (PTTL 0) or past the deadline
+// in its header all count as absent, exactly as Load sees them, so a
+// record Load reported gone can be created again at once. It returns 1 if
+// it wrote and 0 on a version mismatch.
 var saveScript = rueidis.NewLuaScript(`
 local cur = ''
 if redis.call('TYPE', KEYS[1]).ok == 'string' and redis.call('PTTL', KEYS[1]) ~= 0 then
-  cur = redis.call('GETRANGE', KEYS[1], 0, 7)
+  local h = redis.call('GETRANGE', KEYS[1], 0, 15)
+  if string.len(h) == 16 then
+    local dl = 0
+    for i = 9, 16 do dl = dl * 256 + string.byte(h, i) end
+    if dl == 0 or dl > tonumber(ARGV[4]) then cur = string.sub(h, 1, 8) end
+  end
 end
-if string.len(cur) < 8 or cur == '\0\0\0\0\0\0\0\0' then cur = '' end
+if cur == '\0\0\0\0\0\0\0\0' then cur = '' end
 if cur ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+`)
+
+// touchScript extends a record's life without rewriting it: KEYS[1] is
+// the session key, ARGV[1] the new 8-byte deadline and ARGV[2] the time to
+// live in milliseconds. It rewrites only the deadline bytes of the header
+// (SETRANGE at offset 8) and the key's expiry, and does nothing to a
+// missing key, a key of another type or a value too short to be ours.
+var touchScript = rueidis.NewLuaScript(`
+if redis.call('TYPE', KEYS[1]).ok ~= 'string' or redis.call('STRLEN', KEYS[1]) < 16 then return 0 end
+redis.call('SETRANGE', KEYS[1], 8, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `)
 
@@ -143,39 +166,44 @@ func (d *Driver) Load(ctx context.Context, key string) ([]byte, uint64, time.Tim
 	return d.loadDirect(ctx, k)
 }
 
-// loadDirect is Load without the client-side cache: GET and PTTL
-// pipelined.
+// headerLen is the size of the value header: version, then deadline.
+const headerLen = 16
+
+// loadDirect is Load without the client-side cache: one GET.
 func (d *Driver) loadDirect(ctx context.Context, k string) ([]byte, uint64, time.Time, error) {
-	start := time.Now()
-	res := d.client.DoMulti(ctx,
-		d.client.B().Get().Key(k).Build(),
-		d.client.B().Pttl().Key(k).Build(),
-	)
-	val, err := res[0].AsBytes()
+	val, err := d.client.Do(ctx, d.client.B().Get().Key(k).Build()).AsBytes()
 	if absent(err) {
 		return nil, 0, time.Time{}, nil
 	}
 	if err != nil {
 		return nil, 0, time.Time{}, fmt.Errorf("sessions: redis: load: %w", err)
 	}
-	pttl, err := res[1].AsInt64()
-	if err != nil {
-		return nil, 0, time.Time{}, fmt.Errorf("sessions: redis: load: %w", err)
-	}
-	if len(val) < 8 || pttl == -2 || pttl == 0 {
-		// Not ours, deleted between GET and PTTL, or expiring within a
-		// millisecond: absent.
+	rec, version, expires, ok := parseValue(val, time.Now())
+	if !ok {
 		return nil, 0, time.Time{}, nil
 	}
-	version := binary.BigEndian.Uint64(val)
+	return rec, version, expires, nil
+}
+
+// parseValue splits a stored value into record, version and deadline. It
+// reports false for a value this driver did not write (too short, version
+// 0) and for one whose deadline has passed at now, though Redis may not
+// have expired the key yet. A zero deadline means no expiry.
+func parseValue(val []byte, now time.Time) (rec []byte, version uint64, expires time.Time, ok bool) {
+	if len(val) < headerLen {
+		return nil, 0, time.Time{}, false
+	}
+	version = binary.BigEndian.Uint64(val)
 	if version == 0 {
-		return nil, 0, time.Time{}, nil
+		return nil, 0, time.Time{}, false
 	}
-	var expires time.Time
-	if pttl > 0 {
-		expires = start.Add(time.Duration(pttl) * time.Millisecond)
+	if ms := int64(binary.BigEndian.Uint64(val[8:])); ms != 0 {
+		expires = time.UnixMilli(ms)
+		if !expires.After(now) {
+			return nil, 0, time.Time{}, false
+		}
 	}
-	return val[8:], version, expires, nil
+	return val[headerLen:], version, expires, true
 }
 
 // absent reports whether a GET error means "no record of ours": a nil
@@ -210,15 +238,16 @@ func (d *Driver) Save(ctx context.Context, key string, record []byte, version ui
 		next = rand.Uint64()
 	}
 	var value strings.Builder
-	value.Grow(8 + len(record))
-	var v [8]byte
-	binary.BigEndian.PutUint64(v[:], next)
-	value.Write(v[:])
+	value.Grow(headerLen + len(record))
+	var h [headerLen]byte
+	binary.BigEndian.PutUint64(h[:8], next)
+	binary.BigEndian.PutUint64(h[8:], uint64(deadline(ttl)))
+	value.Write(h[:])
 	value.Write(record)
 	k := d.prefix + key
 	n, err := saveScript.Exec(ctx, d.client,
 		[]string{k},
-		[]string{expect, value.String(), millis(ttl)},
+		[]string{expect, value.String(), millis(ttl), strconv.FormatInt(time.Now().UnixMilli(), 10)},
 	).AsInt64()
 	// Written, refused (so the caller's version was stale) or unknown:
 	// either way the next Load must see Redis, not a cached copy.
@@ -230,21 +259,31 @@ func (d *Driver) Save(ctx context.Context, key string, record []byte, version ui
 }
 
 // Touch sets the time to live of the record under key to ttl (rounded up to
-// whole milliseconds, at least one) with PEXPIRE, leaving record and version
-// unchanged. A missing key stays missing and is not an error.
+// whole milliseconds, at least one), rewriting only the 8-byte deadline in
+// its header and the key's expiry, in one atomic script: the record and
+// its version stay unchanged. A missing key stays missing and is not an
+// error.
 func (d *Driver) Touch(ctx context.Context, key string, ttl time.Duration) error {
 	if d.closed.Load() {
 		return ErrClosed
 	}
 	ctx, cancel := d.withTimeout(ctx)
 	defer cancel()
-	// PEXPIRE with the same argument is idempotent, so rueidis may retry
-	// it after a network error.
-	cmd := d.client.B().Pexpire().Key(d.prefix + key).Milliseconds(ttlMillis(ttl)).Build().ToRetryable()
-	if err := d.client.Do(ctx, cmd).Error(); err != nil {
+	k := d.prefix + key
+	var dl [8]byte
+	binary.BigEndian.PutUint64(dl[:], uint64(deadline(ttl)))
+	err := touchScript.Exec(ctx, d.client, []string{k}, []string{string(dl[:]), millis(ttl)}).Error()
+	d.noteWrite(k)
+	if err != nil {
 		return fmt.Errorf("sessions: redis: touch: %w", err)
 	}
 	return nil
+}
+
+// deadline returns the Unix millisecond at which a record saved or touched
+// now with ttl expires, as stored in the header.
+func deadline(ttl time.Duration) int64 {
+	return time.Now().UnixMilli() + ttlMillis(ttl)
 }
 
 // Delete removes the record under key with DEL. A missing key is not an

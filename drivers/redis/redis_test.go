@@ -123,8 +123,11 @@ func TestPrefix(t *testing.T) {
 			if err != nil {
 				t.Fatalf("GET %s: %v", tc.prefix+key, err)
 			}
-			if len(raw) != 8+len("payload") || binary.BigEndian.Uint64(raw) != version || string(raw[8:]) != "payload" {
-				t.Fatalf("stored value %q; want version %d then %q", raw, version, "payload")
+			if len(raw) != 16+len("payload") || binary.BigEndian.Uint64(raw) != version || string(raw[16:]) != "payload" {
+				t.Fatalf("stored value %q; want version %d, a deadline, then %q", raw, version, "payload")
+			}
+			if dl := time.UnixMilli(int64(binary.BigEndian.Uint64(raw[8:]))); dl.Before(time.Now()) || dl.After(time.Now().Add(time.Minute)) {
+				t.Fatalf("stored deadline %v; want within the next minute", dl)
 			}
 			pttl, err := client.Do(ctx, client.B().Pttl().Key(tc.prefix+key).Build()).AsInt64()
 			if err != nil || pttl <= 0 || pttl > time.Minute.Milliseconds() {
@@ -166,7 +169,7 @@ func TestForeignValue(t *testing.T) {
 	// A value without expiry (written by someone else) is returned with a
 	// zero expiry, and Touch gives it one.
 	key := sessionstest.Key(t)
-	value := string(binary.BigEndian.AppendUint64(nil, 42)) + "persist"
+	value := string(binary.BigEndian.AppendUint64(nil, 42)) + string(make([]byte, 8)) + "persist"
 	if err := client.Do(ctx, client.B().Set().Key("sess:"+key).Value(value).Build()).Error(); err != nil {
 		t.Fatal(err)
 	}
