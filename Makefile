@@ -3,6 +3,9 @@
 # Debian's packages when they are missing and apt-get is there, then runs
 # every test with the race detector, integration included, and each fuzz
 # target briefly (fuzz-ci; `make fuzz` runs them for a minute each).
+# Packages run one at a time (-p 1): the fault-injection tests measure
+# request latencies against store timeouts, and on a 2-core machine other
+# packages' race-instrumented tests running beside them distort that.
 
 GO ?= go
 PKGS := ./...
@@ -11,7 +14,7 @@ SERVERS := redis-server redis-cli memcached
 .PHONY: test deps vet fmt-check unit example
 
 test: deps fmt-check vet
-	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	$(GO) test -race -count=1 -p 1 -timeout 20m $(PKGS)
 	@$(MAKE) --no-print-directory fuzz-ci
 
 # deps installs the server binaries, or says exactly what to install.
