@@ -11,7 +11,7 @@ GO ?= go
 PKGS := ./...
 SERVERS := redis-server redis-cli memcached
 
-.PHONY: test deps vet fmt-check unit example
+.PHONY: test deps vet fmt-check unit example bench
 
 test: deps fmt-check vet
 	$(GO) test -race -count=1 -p 1 -timeout 20m $(PKGS)
@@ -47,6 +47,12 @@ unit:
 
 example:
 	$(GO) run ./examples/basic
+
+# bench runs the load harness (bench/, its own module): this project's
+# drivers beside gin-contrib/sessions and scs, ratios to bare Gin measured
+# in one run; results go to bench/results/ and the tables to bench/README.md.
+bench:
+	$(MAKE) -C bench bench
 
 # fuzz runs each native fuzz target (all in the root package) for FUZZTIME,
 # one after another, after its seed corpus in testdata/fuzz/; a failing
