@@ -1,0 +1,1094 @@
+// Command loadtest is the session benchmark's driver. It starts its own
+// redis-server and memcached on loopback, then, one server at a time, runs
+// a Gin server for each library and backend (as a child process: this same
+// binary with the serve subcommand), creates a pool of sessions on it, and
+// measures GET /none, /read and /write with wrk, a cookie drawn at random
+// from the pool on every request. It reports requests per second, p50,
+// p90 and p99 latency, errors, CPU time per request of the server and of
+// the backend, and backend operations and new connections per request,
+// and every figure as a ratio to bare Gin measured in the same run.
+//
+//	go run ./cmd/loadtest                       # the headline comparison
+//	go run ./cmd/loadtest -mode size            # ginkit at 250 B, 4 KB, 64 KB
+//	go run ./cmd/loadtest -mode conns           # ginkit at 16, 64, 256 connections
+//	go run ./cmd/loadtest -servers bare,ginkit/redis,scs/redis -routes read
+//
+// Results go to results/ as JSON (every measurement) and Markdown (the
+// tables); -readme FILE also replaces the text between the lines
+// "<!-- bench:MODE:start -->" and "<!-- bench:MODE:end -->" in FILE.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ginkit/sessions/bench/internal/app"
+	"github.com/ginkit/sessions/bench/internal/backend"
+)
+
+//go:embed pool.lua
+var poolLua []byte
+
+func main() {
+	log.SetFlags(log.Ltime)
+	if len(os.Args) > 1 && os.Args[1] == "serve" {
+		serve(os.Args[2:])
+		return
+	}
+	if err := run(); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// serve runs one benchmark server until SIGTERM or SIGINT.
+func serve(args []string) {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	name := fs.String("server", "bare", "lib/store")
+	listen := fs.String("listen", "127.0.0.1:0", "address")
+	size := fs.Int("size", 0, "session size in bytes")
+	redisAddr := fs.String("redis", "", "redis host:port")
+	mcAddr := fs.String("memcached", "", "memcached host:port")
+	dir := fs.String("dir", "", "folder for the file driver")
+	_ = fs.Parse(args)
+	spec, err := app.ParseName(*name)
+	if err != nil {
+		log.Fatal(err)
+	}
+	spec.Size, spec.RedisAddr, spec.MemcachedAddr, spec.Dir = *size, *redisAddr, *mcAddr, *dir
+	h, cleanup, err := app.Build(spec)
+	if err != nil {
+		log.Fatalf("serve %s: %v", *name, err)
+	}
+	srv := &http.Server{Addr: *listen, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+		<-sig
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}()
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+	cleanup()
+}
+
+type options struct {
+	mode     string
+	servers  []string
+	routes   []string
+	duration time.Duration
+	warmup   time.Duration
+	conns    []int
+	sizes    []int
+	threads  int
+	pool     int
+	runs     int
+	partial  bool // -servers or -routes given: latest-MODE.md is left alone
+	slices   int
+	fileDir  string
+	out      string
+	readme   string
+}
+
+func run() error {
+	var o options
+	var servers, routes, conns, sizes string
+	flag.StringVar(&o.mode, "mode", "headline", "headline (every library, 250 B, 64 connections), size (session sizes) or conns (connection counts)")
+	flag.StringVar(&servers, "servers", "", "comma-separated servers (lib/store); default depends on -mode; known: "+strings.Join(app.Names(), ","))
+	flag.StringVar(&routes, "routes", "", "routes to measure (default none,read,write; -mode size and conns: read,write)")
+	flag.DurationVar(&o.duration, "duration", 8*time.Second, "measured time per server and route (and as much again for bare Gin, in alternation)")
+	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured wrk run before each measured one")
+	flag.StringVar(&conns, "conns", "", "wrk connections, comma-separated (default 64; -mode conns: 16,64,256)")
+	flag.StringVar(&sizes, "sizes", "", "session sizes in bytes, comma-separated (default 250; -mode size: 250,4096,65536)")
+	flag.IntVar(&o.threads, "threads", 2, "wrk threads")
+	flag.IntVar(&o.pool, "pool", 1000, "sessions in each server's pool")
+	flag.IntVar(&o.runs, "runs", 1, "repeat the whole sequence this many times (ratios are per run; the tables show the median)")
+	flag.IntVar(&o.slices, "slices", 8, "each measurement is this many wrk runs of -duration/slices, alternating with as many of bare Gin")
+	flag.StringVar(&o.fileDir, "file-dir", "", "parent folder of the file driver's session folder (default: the OS temp folder)")
+	flag.StringVar(&o.out, "out", "results", "folder for the results")
+	flag.StringVar(&o.readme, "readme", "", "Markdown file whose bench:MODE section gets the table")
+	flag.Parse()
+
+	defServers, defConns, defSizes, defRoutes := app.Names(), "64", "250", "none,read,write"
+	ours := []string{"bare", "ginkit/memory", "ginkit/file", "ginkit/redis", "ginkit/redis-cache", "ginkit/memcached"}
+	switch o.mode {
+	case "headline":
+	case "size":
+		defServers, defSizes, defRoutes = ours, "250,4096,65536", "read,write"
+	case "conns":
+		defServers, defConns, defRoutes = ours, "16,64,256", "read,write"
+	default:
+		return fmt.Errorf("-mode %q: want headline, size or conns", o.mode)
+	}
+	o.partial = servers != "" || routes != ""
+	o.servers = splitList(servers, defServers)
+	o.routes = splitList(routes, strings.Split(defRoutes, ","))
+	var err error
+	if o.conns, err = intList(conns, defConns); err != nil {
+		return fmt.Errorf("-conns: %w", err)
+	}
+	if o.sizes, err = intList(sizes, defSizes); err != nil {
+		return fmt.Errorf("-sizes: %w", err)
+	}
+	if o.servers[0] != "bare" {
+		o.servers = append([]string{"bare"}, o.servers...)
+	}
+	for _, s := range o.servers {
+		if _, err := app.ParseName(s); err != nil {
+			return err
+		}
+	}
+	if _, err := exec.LookPath("wrk"); err != nil {
+		return fmt.Errorf("wrk not found on PATH (Debian: apt-get install wrk; make deps does it)")
+	}
+	return measureAll(o)
+}
+
+func splitList(s string, def []string) []string {
+	if s == "" {
+		return def
+	}
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func intList(s, def string) ([]int, error) {
+	if s == "" {
+		s = def
+	}
+	var out []int
+	for _, f := range splitList(s, nil) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive integer", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// Result is one measured wrk run.
+type Result struct {
+	Run    int    `json:"run"`
+	Server string `json:"server"`
+	Route  string `json:"route"`
+	Size   int    `json:"size"`
+	Conns  int    `json:"conns"`
+	// PairedWith is, for a bare Gin result, the server it alternated with.
+	PairedWith string `json:"paired_with,omitempty"`
+
+	Requests  int64            `json:"requests"`
+	RPS       float64          `json:"rps"`
+	P50us     int64            `json:"p50_us"`
+	P90us     int64            `json:"p90_us"`
+	P99us     int64            `json:"p99_us"`
+	MaxUs     int64            `json:"max_us"`
+	Errors    int64            `json:"errors"`
+	ErrDetail map[string]int64 `json:"error_detail,omitempty"`
+
+	// ServerCPUus is the server process' CPU time per request, in µs.
+	ServerCPUus float64 `json:"server_cpu_us"`
+	// Backend is "redis", "memcached" or "" (no store I/O).
+	Backend string `json:"backend,omitempty"`
+	// BackendCPUus is the backend's CPU time per request, in µs.
+	BackendCPUus float64 `json:"backend_cpu_us,omitempty"`
+	// Ops is backend commands sent per request: Redis commandstats less
+	// the commands Lua scripts ran (see splitOps), or memcached's
+	// get/set/add/cas/touch/delete commands.
+	Ops float64 `json:"ops"`
+	// OpsDetail is Ops per command.
+	OpsDetail map[string]float64 `json:"ops_detail,omitempty"`
+	// ScriptOpsDetail is, per command, what Redis ran inside Lua scripts
+	// per request.
+	ScriptOpsDetail map[string]float64 `json:"script_ops_detail,omitempty"`
+	// NewConns is backend connections opened per request.
+	NewConns float64 `json:"new_conns"`
+
+	// BareRPS is bare Gin's RPS on the same route, size and conns, measured
+	// in slices alternating with this server's.
+	BareRPS float64 `json:"bare_rps"`
+	// Ratio is RPS / BareRPS.
+	Ratio float64 `json:"ratio"`
+	// BareCPUus is bare Gin's CPU time per request over its slices, and
+	// CPURatio is BareCPUus / ServerCPUus: the throughput ratio the server
+	// would reach if CPU were all that limited both (it is, on this
+	// machine, but other work on it disturbs the throughput more than the
+	// CPU time per request).
+	BareCPUus float64 `json:"bare_cpu_us"`
+	CPURatio  float64 `json:"cpu_ratio"`
+}
+
+type wrkSummary struct {
+	Requests   int64            `json:"requests"`
+	DurationUs int64            `json:"duration_us"`
+	Errors     map[string]int64 `json:"errors"`
+	Latency    struct {
+		P50  int64   `json:"p50"`
+		P90  int64   `json:"p90"`
+		P99  int64   `json:"p99"`
+		Max  int64   `json:"max"`
+		Mean float64 `json:"mean"`
+	} `json:"latency_us"`
+}
+
+type env struct {
+	o        options
+	self     string
+	redis    *backend.Server
+	mc       *backend.Server
+	script   string
+	tmp      string
+	started  time.Time
+	results  []Result
+	hostInfo string
+
+	mu   sync.Mutex
+	live map[*server]bool // running servers, killed on ^C
+}
+
+// server is a running benchmark server with its session pool.
+type server struct {
+	name     string
+	spec     app.Spec
+	base     string // http://host:port
+	cmd      *exec.Cmd
+	poolFile string
+	log      *bytes.Buffer
+	dir      string
+}
+
+func measureAll(o options) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "ginkit-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	e := &env{o: o, self: self, tmp: tmp, started: time.Now()}
+	e.script = filepath.Join(tmp, "pool.lua")
+	if err := os.WriteFile(e.script, poolLua, 0o644); err != nil {
+		return err
+	}
+	if e.redis, err = backend.StartRedis(); err != nil {
+		return err
+	}
+	defer e.redis.Stop()
+	if e.mc, err = backend.StartMemcached(); err != nil {
+		return err
+	}
+	defer e.mc.Stop()
+	e.hostInfo = hostInfo(e.redis.Addr)
+	log.Printf("redis-server on %s, memcached on %s", e.redis.Addr, e.mc.Addr)
+
+	e.live = map[*server]bool{}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		e.mu.Lock()
+		for s := range e.live {
+			_ = s.cmd.Process.Kill()
+		}
+		e.redis.Stop()
+		e.mc.Stop()
+		os.RemoveAll(tmp)
+		os.Exit(130)
+	}()
+
+	// Bare Gin runs for the whole invocation: every measurement of a
+	// server is paired with one of bare Gin taken in alternation with it.
+	bare, err := e.start("bare", 0)
+	if err != nil {
+		return err
+	}
+	defer e.stop(bare)
+
+	for run := 1; run <= o.runs; run++ {
+		for _, size := range o.sizes {
+			for _, conns := range o.conns {
+				for _, name := range o.servers {
+					if name == "bare" {
+						continue
+					}
+					rs, err := e.measureServer(run, bare, name, size, conns)
+					if err != nil {
+						return fmt.Errorf("%s (size %d, %d connections): %w", name, size, conns, err)
+					}
+					e.results = append(e.results, rs...)
+				}
+			}
+		}
+	}
+	return e.write()
+}
+
+// start runs a server as a child process and makes its session pool.
+func (e *env) start(name string, size int) (*server, error) {
+	spec, err := app.ParseName(name)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{name: name, spec: spec, log: &bytes.Buffer{}}
+	if spec.Store == "file" {
+		if s.dir, err = os.MkdirTemp(e.o.fileDir, "ginkit-bench-file-"); err != nil {
+			return nil, err
+		}
+	}
+	port, err := backend.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := backend.Addr(port)
+	s.cmd = exec.Command(e.self, "serve", "-server", name, "-listen", addr, "-size", strconv.Itoa(size),
+		"-redis", e.redis.Addr, "-memcached", e.mc.Addr, "-dir", s.dir)
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	e.mu.Lock()
+	err = s.cmd.Start()
+	if err == nil {
+		e.live[s] = true
+	}
+	e.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	s.base = "http://" + addr
+	if err := waitHTTP(s.base+"/none", 20*time.Second); err != nil {
+		e.stop(s)
+		return nil, fmt.Errorf("server did not start: %w\n%s", err, s.log.String())
+	}
+	pool, err := makePool(s.base, spec, e.o.pool)
+	if err != nil {
+		e.stop(s)
+		return nil, fmt.Errorf("session pool: %w\n%s", err, s.log.String())
+	}
+	if spec.Store == "redis-cache" {
+		// The driver reads keys it wrote itself in the last five seconds
+		// from Redis, not from its cache (read-your-writes): let the pool's
+		// writes age out of that window so that /read sees steady state.
+		time.Sleep(6 * time.Second)
+	}
+	s.poolFile = filepath.Join(e.tmp, "pool-"+strconv.Itoa(port)+".txt")
+	if err := os.WriteFile(s.poolFile, []byte(strings.Join(pool, "\n")+"\n"), 0o644); err != nil {
+		e.stop(s)
+		return nil, err
+	}
+	return s, nil
+}
+
+// stop ends a server and empties the backends.
+func (e *env) stop(s *server) {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+	e.mu.Lock()
+	delete(e.live, s)
+	e.mu.Unlock()
+	if s.name != "bare" {
+		_, _ = backend.RedisCommand(e.redis.Addr, "FLUSHALL")
+		_ = backend.MemcachedFlush(e.mc.Addr)
+	}
+	if s.dir != "" {
+		_ = os.RemoveAll(s.dir)
+	}
+}
+
+// tally sums the slices of one server's measurement.
+type tally struct {
+	requests   int64
+	durationUs int64
+	errs       map[string]int64
+	// latency percentiles, weighted by requests over the slices
+	p50, p90, p99 float64
+	max           int64
+	cpu           time.Duration
+	redis         backend.RedisStats
+	mcOps         map[string]int64
+	mcConns       int64
+	mcCPU         float64
+	samples       int
+}
+
+func (t *tally) add(s wrkSummary) {
+	t.requests += s.Requests
+	t.durationUs += s.DurationUs
+	if t.errs == nil {
+		t.errs = map[string]int64{}
+	}
+	for k, v := range s.Errors {
+		t.errs[k] += v
+	}
+	w := float64(s.Requests)
+	t.p50 += w * float64(s.Latency.P50)
+	t.p90 += w * float64(s.Latency.P90)
+	t.p99 += w * float64(s.Latency.P99)
+	t.max = max(t.max, s.Latency.Max)
+	t.samples++
+}
+
+func (t *tally) rps() float64 {
+	if t.durationUs == 0 {
+		return 0
+	}
+	return float64(t.requests) / (float64(t.durationUs) / 1e6)
+}
+
+// measureServer starts one server, makes its pool and measures every
+// route, each in slices that alternate with slices of bare Gin (in the
+// order bare, server, server, bare, bare, server, ...), so that both see
+// the same machine: the ratio of their totals is robust to other work
+// slowing the machine down or speeding it up meanwhile.
+func (e *env) measureServer(run int, bare *server, name string, size, conns int) ([]Result, error) {
+	spec, _ := app.ParseName(name)
+	if spec.Lib == "gincontrib" && spec.Store == "cookie" && size > 3000 {
+		log.Printf("skip %s at %d bytes: a cookie holds at most 4 KB", name, size)
+		return nil, nil
+	}
+	s, err := e.start(name, size)
+	if err != nil {
+		return nil, err
+	}
+	defer e.stop(s)
+	slices := max(1, e.o.slices)
+	slice := e.o.duration / time.Duration(slices)
+	var out []Result
+	for _, route := range e.o.routes {
+		if _, err := e.wrk(s.base+"/"+route, s.poolFile, conns, e.o.warmup); err != nil {
+			return nil, err
+		}
+		if _, err := e.wrk(bare.base+"/"+route, bare.poolFile, conns, time.Second); err != nil {
+			return nil, err
+		}
+		var tb, ts tally
+		ts.redis = backend.RedisStats{Calls: map[string]int64{}}
+		ts.mcOps = map[string]int64{}
+		for i := 0; i < 2*slices; i++ {
+			// ABBA: bare first in even pairs, the server first in odd ones.
+			measureBare := (i%4 == 0) || (i%4 == 3)
+			if measureBare {
+				cpu0, err := procCPU(bare.cmd.Process.Pid)
+				if err != nil {
+					return nil, err
+				}
+				sum, err := e.wrk(bare.base+"/"+route, bare.poolFile, conns, slice)
+				if err != nil {
+					return nil, err
+				}
+				cpu1, _ := procCPU(bare.cmd.Process.Pid)
+				tb.add(sum)
+				tb.cpu += cpu1 - cpu0
+				continue
+			}
+			if err := e.measureSlice(s, route, conns, slice, &ts); err != nil {
+				return nil, err
+			}
+		}
+		var probe *redisProbe
+		if strings.Contains(spec.Store, "redis") {
+			if probe, err = e.probeRedis(s, route); err != nil {
+				return nil, err
+			}
+		}
+		r := e.result(run, name, route, size, conns, spec, &ts, probe)
+		r.BareRPS = tb.rps()
+		if r.BareRPS > 0 {
+			r.Ratio = r.RPS / r.BareRPS
+		}
+		if tb.requests > 0 {
+			r.BareCPUus = tb.cpu.Seconds() * 1e6 / float64(tb.requests)
+		}
+		if r.ServerCPUus > 0 {
+			r.CPURatio = r.BareCPUus / r.ServerCPUus
+		}
+		br := Result{Run: run, Server: "bare", PairedWith: name, Route: route, Size: size, Conns: conns,
+			Requests: tb.requests, RPS: tb.rps(), BareRPS: tb.rps(), Ratio: 1, CPURatio: 1, Errors: sumErrs(tb.errs)}
+		if tb.requests > 0 {
+			br.P50us, br.P90us, br.P99us = int64(tb.p50/float64(tb.requests)), int64(tb.p90/float64(tb.requests)), int64(tb.p99/float64(tb.requests))
+			br.ServerCPUus, br.BareCPUus = r.BareCPUus, r.BareCPUus
+		}
+		log.Printf("run %d  %-20s /%-5s size %-6d conns %-4d  %8.0f req/s (bare %8.0f) ratio %.2f  p50 %6.2fms  p99 %7.2fms  errors %d  cpu %.1fµs/req (bare %.1f) cpu-ratio %.2f  ops %.2f/req  conns %.3f/req",
+			run, name, route, size, conns, r.RPS, r.BareRPS, r.Ratio, float64(r.P50us)/1000, float64(r.P99us)/1000, r.Errors, r.ServerCPUus, r.BareCPUus, r.CPURatio, r.Ops, r.NewConns)
+		out = append(out, br, r)
+	}
+	return out, nil
+}
+
+func sumErrs(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// measureSlice runs one slice of wrk against s and adds it, with the
+// server's CPU time and the backends' counters over the slice, to t.
+func (e *env) measureSlice(s *server, route string, conns int, d time.Duration, t *tally) error {
+	beforeR, err := backend.ReadRedisStats(e.redis.Addr)
+	if err != nil {
+		return err
+	}
+	beforeM, err := backend.MemcachedStats(e.mc.Addr)
+	if err != nil {
+		return err
+	}
+	cpu0, err := procCPU(s.cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	sum, err := e.wrk(s.base+"/"+route, s.poolFile, conns, d)
+	if err != nil {
+		return err
+	}
+	cpu1, _ := procCPU(s.cmd.Process.Pid)
+	afterR, err := backend.ReadRedisStats(e.redis.Addr)
+	if err != nil {
+		return err
+	}
+	afterM, err := backend.MemcachedStats(e.mc.Addr)
+	if err != nil {
+		return err
+	}
+	t.add(sum)
+	t.cpu += cpu1 - cpu0
+	dr := afterR.Sub(beforeR)
+	for k, v := range dr.Calls {
+		t.redis.Calls[k] += v
+	}
+	t.redis.Connections += dr.Connections - 1 // the harness' own INFO connection
+	t.redis.CPU += dr.CPU
+	for k, v := range afterM.Counters {
+		t.mcOps[k] += v - beforeM.Counters[k]
+	}
+	t.mcConns += afterM.Counters["total_connections"] - beforeM.Counters["total_connections"] - 1
+	t.mcCPU += afterM.CPU - beforeM.CPU
+	return nil
+}
+
+// result turns a server's tally into a Result.
+func (e *env) result(run int, name, route string, size, conns int, spec app.Spec, t *tally, probe *redisProbe) Result {
+	r := Result{Run: run, Server: name, Route: route, Size: size, Conns: conns, Requests: t.requests, RPS: t.rps(), MaxUs: t.max}
+	n := float64(t.requests)
+	if n == 0 {
+		return r
+	}
+	r.P50us, r.P90us, r.P99us = int64(t.p50/n), int64(t.p90/n), int64(t.p99/n)
+	for k, v := range t.errs {
+		if v > 0 {
+			if r.ErrDetail == nil {
+				r.ErrDetail = map[string]int64{}
+			}
+			r.ErrDetail[k] = v
+			r.Errors += v
+		}
+	}
+	r.ServerCPUus = t.cpu.Seconds() * 1e6 / n
+	switch {
+	case strings.Contains(spec.Store, "redis"):
+		r.Backend = "redis"
+		sent, script := splitOps(t.redis.Calls, probe)
+		r.OpsDetail, r.ScriptOpsDetail = map[string]float64{}, map[string]float64{}
+		for k, v := range sent {
+			r.OpsDetail[k] = v / n
+			r.Ops += v / n
+		}
+		for k, v := range script {
+			r.ScriptOpsDetail[k] = v / n
+		}
+		r.NewConns = float64(t.redis.Connections) / n
+		r.BackendCPUus = t.redis.CPU * 1e6 / n
+	case spec.Store == "memcached":
+		r.Backend = "memcached"
+		r.OpsDetail = map[string]float64{}
+		var ops int64
+		for _, k := range []string{"cmd_get", "cmd_set", "cmd_touch", "delete_hits", "delete_misses", "incr_hits", "incr_misses", "decr_hits", "decr_misses"} {
+			if v := t.mcOps[k]; v > 0 {
+				r.OpsDetail[k] = float64(v) / n
+				ops += v
+			}
+		}
+		r.Ops = float64(ops) / n
+		r.NewConns = float64(t.mcConns) / n
+		r.BackendCPUus = t.mcCPU * 1e6 / n
+	}
+	return r
+}
+
+// splitOps splits Redis' calls per command into those clients sent and
+// those Lua scripts ran. commandstats counts both alike; the probe (MONITOR
+// over a short extra wrk run) gives, per command, the share that clients
+// sent. A command the probe did not see counts as sent. INFO and MONITOR
+// are the harness' own and left out.
+func splitOps(calls map[string]int64, probe *redisProbe) (sent, script map[string]float64) {
+	sent, script = map[string]float64{}, map[string]float64{}
+	for k, v := range calls {
+		if k == "info" || k == "monitor" || v <= 0 {
+			continue
+		}
+		frac := 1.0
+		if probe != nil {
+			c, l := probe.client[k], probe.lua[k]
+			if c+l > 0 {
+				frac = float64(c) / float64(c+l)
+			}
+		}
+		if x := float64(v) * frac; x > 0 {
+			sent[k] = x
+		}
+		if x := float64(v) * (1 - frac); x > 0 {
+			script[k] = x
+		}
+	}
+	return sent, script
+}
+
+// redisProbe is what MONITOR showed during a short extra run: commands per
+// name sent by clients and run by scripts.
+type redisProbe struct {
+	client, lua map[string]int64
+}
+
+// probeRedis runs wrk on s for a second at 8 connections with MONITOR
+// attached to Redis.
+func (e *env) probeRedis(s *server, route string) (*redisProbe, error) {
+	type res struct {
+		p   *redisProbe
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		c, l, err := backend.RedisMonitor(e.redis.Addr, 1500*time.Millisecond)
+		ch <- res{&redisProbe{c, l}, err}
+	}()
+	time.Sleep(100 * time.Millisecond)
+	if _, err := e.wrk(s.base+"/"+route, s.poolFile, 8, time.Second); err != nil {
+		return nil, err
+	}
+	r := <-ch
+	return r.p, r.err
+}
+
+// wrk runs wrk against url with the cookie pool and returns its summary.
+func (e *env) wrk(url, poolFile string, conns int, d time.Duration) (wrkSummary, error) {
+	var s wrkSummary
+	threads := min(e.o.threads, conns)
+	secs := max(1, int((d+time.Second-1)/time.Second))
+	cmd := exec.Command("wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns),
+		"-d", strconv.Itoa(secs)+"s", "--timeout", "5s", "-s", e.script, url, "--", poolFile)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return s, fmt.Errorf("wrk %s: %v\n%s", url, err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if js, ok := strings.CutPrefix(line, "BENCHJSON "); ok {
+			if err := json.Unmarshal([]byte(js), &s); err != nil {
+				return s, fmt.Errorf("wrk summary %q: %v", js, err)
+			}
+			return s, nil
+		}
+	}
+	return s, fmt.Errorf("wrk printed no summary:\n%s", out)
+}
+
+// makePool creates n sessions with GET /write and returns their cookies as
+// "name=value". Bare Gin sets no cookie: its pool is n random cookies of
+// the same shape, so its requests are as large as the others'.
+func makePool(base string, spec app.Spec, n int) ([]string, error) {
+	if spec.Lib == "bare" {
+		out := make([]string, n)
+		for i := range out {
+			var b strings.Builder
+			const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+			for range 43 {
+				b.WriteByte(alphabet[rand.IntN(64)])
+			}
+			out[i] = app.CookieName + "=" + b.String()
+		}
+		return out, nil
+	}
+	client := &http.Client{
+		Timeout:   10 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: 16, DisableCompression: true},
+	}
+	defer client.CloseIdleConnections()
+	out := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			resp, err := client.Get(base + "/write")
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				errs[i] = fmt.Errorf("GET /write: %s", resp.Status)
+				return
+			}
+			for _, c := range resp.Cookies() {
+				if c.Name == app.CookieName && c.Value != "" {
+					out[i] = c.Name + "=" + c.Value
+				}
+			}
+			if out[i] == "" {
+				errs[i] = fmt.Errorf("GET /write set no %q cookie", app.CookieName)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func waitHTTP(url string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("status %s", resp.Status)
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// procCPU returns the user plus system CPU time of a process.
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: count from its ')'.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("unexpected /proc stat %q", s)
+	}
+	f := strings.Fields(s[i+1:])
+	// f[0] is field 3 (state); utime is field 14, stime field 15.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("unexpected /proc stat %q", s)
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / clockTicks, nil
+}
+
+// clockTicks is USER_HZ, 100 on every Linux the harness targets.
+const clockTicks = 100
+
+func hostInfo(redisAddr string) string {
+	var parts []string
+	if out, err := exec.Command("nproc").Output(); err == nil {
+		parts = append(parts, strings.TrimSpace(string(out))+" cores")
+	}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "model name"); ok {
+				parts = append(parts, strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":")))
+				break
+			}
+		}
+	}
+	if v, err := backend.RedisCommand(redisAddr, "INFO", "server"); err == nil {
+		for _, l := range strings.Split(v, "\n") {
+			if s, ok := strings.CutPrefix(strings.TrimSpace(l), "redis_version:"); ok {
+				parts = append(parts, "Redis "+s)
+			}
+		}
+	}
+	if out, err := exec.Command("memcached", "-V").Output(); err == nil {
+		parts = append(parts, strings.TrimSpace(string(out)))
+	}
+	if out, err := exec.Command("wrk", "-v").CombinedOutput(); err == nil {
+		parts = append(parts, strings.SplitN(strings.TrimSpace(string(out)), " [", 2)[0])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// keyOf groups results of one configuration across runs.
+type keyOf struct {
+	server, route string
+	size, conns   int
+}
+
+// aggregate is the median over runs of one configuration.
+type aggregate struct {
+	keyOf
+	n                        int
+	rps, ratio, p50, p99     float64
+	cpuRatio                 float64
+	cpu, bcpu, ops, newConns float64
+	errors                   int64
+	ratioMin, ratioMax       float64
+	opsDetail                map[string]float64
+	scriptOps                map[string]float64
+	backendName              string
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func aggregateResults(rs []Result) (map[keyOf]*aggregate, []keyOf) {
+	groups := map[keyOf][]Result{}
+	var order []keyOf
+	for _, r := range rs {
+		k := keyOf{r.Server, r.Route, r.Size, r.Conns}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], r)
+	}
+	out := map[keyOf]*aggregate{}
+	for k, g := range groups {
+		a := &aggregate{keyOf: k, n: len(g), ratioMin: 1e9, opsDetail: map[string]float64{}, scriptOps: map[string]float64{}}
+		var rps, ratio, p50, p99, cpu, bcpu, ops, nc, cr []float64
+		for _, r := range g {
+			rps = append(rps, r.RPS)
+			ratio = append(ratio, r.Ratio)
+			cr = append(cr, r.CPURatio)
+			p50 = append(p50, float64(r.P50us))
+			p99 = append(p99, float64(r.P99us))
+			cpu = append(cpu, r.ServerCPUus)
+			bcpu = append(bcpu, r.BackendCPUus)
+			ops = append(ops, r.Ops)
+			nc = append(nc, r.NewConns)
+			a.errors += r.Errors
+			a.ratioMin = min(a.ratioMin, r.Ratio)
+			a.ratioMax = max(a.ratioMax, r.Ratio)
+			for c, v := range r.OpsDetail {
+				a.opsDetail[c] += v / float64(len(g))
+			}
+			for c, v := range r.ScriptOpsDetail {
+				a.scriptOps[c] += v / float64(len(g))
+			}
+			a.backendName = r.Backend
+		}
+		a.rps, a.ratio, a.p50, a.p99 = median(rps), median(ratio), median(p50), median(p99)
+		a.cpu, a.bcpu, a.ops, a.newConns = median(cpu), median(bcpu), median(ops), median(nc)
+		a.cpuRatio = median(cr)
+		out[k] = a
+	}
+	return out, order
+}
+
+func (e *env) write() error {
+	if err := os.MkdirAll(e.o.out, 0o755); err != nil {
+		return err
+	}
+	stamp := e.started.UTC().Format("20060102-150405")
+	raw, err := json.MarshalIndent(map[string]any{
+		"mode":     e.o.mode,
+		"started":  e.started.UTC().Format(time.RFC3339),
+		"host":     e.hostInfo,
+		"duration": e.o.duration.String(),
+		"warmup":   e.o.warmup.String(),
+		"threads":  e.o.threads,
+		"pool":     e.o.pool,
+		"runs":     e.o.runs,
+		"results":  e.results,
+	}, "", "  ")
+	if err != nil {
+		return err
+	}
+	jsonPath := filepath.Join(e.o.out, stamp+"-"+e.o.mode+".json")
+	if err := os.WriteFile(jsonPath, raw, 0o644); err != nil {
+		return err
+	}
+	md := e.markdown()
+	mdPath := filepath.Join(e.o.out, stamp+"-"+e.o.mode+".md")
+	if err := os.WriteFile(mdPath, []byte(md), 0o644); err != nil {
+		return err
+	}
+	if !e.o.partial {
+		// latest-MODE.md is the newest complete run of a mode: a run of
+		// chosen servers or routes does not replace it.
+		if err := os.WriteFile(filepath.Join(e.o.out, "latest-"+e.o.mode+".md"), []byte(md), 0o644); err != nil {
+			return err
+		}
+	}
+	log.Printf("wrote %s and %s", jsonPath, mdPath)
+	fmt.Println(md)
+	if e.o.readme != "" {
+		if err := replaceSection(e.o.readme, e.o.mode, md); err != nil {
+			return err
+		}
+		log.Printf("updated the bench:%s section of %s", e.o.mode, e.o.readme)
+	}
+	return nil
+}
+
+func (e *env) markdown() string {
+	aggs, order := aggregateResults(e.results)
+	var b strings.Builder
+	fmt.Fprintf(&b, "Measured %s UTC on %s; wrk %d threads, per server and route %s of warm-up then %s in %d slices alternating with as many of bare Gin; a pool of %d sessions; %d run(s): medians, with the range of the ratio over the runs in brackets.\n\n",
+		e.started.UTC().Format("2006-01-02 15:04"), e.hostInfo, e.o.threads, e.o.warmup, e.o.duration, e.o.slices, e.o.pool, e.o.runs)
+	fmt.Fprintf(&b, "Ratio: requests per second over those of bare Gin (same route, alternating slices). CPU ratio: bare Gin's server CPU time per request over this server's: the throughput ratio if the server had the machine to itself, and so a lower bound of it here, where wrk shares the cores; it is much less disturbed by other work on the machine than the throughput. p50/p99: wrk's, averaged over the slices. CPU: the server process' CPU time per request. Ops: backend commands sent per request. Conns: backend connections opened per request. The bare row is the median over all its slices.\n\n")
+
+	type section struct {
+		size, conns int
+	}
+	var secs []section
+	seen := map[section]bool{}
+	for _, k := range order {
+		s := section{k.size, k.conns}
+		if !seen[s] {
+			seen[s] = true
+			secs = append(secs, s)
+		}
+	}
+	for _, s := range secs {
+		if len(secs) > 1 {
+			fmt.Fprintf(&b, "#### Session of %s, %d connections\n\n", sizeLabel(s.size), s.conns)
+		}
+		fmt.Fprintf(&b, "| server | route | req/s | ratio to bare | CPU ratio | p50 ms | p99 ms | errors | CPU µs/req | backend CPU µs/req | ops/req | conns/req |\n")
+		fmt.Fprintf(&b, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		var servers []string
+		seenS := map[string]bool{}
+		for _, k := range order {
+			if k.size == s.size && k.conns == s.conns && !seenS[k.server] {
+				seenS[k.server] = true
+				servers = append(servers, k.server)
+			}
+		}
+		for _, srv := range servers {
+			for _, route := range e.o.routes {
+				a, ok := aggs[keyOf{srv, route, s.size, s.conns}]
+				if !ok {
+					continue
+				}
+				ratio := fmt.Sprintf("%.2f", a.ratio)
+				if a.n > 1 && srv != "bare" {
+					ratio += fmt.Sprintf(" [%.2f–%.2f]", a.ratioMin, a.ratioMax)
+				}
+				bcpu, ops, nc := "–", "–", "–"
+				if a.backendName != "" {
+					bcpu = fmt.Sprintf("%.1f", a.bcpu)
+					ops = fmt.Sprintf("%.2f", a.ops)
+					nc = fmt.Sprintf("%.3f", a.newConns)
+				}
+				fmt.Fprintf(&b, "| %s | /%s | %.0f | %s | %.2f | %.2f | %.2f | %d | %.1f | %s | %s | %s |\n",
+					srv, route, a.rps, ratio, a.cpuRatio, a.p50/1000, a.p99/1000, a.errors, a.cpu, bcpu, ops, nc)
+			}
+		}
+		b.WriteString("\n")
+	}
+	// Per-command detail for the backends.
+	fmt.Fprintf(&b, "<details><summary>Backend commands per request</summary>\n\n| server | route | size | conns | sent by the server | run inside Lua scripts |\n|---|---|---:|---:|---|---|\n")
+	for _, k := range order {
+		a := aggs[k]
+		if a.backendName == "" {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | /%s | %s | %d | %s | %s |\n", k.server, k.route, sizeLabel(k.size), k.conns, opsList(a.opsDetail), opsList(a.scriptOps))
+	}
+	b.WriteString("\n</details>\n")
+	return b.String()
+}
+
+// opsList formats commands per request, sorted by name.
+func opsList(m map[string]float64) string {
+	var cmds []string
+	for c, v := range m {
+		if v >= 0.005 {
+			cmds = append(cmds, c)
+		}
+	}
+	sort.Strings(cmds)
+	var parts []string
+	for _, c := range cmds {
+		parts = append(parts, fmt.Sprintf("%s %.2f", c, m[c]))
+	}
+	if len(parts) == 0 {
+		return "–"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func sizeLabel(n int) string {
+	switch {
+	case n >= 1024 && n%1024 == 0:
+		return strconv.Itoa(n/1024) + " KB"
+	case n >= 1000 && n%1024 != 0 && n > 4000:
+		return fmt.Sprintf("%.0f KB", float64(n)/1024)
+	}
+	return strconv.Itoa(n) + " B"
+}
+
+// replaceSection replaces the text between "<!-- bench:MODE:start -->" and
+// "<!-- bench:MODE:end -->" in file with md.
+func replaceSection(file, mode, md string) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	start, end := "<!-- bench:"+mode+":start -->", "<!-- bench:"+mode+":end -->"
+	s := string(b)
+	i := strings.Index(s, start)
+	j := strings.Index(s, end)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s has no %s … %s section", file, start, end)
+	}
+	s = s[:i+len(start)] + "\n" + md + "\n" + s[j:]
+	return os.WriteFile(file, []byte(s), 0o644)
+}
