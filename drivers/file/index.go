@@ -328,25 +328,5 @@ func (d *Driver) removeIndexIfExpired(user string) (bool, error) {
 	if checkUser(user) != nil {
 		return false, nil // not a name this driver creates
 	}
-	path := d.indexPath(user)
-	fi, err := os.Lstat(path)
-	if err != nil || !fi.Mode().IsRegular() || fi.ModTime().After(time.Now()) {
-		return false, nil
-	}
-	s, err := d.lock(user)
-	if err != nil {
-		return false, err
-	}
-	defer s.unlock()
-	fi, err = os.Lstat(path)
-	if err != nil || !fi.Mode().IsRegular() || fi.ModTime().After(time.Now()) {
-		return false, nil // removed or renewed meanwhile
-	}
-	if err := os.Remove(path); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return false, nil
-		}
-		return false, err
-	}
-	return true, nil
+	return d.removeExpiredFile(user, d.indexPath(user))
 }

@@ -100,13 +100,20 @@ func (d *Driver) removeIfExpired(key string) (bool, error) {
 	if checkKey(key) != nil {
 		return false, nil // not a name this driver creates
 	}
-	path := d.path(key)
-	// Look first without the lock: most files are live.
+	return d.removeExpiredFile(key, d.path(key))
+}
+
+// removeExpiredFile removes the file at path if its modification time (the
+// expiry of what it holds) has passed: a first look without a lock (most
+// files are live), then again under name's stripe lock, so it never
+// removes a file a concurrent save, touch or index update has just
+// renewed.
+func (d *Driver) removeExpiredFile(name, path string) (bool, error) {
 	fi, err := os.Lstat(path)
 	if err != nil || !fi.Mode().IsRegular() || fi.ModTime().After(time.Now()) {
 		return false, nil
 	}
-	s, err := d.lock(key)
+	s, err := d.lock(name)
 	if err != nil {
 		return false, err
 	}
