@@ -33,7 +33,7 @@ import (
 // same process wrote, a destroyed or refreshed session is dead at once, and
 // a conflicting save re-reads the current record. It also keeps sessions
 // that are written on every request from churning the cache: they are read
-// with GET and PTTL as without caching.
+// with a plain GET, as without caching.
 //
 // Expiry. The record's deadline travels in the value's header, so a cached
 // GET reports it exactly; rueidis also drops the entry at the key's own

@@ -144,11 +144,12 @@ return 1
 `)
 
 // Load returns the record under key, its version and its expiry, with one
-// round trip (GET and PTTL pipelined). The expiry is the local time before
-// the request plus the remaining time to live the server reports, so it
-// never lies after the true expiry and does not depend on the server's
-// clock. A key without expiry (only possible if something else wrote it)
-// is returned with a zero expiry. Absence, including a value this driver
+// command (GET). The expiry is the deadline in the value's header, set by
+// the application's clock when the record was saved or touched; Redis
+// expires the key at the same moment or a few milliseconds later, and a
+// record past its header deadline is reported absent. A deadline of zero
+// (only possible if something else wrote the value) is returned as a zero
+// expiry. Absence, including a value this driver
 // did not write, gives (nil, 0, time.Time{}, nil).
 //
 // With Options.ClientCache, Load answers from the client-side cache when
