@@ -26,9 +26,7 @@ func TestServerFrozen(t *testing.T) {
 		t.Fatalf("Save = %v, %v", saved, err)
 	}
 
-	if err := proc.Cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	proc.Pause(t) // returns once the kernel reports the process stopped
 	t.Cleanup(func() { _ = proc.Cmd.Process.Signal(syscall.SIGCONT) })
 
 	start := time.Now()
