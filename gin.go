@@ -35,6 +35,9 @@ func NewManager(cfg Config) (*Manager, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if u, err := url.Parse(cfg.PreviousDSN); err == nil && strings.EqualFold(u.Scheme, "memory") {
+		return nil, fmt.Errorf("sessions: previous backend %s: an in-process store cannot be moved from (a new one is empty; the old one ended with its process)", RedactDSN(cfg.PreviousDSN))
+	}
 	ring, err := newKeyring(cfg.EncryptionKeys)
 	if err != nil {
 		return nil, err
@@ -48,12 +51,6 @@ func NewManager(cfg Config) (*Manager, error) {
 		m.driver, m.ownDriver = d, true
 	}
 	if m.prev == nil && cfg.PreviousDSN != "" {
-		if u, err := url.Parse(cfg.PreviousDSN); err == nil && strings.EqualFold(u.Scheme, "memory") {
-			if m.ownDriver {
-				_ = m.driver.Close(context.Background())
-			}
-			return nil, fmt.Errorf("sessions: previous backend %s: an in-process store cannot be moved from (a new one is empty; the old one ended with its process)", RedactDSN(cfg.PreviousDSN))
-		}
 		d, err := Open(cfg.PreviousDSN)
 		if err != nil {
 			if m.ownDriver {

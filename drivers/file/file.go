@@ -208,16 +208,22 @@ func checkKey(key string) error {
 	return nil
 }
 
-// begin performs the checks every operation starts with.
+// begin performs the checks every session operation starts with.
 func (d *Driver) begin(ctx context.Context, op, key string) error {
+	return d.start(ctx, op, checkKey(key))
+}
+
+// start performs the checks every operation starts with: the driver is
+// open, ctx is not done, and the name it works on passed its check.
+func (d *Driver) start(ctx context.Context, op string, nameErr error) error {
 	if d.closed.Load() {
 		return ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("sessions: file: %s: %w", op, err)
 	}
-	if err := checkKey(key); err != nil {
-		return fmt.Errorf("sessions: file: %s: %w", op, err)
+	if nameErr != nil {
+		return fmt.Errorf("sessions: file: %s: %w", op, nameErr)
 	}
 	return nil
 }

@@ -65,16 +65,7 @@ func checkUser(user string) error {
 
 // beginIndex performs the checks every index operation starts with.
 func (d *Driver) beginIndex(ctx context.Context, op, user string) error {
-	if d.closed.Load() {
-		return ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("sessions: file: %s: %w", op, err)
-	}
-	if err := checkUser(user); err != nil {
-		return fmt.Errorf("sessions: file: %s: %w", op, err)
-	}
-	return nil
+	return d.start(ctx, op, checkUser(user))
 }
 
 func (d *Driver) indexPath(user string) string {
