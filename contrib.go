@@ -244,7 +244,8 @@ func (cs *ContribStore) New(r *http.Request, name string) (*gsessions.Session, e
 	s.ID, s.IsNew = st.id, false
 	st.snap = make(map[string][]byte, len(st.base))
 	var hidden []string
-	for k, raw := range st.base {
+	for _, e := range st.base {
+		k, raw := e.key, e.val
 		var v any
 		if err := cs.m.cfg.Codec.Unmarshal(raw, &v); err != nil {
 			hidden = append(hidden, k)

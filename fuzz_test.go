@@ -452,7 +452,7 @@ func FuzzStoredRecord(f *testing.F) {
 	key := storeKey(id)
 	ctx := context.Background()
 
-	f.Add(encodeRecord(record{created: time.UnixMilli(1700000000000), values: map[string][]byte{"a": []byte(`"1"`)}}), "key", uint16(0), byte(1))
+	f.Add(encodeRecord(record{created: time.UnixMilli(1700000000000), values: valuesOf(map[string][]byte{"a": []byte(`"1"`)})}), "key", uint16(0), byte(1))
 	f.Add([]byte{sealedV1, 1, 2, 3, 4}, "", uint16(3), byte(0x80))
 	f.Fuzz(func(t *testing.T, junk []byte, ad string, pos uint16, flip byte) {
 		// Random bytes never open.
@@ -508,10 +508,8 @@ func FuzzStoredRecord(f *testing.F) {
 				if !st.exists || len(st.base) != len(want.values) || !st.created.Equal(want.created) || st.meta != want.meta || logged != 0 {
 					t.Fatalf("%s: loaded %+v (logged %d); want %+v", mg.name, st, logged, want)
 				}
-				for k, v := range want.values {
-					if !bytes.Equal(st.base[k], v) {
-						t.Fatalf("%s: value %q = %x; want %x", mg.name, k, st.base[k], v)
-					}
+				if !st.base.equal(want.values) {
+					t.Fatalf("%s: values %q; want %q", mg.name, st.base, want.values)
 				}
 				continue
 			}
@@ -526,10 +524,8 @@ func FuzzStoredRecord(f *testing.F) {
 			if err != nil || !got.created.Equal(want.created) || got.meta != want.meta || len(got.values) != len(want.values) {
 				t.Fatalf("encrypted round trip of %+v = %+v, %v", want, got, err)
 			}
-			for k, v := range want.values {
-				if !bytes.Equal(got.values[k], v) {
-					t.Fatalf("encrypted round trip: value %q = %x; want %x", k, got.values[k], v)
-				}
+			if !got.values.equal(want.values) {
+				t.Fatalf("encrypted round trip: values %q; want %q", got.values, want.values)
 			}
 		}
 	})

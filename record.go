@@ -17,7 +17,7 @@ import (
 //	string  client user agent recorded at SetUser, or empty
 //	varint  until when the user index covers this session, Unix ms (0: not indexed)
 //	uvarint number of values
-//	then per value, in key order:
+//	then per value, in strictly ascending key order (so no key twice):
 //	        uvarint key length, key bytes, uvarint value length, value bytes
 //
 // A string is a uvarint length followed by that many bytes.
@@ -36,7 +36,7 @@ var errBadRecord = errors.New("malformed session record")
 type record struct {
 	created time.Time
 	meta    recordMeta
-	values  map[string][]byte
+	values  values
 }
 
 // recordMeta is what the core keeps about a session besides its values.
@@ -61,8 +61,8 @@ func milliOrZero(t time.Time) int64 {
 
 func encodeRecord(r record) []byte {
 	size := 1 + 5*binary.MaxVarintLen64 + len(r.meta.user) + len(r.meta.ip) + len(r.meta.userAgent)
-	for k, v := range r.values {
-		size += 2*binary.MaxVarintLen64 + len(k) + len(v)
+	for _, e := range r.values {
+		size += 2*binary.MaxVarintLen64 + len(e.key) + len(e.val)
 	}
 	b := make([]byte, 0, size)
 	b = append(b, recordV1)
@@ -73,12 +73,11 @@ func encodeRecord(r record) []byte {
 	}
 	b = binary.AppendVarint(b, milliOrZero(r.meta.indexedUntil))
 	b = binary.AppendUvarint(b, uint64(len(r.values)))
-	for _, k := range sortedKeys(r.values) {
-		v := r.values[k]
-		b = binary.AppendUvarint(b, uint64(len(k)))
-		b = append(b, k...)
-		b = binary.AppendUvarint(b, uint64(len(v)))
-		b = append(b, v...)
+	for _, e := range r.values {
+		b = binary.AppendUvarint(b, uint64(len(e.key)))
+		b = append(b, e.key...)
+		b = binary.AppendUvarint(b, uint64(len(e.val)))
+		b = append(b, e.val...)
 	}
 	return b
 }
@@ -110,24 +109,29 @@ func decodeRecord(b []byte) (record, error) {
 	b = b[n:]
 	r.meta.indexedUntil = unixMilliOrZero(until)
 	count, n := binary.Uvarint(b)
-	if n <= 0 || count > maxRecordKeys || count > uint64(len(b)) {
+	if n <= 0 || count > maxRecordKeys || count > uint64(len(b)/2) {
 		return r, errBadRecord
 	}
 	b = b[n:]
-	r.values = make(map[string][]byte, count)
-	for i := uint64(0); i < count; i++ {
+	// One string holds every key (a key is a substring of it) and values
+	// alias b: decoding allocates the values slice and this string only.
+	text := string(b)
+	r.values = make(values, count)
+	for i := range r.values {
 		var k, v []byte
 		var ok bool
 		if k, b, ok = lenPrefixed(b); !ok {
 			return record{}, errBadRecord
 		}
+		kEnd := len(text) - len(b)
+		key := text[kEnd-len(k) : kEnd]
 		if v, b, ok = lenPrefixed(b); !ok {
 			return record{}, errBadRecord
 		}
-		if _, dup := r.values[string(k)]; dup {
-			return record{}, errBadRecord
+		if i > 0 && r.values[i-1].key >= key {
+			return record{}, errBadRecord // out of order, or a key twice
 		}
-		r.values[string(k)] = v
+		r.values[i] = entry{key, v}
 	}
 	if len(b) != 0 {
 		return record{}, errBadRecord

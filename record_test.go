@@ -7,9 +7,9 @@ import (
 )
 
 func TestRecordRoundTrip(t *testing.T) {
-	r := record{created: time.UnixMilli(1700000000123), meta: recordMeta{user: "u-1", ip: "192.0.2.1", userAgent: "curl/8", indexedUntil: time.UnixMilli(1700000100000)}, values: map[string][]byte{
+	r := record{created: time.UnixMilli(1700000000123), meta: recordMeta{user: "u-1", ip: "192.0.2.1", userAgent: "curl/8", indexedUntil: time.UnixMilli(1700000100000)}, values: valuesOf(map[string][]byte{
 		"n": []byte("42"), "": []byte(`""`), "bin": {0, 1, 2, 255}, "empty": {},
-	}}
+	})}
 	b := encodeRecord(r)
 	got, err := decodeRecord(b)
 	if err != nil {
@@ -18,10 +18,8 @@ func TestRecordRoundTrip(t *testing.T) {
 	if !got.created.Equal(r.created) || got.meta != r.meta || len(got.values) != len(r.values) {
 		t.Fatalf("round trip: got %+v, want %+v", got, r)
 	}
-	for k, v := range r.values {
-		if !bytes.Equal(got.values[k], v) {
-			t.Errorf("value %q: got %q want %q", k, got.values[k], v)
-		}
+	if !got.values.equal(r.values) {
+		t.Errorf("values: got %q want %q", got.values, r.values)
 	}
 	if !bytes.Equal(b, encodeRecord(got)) {
 		t.Error("encoding is not deterministic")
@@ -29,7 +27,7 @@ func TestRecordRoundTrip(t *testing.T) {
 }
 
 func TestRecordRejectsDamage(t *testing.T) {
-	good := encodeRecord(record{created: time.Now(), values: map[string][]byte{"a": []byte("1"), "bb": []byte("22")}})
+	good := encodeRecord(record{created: time.Now(), values: valuesOf(map[string][]byte{"a": []byte("1"), "bb": []byte("22")})})
 	for i := 0; i < len(good); i++ {
 		if _, err := decodeRecord(good[:i]); err == nil {
 			t.Errorf("a record truncated to %d of %d bytes decoded", i, len(good))
@@ -48,7 +46,7 @@ func TestRecordRejectsDamage(t *testing.T) {
 }
 
 func FuzzDecodeRecord(f *testing.F) {
-	f.Add(encodeRecord(record{created: time.Now(), values: map[string][]byte{"a": []byte("1")}}))
+	f.Add(encodeRecord(record{created: time.Now(), values: valuesOf(map[string][]byte{"a": []byte("1")})}))
 	f.Add([]byte{recordV1, 0, 0, 0, 0, 0, 0})
 	f.Add([]byte("garbage"))
 	f.Fuzz(func(t *testing.T, b []byte) {

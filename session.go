@@ -109,8 +109,7 @@ func (s *session) value(key string) ([]byte, bool) {
 	if v, ok, decided := s.d.lookup(key); decided {
 		return v, ok
 	}
-	v, ok := s.base[key]
-	return v, ok
+	return s.base.get(key)
 }
 
 // beginChange prepares for a change: a session without an ID gets a fresh
@@ -353,6 +352,5 @@ func (s *session) takeSoftErr() error {
 
 // keys returns the keys this request sees, sorted.
 func (s *session) keys() []string {
-	m := s.d.apply(s.base)
-	return sortedKeys(m)
+	return s.d.apply(s.base).keys()
 }

@@ -22,7 +22,7 @@ type Snapshot struct {
 	// IP and UserAgent are the client's, as recorded by SetUser.
 	IP, UserAgent string
 
-	values map[string][]byte
+	values values
 	codec  Codec
 }
 
@@ -65,7 +65,7 @@ func (m *Manager) snapshotKey(ctx context.Context, key string) (*Snapshot, error
 }
 
 // Keys returns the session's keys, sorted.
-func (s *Snapshot) Keys() []string { return sortedKeys(s.values) }
+func (s *Snapshot) Keys() []string { return s.values.keys() }
 
 // Len returns the number of values in the session.
 func (s *Snapshot) Len() int { return len(s.values) }
@@ -74,7 +74,7 @@ func (s *Snapshot) Len() int { return len(s.values) }
 // request.
 func SnapshotValue[T any](s *Snapshot, key string) (T, bool) {
 	var v T
-	raw, ok := s.values[key]
+	raw, ok := s.values.get(key)
 	if !ok || s.codec.Unmarshal(raw, &v) != nil {
 		var zero T
 		return zero, false

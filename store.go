@@ -41,7 +41,7 @@ type stored struct {
 	created time.Time
 	expires time.Time // the store's idle deadline for key
 	raw     []byte    // the record bytes as loaded (for the touch fallback)
-	base    map[string][]byte
+	base    values
 	meta    recordMeta
 	d       delta
 }
@@ -96,7 +96,7 @@ func (m *Manager) decode(key string, rec []byte) (record, error) {
 }
 
 // checkRecord refuses a record the store should not be asked to hold.
-func (m *Manager) checkRecord(values map[string][]byte, rec []byte) error {
+func (m *Manager) checkRecord(values values, rec []byte) error {
 	if max := m.cfg.MaxKeys; max > 0 && len(values) > max {
 		return fmt.Errorf("sessions: save: the session holds %d values, over the limit of %d (Config.MaxKeys); nothing was written", len(values), max)
 	}

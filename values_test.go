@@ -1,0 +1,111 @@
+package sessions
+
+import (
+	"bytes"
+	"testing"
+)
+
+// equal reports whether v and w hold the same keys and value bytes.
+func (v values) equal(w values) bool {
+	if len(v) != len(w) {
+		return false
+	}
+	for i := range v {
+		if v[i].key != w[i].key || !bytes.Equal(v[i].val, w[i].val) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestValuesGetAndKeys(t *testing.T) {
+	v := valuesOf(map[string][]byte{"b": []byte("2"), "a": []byte("1"), "c": []byte("3"), "": []byte("0")})
+	if !v.sorted() {
+		t.Fatalf("valuesOf gave unsorted %q", v)
+	}
+	for _, k := range []string{"", "a", "b", "c"} {
+		if _, ok := v.get(k); !ok {
+			t.Errorf("get(%q) missing", k)
+		}
+	}
+	if got, _ := v.get("b"); string(got) != "2" {
+		t.Errorf("get(b) = %q", got)
+	}
+	for _, k := range []string{"aa", "d", " "} {
+		if _, ok := v.get(k); ok {
+			t.Errorf("get(%q) found a value that is not there", k)
+		}
+	}
+	if got := v.keys(); len(got) != 4 || got[0] != "" || got[3] != "c" {
+		t.Errorf("keys() = %q", got)
+	}
+}
+
+// TestDeltaApply: the merge of the stored values with one request's
+// changes, the heart of the no-lost-update save, against a map model.
+func TestDeltaApply(t *testing.T) {
+	base := valuesOf(map[string][]byte{"a": []byte("1"), "c": []byte("3"), "e": []byte("5")})
+	type step struct {
+		kind string // set, del, clear
+		key  string
+		val  string
+	}
+	cases := []struct {
+		name  string
+		steps []step
+	}{
+		{"nothing", nil},
+		{"set before, between, after and over", []step{{"set", "0", "x"}, {"set", "b", "y"}, {"set", "z", "w"}, {"set", "c", "33"}}},
+		{"delete present and absent", []step{{"del", "a", ""}, {"del", "b", ""}, {"del", "e", ""}}},
+		{"set then delete, delete then set", []step{{"set", "b", "1"}, {"del", "b", ""}, {"del", "c", ""}, {"set", "c", "again"}}},
+		{"clear then set", []step{{"set", "q", "1"}, {"clear", "", ""}, {"set", "a", "new"}}},
+		{"clear only", []step{{"clear", "", ""}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			model := map[string][]byte{}
+			for _, e := range base {
+				model[e.key] = e.val
+			}
+			var d delta
+			for _, s := range tc.steps {
+				switch s.kind {
+				case "set":
+					d.set(s.key, []byte(s.val))
+					model[s.key] = []byte(s.val)
+				case "del":
+					d.del(s.key)
+					delete(model, s.key)
+				case "clear":
+					d.clear()
+					clear(model)
+				}
+			}
+			got := d.apply(base)
+			if want := valuesOf(model); !got.equal(want) || !got.sorted() {
+				t.Fatalf("apply = %q; want %q", got, want)
+			}
+			if want := valuesOf(map[string][]byte{"a": []byte("1"), "c": []byte("3"), "e": []byte("5")}); !base.equal(want) {
+				t.Fatalf("apply changed its base: %q", base)
+			}
+			for k, v := range model {
+				got, present, decided := d.lookup(k)
+				if b, inBase := base.get(k); !decided && !(inBase && bytes.Equal(b, v)) || decided && (!present || !bytes.Equal(got, v)) {
+					t.Errorf("lookup(%q) = %q, %v, %v; the model holds %q", k, got, present, decided, v)
+				}
+			}
+		})
+	}
+}
+
+func TestDecodeRecordRejectsUnsortedKeys(t *testing.T) {
+	// Keys "b" then "a": a record the encoder never writes.
+	b := []byte{recordV1, 0, 0, 0, 0, 0, 2, 1, 'b', 1, '1', 1, 'a', 1, '2'}
+	if _, err := decodeRecord(b); err == nil {
+		t.Fatal("a record with keys out of order decoded")
+	}
+	b[8], b[12] = 'a', 'b'
+	if _, err := decodeRecord(b); err != nil {
+		t.Fatalf("the same record in order: %v", err)
+	}
+}
