@@ -35,6 +35,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -69,7 +70,18 @@ func serve(args []string) {
 	redisAddr := fs.String("redis", "", "redis host:port")
 	mcAddr := fs.String("memcached", "", "memcached host:port")
 	dir := fs.String("dir", "", "folder for the file driver")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for go tool pprof)")
 	_ = fs.Parse(args)
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+	}
 	spec, err := app.ParseName(*name)
 	if err != nil {
 		log.Fatal(err)
@@ -89,7 +101,7 @@ func serve(args []string) {
 		_ = srv.Shutdown(ctx)
 	}()
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Fatal(err)
+		log.Print(err)
 	}
 	cleanup()
 }
