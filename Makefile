@@ -64,7 +64,7 @@ FUZZTIME ?= 1m
 # exceeded" as a failure; a count of inputs has no deadline.
 FUZZTIME_CI ?= 1000x
 FUZZ_TARGETS := FuzzOpen FuzzOpenSecret FuzzCookie FuzzStoredRecord FuzzConfigFromEnv \
-	FuzzParseEncryptionKeys FuzzDecodeRecord FuzzValidID FuzzGobCodecUnmarshal
+	FuzzParseEncryptionKeys FuzzDecodeRecord FuzzValidID FuzzGobCodecUnmarshal FuzzRequestID
 
 .PHONY: fuzz fuzz-ci
 

@@ -92,7 +92,7 @@ type contribState struct {
 
 // load is the merge loop's reload (reloader).
 func (st *contribState) load(ctx context.Context) error {
-	found, err := st.m.loadStored(ctx, context.WithoutCancel(ctx), &st.stored)
+	found, err := st.m.loadStored(ctx, &st.stored)
 	if err != nil {
 		st.fresh = false
 		return err

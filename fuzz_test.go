@@ -495,7 +495,7 @@ func FuzzStoredRecord(f *testing.F) {
 			}
 			warned := mg.warn.n.Load()
 			st := stored{id: id, key: key}
-			found, err := mg.m.loadStored(ctx, ctx, &st)
+			found, err := mg.m.loadStored(ctx, &st)
 			if err != nil {
 				t.Fatalf("%s: loadStored(%x) = %v; a bad record is an absent session, not an error", mg.name, junk, err)
 			}
@@ -636,11 +636,14 @@ func FuzzConfigFromEnv(f *testing.F) {
 			t.Fatalf("%s=%q: ConfigFromEnv accepted a config NewManager refuses: %v", name, value, err)
 		}
 		defer m.Close()
-		ck := m.cookie(newID())
+		line := m.cookieFmt.header(newID(), time.Now().Add(time.Hour), 3600)
+		ck, err := http.ParseSetCookie(line)
+		if err != nil {
+			t.Fatalf("%s=%q: net/http cannot parse the Set-Cookie %q: %v", name, value, line, err)
+		}
 		if err := ck.Valid(); err != nil {
 			t.Fatalf("%s=%q: the session cookie is not valid for net/http: %v", name, value, err)
 		}
-		line := ck.String()
 		if !strings.Contains(line, "; Path="+cfg.Path) {
 			t.Fatalf("%s=%q: Set-Cookie %q lost the configured path %q", name, value, line, cfg.Path)
 		}

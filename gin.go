@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -24,6 +23,7 @@ type Manager struct {
 	prev      Driver // the previous backend during a move, or nil
 	ownPrev   bool
 	ring      *keyring // encryption at rest, or nil
+	cookieFmt cookieFormat
 }
 
 // NewManager validates cfg, fills its zero fields with defaults, and opens
@@ -42,7 +42,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, driver: cfg.Driver, prev: cfg.PreviousDriver, ring: ring}
+	m := &Manager{cfg: cfg, driver: cfg.Driver, prev: cfg.PreviousDriver, ring: ring, cookieFmt: newCookieFormat(cfg)}
 	if m.driver == nil {
 		d, err := Open(cfg.DSN)
 		if err != nil {
@@ -152,19 +152,6 @@ func (m *Manager) report(c *gin.Context, err error) {
 		return
 	}
 	m.cfg.Logger.Error("sessions: request failed to use its session", "method", c.Request.Method, "path", c.Request.URL.Path, "error", err)
-}
-
-// cookie returns the session cookie with the configured attributes.
-func (m *Manager) cookie(value string) *http.Cookie {
-	return &http.Cookie{
-		Name:     m.cfg.CookieName,
-		Value:    value,
-		Path:     m.cfg.Path,
-		Domain:   m.cfg.Domain,
-		Secure:   m.cfg.Secure,
-		HttpOnly: m.cfg.HTTPOnly,
-		SameSite: m.cfg.SameSite,
-	}
 }
 
 // sessionOf returns the request's session, or nil without the middleware.

@@ -61,7 +61,9 @@ func b64val(c byte) byte {
 // unkeyed hash is enough: there is nothing to brute-force.
 func storeKey(id string) string {
 	sum := sha256.Sum256([]byte(id))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	var key [43]byte
+	base64.RawURLEncoding.Encode(key[:], sum[:])
+	return string(key[:])
 }
 
 // KeyOf returns the store key of a session ID, as drivers see it (without

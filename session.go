@@ -38,6 +38,7 @@ type session struct {
 
 	mu    sync.Mutex
 	state loadState
+	wctx  context.Context // writeCtx, once made
 
 	stored // the record as this request knows it, and its delta
 
@@ -56,8 +57,14 @@ func (s *session) readCtx() context.Context { return s.c.Request.Context() }
 
 // writeCtx returns the context for store writes: the request's values
 // without its cancellation, so a client that hangs up mid-request does not
-// abort a save half-way through a login.
-func (s *session) writeCtx() context.Context { return context.WithoutCancel(s.c.Request.Context()) }
+// abort a save half-way through a login. It is made on first use: a
+// request that writes nothing does not pay for it.
+func (s *session) writeCtx() context.Context {
+	if s.wctx == nil {
+		s.wctx = context.WithoutCancel(s.c.Request.Context())
+	}
+	return s.wctx
+}
 
 // ensureLoaded moves an untouched session to loaded, absent or failed.
 // Called with s.mu held. It returns the store error, if any.
@@ -65,10 +72,7 @@ func (s *session) ensureLoaded() error {
 	if s.state != untouched {
 		return nil
 	}
-	id := ""
-	if ck, err := s.c.Request.Cookie(s.m.cfg.CookieName); err == nil && validID(ck.Value) {
-		id = ck.Value
-	}
+	id := requestID(s.c.Request, s.m.cfg.CookieName)
 	if id == "" {
 		s.state = absent
 		return nil
@@ -82,7 +86,7 @@ func (s *session) ensureLoaded() error {
 // the session absent with no ID: strict mode, an unknown ID is never
 // adopted, and the visitor gets a fresh one when something is written.
 func (s *session) load(ctx context.Context) error {
-	found, err := s.m.loadStored(ctx, s.writeCtx(), &s.stored)
+	found, err := s.m.loadStored(ctx, &s.stored)
 	s.loadErr = err
 	if err != nil {
 		s.state = failed
@@ -135,17 +139,18 @@ func (s *session) ttl(now time.Time) (time.Duration, bool) {
 }
 
 // commit persists the request's changes, or extends the idle deadline when
-// a touch is due, and sets the cookie. Called with s.mu held.
-func (s *session) commit(ctx context.Context) error {
+// a touch is due, and sets the cookie. Store writes use writeCtx. Called
+// with s.mu held.
+func (s *session) commit() error {
 	if s.encodeErr != nil {
 		return s.encodeErr
 	}
 	if !s.d.empty() {
-		if err := s.save(ctx); err != nil {
+		if err := s.save(s.writeCtx()); err != nil {
 			return err
 		}
 	} else if s.state == loaded && s.touchDue() {
-		s.touch(ctx)
+		s.touch(s.writeCtx())
 	}
 	s.writeCookie()
 	return nil
@@ -188,18 +193,16 @@ func (s *session) touch(ctx context.Context) {
 // what the client must hold. It replaces any cookie it set earlier in the
 // same request, so a response carries one Set-Cookie for the session.
 func (s *session) writeCookie() {
-	var ck *http.Cookie
+	var hdr string
 	switch {
 	case s.sendCookie && s.id != "" && s.exists:
-		ck = s.m.cookie(s.id)
-		if !s.m.cfg.ExpireOnClose {
-			ck.MaxAge = max(1, int((time.Until(s.expires)+time.Second-1)/time.Second))
-			ck.Expires = s.expires.UTC()
+		if s.m.cfg.ExpireOnClose {
+			hdr = s.m.cookieFmt.header(s.id, time.Time{}, 0)
+		} else {
+			hdr = s.m.cookieFmt.header(s.id, s.expires, max(1, int((time.Until(s.expires)+time.Second-1)/time.Second)))
 		}
 	case s.destroyed && !s.exists:
-		ck = s.m.cookie("")
-		ck.MaxAge = -1
-		ck.Expires = time.Unix(0, 0)
+		hdr = s.m.cookieFmt.header("", time.Unix(0, 0), 0)
 	default:
 		return
 	}
@@ -215,8 +218,8 @@ func (s *session) writeCookie() {
 			}
 		}
 	}
-	s.cookieHdr = ck.String()
-	h.Add("Set-Cookie", s.cookieHdr)
+	s.cookieHdr = hdr
+	h["Set-Cookie"] = append(h["Set-Cookie"], hdr)
 }
 
 // refresh moves the session to a new ID with the same data and deletes the
@@ -254,8 +257,8 @@ func (s *session) refresh() error {
 // Called with s.mu held.
 func (s *session) destroy() error {
 	if s.state == untouched {
-		if ck, err := s.c.Request.Cookie(s.m.cfg.CookieName); err == nil && validID(ck.Value) {
-			s.id, s.key = ck.Value, storeKey(ck.Value)
+		if id := requestID(s.c.Request, s.m.cfg.CookieName); id != "" {
+			s.id, s.key = id, storeKey(id)
 		}
 	}
 	if s.key != "" {
@@ -286,7 +289,7 @@ func (s *session) finalCommit() {
 	s.final = true
 	var err error
 	if s.state != untouched || s.destroyed || !s.d.empty() {
-		err = s.commit(s.writeCtx())
+		err = s.commit()
 	}
 	if err != nil {
 		// The response reports the failure (below, or by its own error
@@ -329,7 +332,7 @@ func (s *session) lateCommit() {
 		if s.id == "" || !s.exists {
 			err = ErrResponseWritten
 		} else {
-			err = s.commit(s.writeCtx())
+			err = s.commit()
 		}
 	}
 	soft := s.takeSoftErr()

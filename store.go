@@ -125,10 +125,10 @@ func (m *Manager) ttlAt(created, now time.Time, lifetime time.Duration) (time.Du
 // usable one was there. A session the current backend lacks is moved over
 // from the previous backend first, when one is configured. A record that
 // does not open or decode, or one past its absolute lifetime, is deleted
-// (with delCtx) and reported as not found; st is then unchanged, as it is
+// (with ctx's values but not its cancellation) and reported as not found; st is then unchanged, as it is
 // on a store error. The caller decides what absence means for its state
 // (strict mode: never adopt the ID).
-func (m *Manager) loadStored(ctx, delCtx context.Context, st *stored) (bool, error) {
+func (m *Manager) loadStored(ctx context.Context, st *stored) (bool, error) {
 	rec, ver, exp, err := m.driver.Load(ctx, st.key)
 	if err != nil {
 		return false, fmt.Errorf("sessions: load: %w", err)
@@ -151,11 +151,11 @@ func (m *Manager) loadStored(ctx, delCtx context.Context, st *stored) (bool, err
 	if err != nil {
 		m.cfg.Logger.Warn("sessions: a stored record did not open or decode; the visitor gets a fresh session and the record is removed",
 			"key", st.key, "error", err)
-		_ = m.driver.Delete(delCtx, st.key)
+		_ = m.driver.Delete(context.WithoutCancel(ctx), st.key)
 		return false, nil
 	}
 	if m.pastAbsolute(r.created, time.Now()) {
-		_ = m.driver.Delete(delCtx, st.key)
+		_ = m.driver.Delete(context.WithoutCancel(ctx), st.key)
 		return false, nil
 	}
 	st.exists = true
