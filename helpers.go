@@ -226,7 +226,7 @@ func Save(c *gin.Context) error {
 	case (s.id == "" || !s.exists) && !s.d.empty() && s.c.Writer.Written():
 		err = ErrResponseWritten
 	default:
-		err = s.commit(s.writeCtx())
+		err = s.commit()
 	}
 	soft := s.takeSoftErr()
 	s.mu.Unlock()
