@@ -78,16 +78,19 @@ func newCookieFormat(cfg Config) cookieFormat {
 // session cookie) when expires is zero, else expiring at expires with a
 // Max-Age of maxAge seconds (below one: "Max-Age=0", delete now).
 func (f cookieFormat) header(id string, expires time.Time, maxAge int) string {
-	b := make([]byte, 0, len(f.name)+len(id)+len(f.attrs)+len(f.flags)+len("; Expires=Mon, 02 Jan 2006 15:04:05 GMT; Max-Age=")+12)
-	b = append(b, f.name...)
-	b = append(b, id...)
-	b = append(b, f.attrs...)
+	var sb strings.Builder
+	sb.Grow(len(f.name) + len(id) + len(f.attrs) + len(f.flags) + len("; Expires=Mon, 02 Jan 2006 15:04:05 GMT; Max-Age=") + 12)
+	sb.WriteString(f.name)
+	sb.WriteString(id)
+	sb.WriteString(f.attrs)
 	if !expires.IsZero() {
-		b = append(b, "; Expires="...)
+		var buf [64]byte
+		b := append(buf[:0], "; Expires="...)
 		b = expires.UTC().AppendFormat(b, http.TimeFormat)
 		b = append(b, "; Max-Age="...)
 		b = strconv.AppendInt(b, int64(max(maxAge, 0)), 10)
+		sb.Write(b)
 	}
-	b = append(b, f.flags...)
-	return string(b)
+	sb.WriteString(f.flags)
+	return sb.String()
 }

@@ -60,7 +60,13 @@ func b64val(c byte) byte {
 // store dump holds no usable cookie. Since IDs carry 256 random bits, an
 // unkeyed hash is enough: there is nothing to brute-force.
 func storeKey(id string) string {
-	sum := sha256.Sum256([]byte(id))
+	var sum [sha256.Size]byte
+	var in [idLen]byte // on the stack: []byte(id) of more than 32 bytes is not
+	if len(id) <= len(in) {
+		sum = sha256.Sum256(in[:copy(in[:], id)])
+	} else {
+		sum = sha256.Sum256([]byte(id))
+	}
 	var key [43]byte
 	base64.RawURLEncoding.Encode(key[:], sum[:])
 	return string(key[:])
