@@ -70,6 +70,12 @@ type Config struct {
 	// timeout is honoured to within 10% and an active session costs at most
 	// one extension per Lifetime/10. A negative value extends on every
 	// request.
+	//
+	// It is also the slack of the cookie's expiry: a response carries the
+	// session cookie when the session is new or gets a new ID, when a read
+	// extends the deadline, and when a write moves the deadline more than
+	// TouchInterval past the expiry the client's cookie was last sent
+	// with; other responses carry no Set-Cookie.
 	TouchInterval time.Duration
 
 	// CookieName is the session cookie's name. Zero means "session".

@@ -336,6 +336,10 @@ func (cs *ContribStore) Save(r *http.Request, w http.ResponseWriter, s *gsession
 			st.newSession()
 		}
 		st.d = d
+		// The cookie this adapter sends carries the gorilla Options'
+		// expiry, not the store's deadline: never record it as the one the
+		// middleware's saves measure against.
+		st.noCookie = true
 		saved, err := cs.m.mergeSave(ctx, &st.stored, st, lifetime)
 		st.d.reset()
 		if err != nil {

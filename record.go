@@ -10,12 +10,14 @@ import (
 // envelope around the session's values, each value already encoded by the
 // Codec.
 //
-//	byte    format version (recordV1)
+//	byte    format version (recordV2; recordV1 records are still read)
 //	varint  created-at, Unix milliseconds (the absolute lifetime runs from it)
 //	string  user the session is bound to (SetUser), or empty
 //	string  client IP recorded at SetUser, or empty
 //	string  client user agent recorded at SetUser, or empty
 //	varint  until when the user index covers this session, Unix ms (0: not indexed)
+//	varint  the Expires of the session cookie last sent with a save, Unix ms
+//	        (0: unknown); absent in recordV1
 //	uvarint number of values
 //	then per value, in strictly ascending key order (so no key twice):
 //	        uvarint key length, key bytes, uvarint value length, value bytes
@@ -25,7 +27,10 @@ import (
 // The decoder checks every length against what is left, so a truncated,
 // foreign or hostile record is an error, never a panic or an
 // out-of-range read; the core treats such a record as an absent session.
-const recordV1 = 0x01
+const (
+	recordV1 = 0x01
+	recordV2 = 0x02
+)
 
 // maxRecordKeys bounds the number of values a record may declare, so a
 // hostile record cannot make the decoder allocate a huge map.
@@ -43,6 +48,11 @@ type record struct {
 type recordMeta struct {
 	user, ip, userAgent string
 	indexedUntil        time.Time // zero: not in a user index
+	// cookieUntil is the Expires of the session cookie the client was
+	// last sent with a save (zero: unknown, or a browser-session cookie).
+	// A save re-sends the cookie only when the new idle deadline runs
+	// more than TouchInterval past it (see mergeSave).
+	cookieUntil time.Time
 }
 
 func unixMilliOrZero(ms int64) time.Time {
@@ -65,13 +75,14 @@ func encodeRecord(r record) []byte {
 		size += 2*binary.MaxVarintLen64 + len(e.key) + len(e.val)
 	}
 	b := make([]byte, 0, size)
-	b = append(b, recordV1)
+	b = append(b, recordV2)
 	b = binary.AppendVarint(b, r.created.UnixMilli())
 	for _, f := range []string{r.meta.user, r.meta.ip, r.meta.userAgent} {
 		b = binary.AppendUvarint(b, uint64(len(f)))
 		b = append(b, f...)
 	}
 	b = binary.AppendVarint(b, milliOrZero(r.meta.indexedUntil))
+	b = binary.AppendVarint(b, milliOrZero(r.meta.cookieUntil))
 	b = binary.AppendUvarint(b, uint64(len(r.values)))
 	for _, e := range r.values {
 		b = binary.AppendUvarint(b, uint64(len(e.key)))
@@ -84,9 +95,10 @@ func encodeRecord(r record) []byte {
 
 func decodeRecord(b []byte) (record, error) {
 	var r record
-	if len(b) < 1 || b[0] != recordV1 {
+	if len(b) < 1 || b[0] != recordV1 && b[0] != recordV2 {
 		return r, errBadRecord
 	}
+	format := b[0]
 	b = b[1:]
 	ms, n := binary.Varint(b)
 	if n <= 0 {
@@ -108,6 +120,14 @@ func decodeRecord(b []byte) (record, error) {
 	}
 	b = b[n:]
 	r.meta.indexedUntil = unixMilliOrZero(until)
+	if format >= recordV2 {
+		cookie, n := binary.Varint(b)
+		if n <= 0 {
+			return record{}, errBadRecord
+		}
+		b = b[n:]
+		r.meta.cookieUntil = unixMilliOrZero(cookie)
+	}
 	count, n := binary.Uvarint(b)
 	if n <= 0 || count > maxRecordKeys || count > uint64(len(b)/2) {
 		return r, errBadRecord

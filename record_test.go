@@ -109,3 +109,23 @@ func FuzzValidID(f *testing.F) {
 		}
 	})
 }
+
+// TestRecordV1StillReads: records written before the cookie expiry was
+// kept (format 1) load, with the expiry unknown, so the next save sends
+// the cookie.
+func TestRecordV1StillReads(t *testing.T) {
+	v1 := []byte{recordV1, 0x80, 0x01, 1, 'u', 0, 0, 0, 1, 1, 'a', 1, '1'}
+	r, err := decodeRecord(v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.created.UnixMilli() != 64 || r.meta.user != "u" || !r.meta.cookieUntil.IsZero() {
+		t.Fatalf("decoded %+v", r)
+	}
+	if got, _ := r.values.get("a"); string(got) != "1" {
+		t.Fatalf("value a = %q", got)
+	}
+	if b := encodeRecord(r); b[0] != recordV2 {
+		t.Fatalf("re-encoded as format %d", b[0])
+	}
+}

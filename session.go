@@ -160,10 +160,11 @@ func (s *session) commit() error {
 // conditionally (mergeSave), then marks the cookie for sending.
 func (s *session) save(ctx context.Context) error {
 	s.beginChange()
+	s.stored.noCookie = s.w.ResponseWriter.Written()
 	saved, err := s.m.mergeSave(ctx, &s.stored, s, s.m.cfg.Lifetime)
 	if saved {
 		s.state = loaded
-		s.sendCookie = true
+		s.sendCookie = s.sendCookie || s.stored.cookieDue
 	}
 	return err
 }

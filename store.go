@@ -44,6 +44,15 @@ type stored struct {
 	base    values
 	meta    recordMeta
 	d       delta
+
+	// noCookie is set by the caller when a Set-Cookie header it adds now
+	// would not reach the client (the headers are out): a save then does
+	// not record a cookie as sent.
+	noCookie bool
+	// cookieDue is set by mergeSave: the client's cookie must be (re)sent
+	// with the response: the session is new or has a new ID, or its idle
+	// deadline moved more than TouchInterval past the cookie's expiry.
+	cookieDue bool
 }
 
 // drop forgets the ID and the loaded record.
@@ -215,6 +224,7 @@ func (m *Manager) mergeSave(ctx context.Context, st *stored, r reloader, lifetim
 		meta := st.meta
 		if st.d.meta != nil {
 			meta = *st.d.meta
+			meta.cookieUntil = st.meta.cookieUntil // not the request's to change
 		}
 		if !st.exists && len(values) == 0 && meta.user == "" {
 			// A new session whose changes cancel out: nothing to store.
@@ -229,6 +239,10 @@ func (m *Manager) mergeSave(ctx context.Context, st *stored, r reloader, lifetim
 		}
 		if err := m.indexFor(ctx, st.key, &meta, st.meta.user, now, ttl); err != nil {
 			return false, err
+		}
+		cookieDue := m.cookieDue(st.exists, meta.cookieUntil, now.Add(ttl))
+		if cookieDue && !st.noCookie && !m.cfg.ExpireOnClose {
+			meta.cookieUntil = now.Add(ttl)
 		}
 		rec := m.encode(st.key, record{created: st.created, meta: meta, values: values})
 		if err := m.checkRecord(values, rec); err != nil {
@@ -249,10 +263,29 @@ func (m *Manager) mergeSave(ctx context.Context, st *stored, r reloader, lifetim
 		st.fresh = false // the driver does not report the new version
 		st.base, st.raw, st.meta = values, rec, meta
 		st.expires = now.Add(ttl)
+		st.cookieDue = cookieDue
 		st.d.reset()
 		return true, nil
 	}
 	return false, ErrConflict
+}
+
+// cookieDue reports whether a save that sets the idle deadline to
+// deadline must send the session cookie: always for a session not stored
+// before (a new one, or one that got a new ID); for a browser-session
+// cookie (ExpireOnClose) never again; otherwise when the client's cookie,
+// last sent with an expiry of cookieUntil, would expire more than
+// TouchInterval before the session does. Within that slack a response to
+// a write carries no Set-Cookie, as a response to a read does not.
+func (m *Manager) cookieDue(existed bool, cookieUntil, deadline time.Time) bool {
+	switch {
+	case !existed:
+		return true
+	case m.cfg.ExpireOnClose:
+		return false
+	default:
+		return deadline.Sub(cookieUntil) > max(m.cfg.TouchInterval, 0)
+	}
 }
 
 // touchStored extends the idle deadline of an unchanged, loaded session to

@@ -283,6 +283,59 @@ func Middleware(t *testing.T, open Opener, slowExpiry time.Duration) {
 		e.NoErrors()
 	})
 
+	t.Run("CookieResentOnlyWhenDue", func(t *testing.T) {
+		e := NewEnv(t, open, func(c *sessions.Config) {
+			c.Lifetime = time.Hour
+			c.TouchInterval = 200 * time.Millisecond
+		})
+		e.Engine.GET("/inc", func(c *gin.Context) {
+			sessions.Set(c, "n", sessions.GetOr(c, "n", 0)+1)
+			c.Status(204)
+		})
+		e.Engine.GET("/late", func(c *gin.Context) {
+			c.String(200, "sent")
+			sessions.Set(c, "n", sessions.GetOr(c, "n", 0)+1) // after the headers
+		})
+		id := e.NewSession("n", 0)
+		rec := e.Do("GET", "/inc", id)
+		assert.Nil(t, e.Cookie(rec), "a write within the touch interval of the cookie's expiry sends no Set-Cookie")
+		n, _ := loadValue[int](t, e, id, "n")
+		assert.Equal(t, 1, n, "and still saves")
+		time.Sleep(1200 * time.Millisecond) // memcached counts whole seconds
+		ck := e.Cookie(e.Do("GET", "/inc", id))
+		require.NotNil(t, ck, "once the store's deadline runs more than the touch interval past the cookie's, a write re-sends it")
+		assert.Equal(t, id, ck.Value)
+		assert.InDelta(t, 3600, ck.MaxAge, 3)
+		assert.Nil(t, e.Cookie(e.Do("GET", "/inc", id)), "and not again right after")
+
+		// A save after the headers went out cannot deliver a cookie: it
+		// must not count as sent, so the next write sends it.
+		time.Sleep(1200 * time.Millisecond)
+		rec = e.Do("GET", "/late", id)
+		assert.Equal(t, "sent", rec.Body.String())
+		require.NotNil(t, e.Cookie(e.Do("GET", "/inc", id)), "the cookie a late save could not send is sent by the next write")
+		n, _ = loadValue[int](t, e, id, "n")
+		assert.Equal(t, 5, n)
+		e.NoErrors()
+	})
+
+	t.Run("BrowserSessionCookieSentOnce", func(t *testing.T) {
+		e := NewEnv(t, open, func(c *sessions.Config) { c.ExpireOnClose = true })
+		e.Engine.GET("/inc", func(c *gin.Context) {
+			sessions.Set(c, "n", sessions.GetOr(c, "n", 0)+1)
+			c.Status(204)
+		})
+		rec := e.Do("GET", "/inc", "")
+		ck := e.Cookie(rec)
+		require.NotNil(t, ck, "a new session gets its cookie")
+		assert.Zero(t, ck.MaxAge, "a browser-session cookie has no Max-Age")
+		assert.True(t, ck.Expires.IsZero(), "nor Expires")
+		assert.Nil(t, e.Cookie(e.Do("GET", "/inc", ck.Value)), "a cookie without expiry never needs re-sending")
+		n, _ := loadValue[int](t, e, ck.Value, "n")
+		assert.Equal(t, 2, n)
+		e.NoErrors()
+	})
+
 	t.Run("SavedWithoutAsking", func(t *testing.T) {
 		e := NewEnv(t, open, nil)
 		e.Engine.GET("/json", func(c *gin.Context) { sessions.Set(c, "via", "json"); c.JSON(200, gin.H{"ok": true}) })
