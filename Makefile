@@ -64,7 +64,8 @@ FUZZTIME ?= 1m
 # exceeded" as a failure; a count of inputs has no deadline.
 FUZZTIME_CI ?= 1000x
 FUZZ_TARGETS := FuzzOpen FuzzOpenSecret FuzzCookie FuzzStoredRecord FuzzConfigFromEnv \
-	FuzzParseEncryptionKeys FuzzDecodeRecord FuzzValidID FuzzGobCodecUnmarshal FuzzRequestID
+	FuzzParseEncryptionKeys FuzzDecodeRecord FuzzValidID FuzzGobCodecUnmarshal FuzzRequestID \
+	FuzzJSONCodecFast
 
 .PHONY: fuzz fuzz-ci
 

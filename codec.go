@@ -20,10 +20,30 @@ type Codec interface {
 // numbers, strings, booleans and time.Time round-trip; a number read as a
 // string (or any kind mismatch) is an error, so Get[string] of a stored 42
 // reports false. Unexported struct fields are not stored.
+//
+// The commonest session values take a fast path that skips encoding/json's
+// reflection: Marshal of a string of plain printable ASCII, a bool or a
+// basic integer type (not named types such as type Role string, which may
+// have their own MarshalJSON), and Unmarshal into a *string, *bool, *float64,
+// *float32 or pointer to a basic integer type of input with no whitespace,
+// escapes or null. Its results are always exactly encoding/json's: the
+// same bytes, the same stored value, an error exactly when encoding/json
+// gives one. Any input the fast path is not sure of, and every other type,
+// goes through encoding/json.
 type JSONCodec struct{}
 
-// Marshal encodes v with encoding/json.
-func (JSONCodec) Marshal(v any) ([]byte, error) { return json.Marshal(v) }
+// Marshal encodes v as encoding/json does.
+func (JSONCodec) Marshal(v any) ([]byte, error) {
+	if b, ok := marshalFast(v); ok {
+		return b, nil
+	}
+	return json.Marshal(v)
+}
 
-// Unmarshal decodes data into v with encoding/json.
-func (JSONCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+// Unmarshal decodes data into v as encoding/json does.
+func (JSONCodec) Unmarshal(data []byte, v any) error {
+	if unmarshalFast(data, v) {
+		return nil
+	}
+	return json.Unmarshal(data, v)
+}
