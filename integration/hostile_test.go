@@ -240,7 +240,7 @@ func garbageRecords(rec []byte) []struct {
 	}{
 		{"random bytes", []byte("\xde\xad\xbe\xef garbage \x00\xff")},
 		{"empty record", []byte{}},
-		{"unknown format byte", append([]byte{0x02}, rec[1:]...)},
+		{"unknown format byte", append([]byte{0xee}, rec[1:]...)},
 		{"truncated", rec[:len(rec)/2]},
 		{"trailing byte", append(append([]byte(nil), rec...), 'X')},
 		{"huge value count", v1(created, uv(1<<40))},

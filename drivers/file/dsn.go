@@ -2,11 +2,13 @@ package file
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -25,6 +27,11 @@ import (
 //	sweep_interval=D   Options.SweepInterval, a Go duration ("1m"); 0
 //	                   means the default (5m), negative disables the sweeper
 //	sync=B             Options.Sync, a boolean (true/false/1/0); default false
+//	read_cache=N       Options.ReadCache: the read cache holds at most N
+//	                   records (default 10000); read_cache=0 turns it off
+//	read_cache_bytes=S Options.ReadCacheBytes: the read cache's memory
+//	                   bound, a positive number of bytes with an optional
+//	                   unit KiB, MiB or GiB ("64MiB"); default 32MiB
 //
 // An unknown option, a repeated option or a malformed value is an error
 // that names the option (and the value). See New for how the folder is
@@ -90,9 +97,48 @@ func parseDSN(u *url.URL) (string, Options, error) {
 				return "", opts, fmt.Errorf("sessions: file: DSN option sync=%q: want true or false", v)
 			}
 			opts.Sync = b
+		case "read_cache":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return "", opts, fmt.Errorf("sessions: file: DSN option read_cache=%q: want a number of records, 0 or more (0 turns the read cache off)", v)
+			}
+			if n == 0 {
+				n = -1 // Options: negative is off, zero the default
+			}
+			opts.ReadCache = n
+		case "read_cache_bytes":
+			n, ok := parseBytes(v)
+			if !ok {
+				return "", opts, fmt.Errorf("sessions: file: DSN option read_cache_bytes=%q: want a positive number of bytes, optionally with a unit KiB, MiB or GiB, such as 64MiB (read_cache=0 turns the read cache off)", v)
+			}
+			opts.ReadCacheBytes = n
 		default:
-			return "", opts, fmt.Errorf("sessions: file: unknown DSN option %q (known: sweep_interval, sync)", name)
+			return "", opts, fmt.Errorf("sessions: file: unknown DSN option %q (known: read_cache, read_cache_bytes, sweep_interval, sync)", name)
 		}
 	}
 	return dir, opts, nil
+}
+
+// parseBytes parses a positive byte count with an optional binary unit
+// (KiB, MiB, GiB; case-sensitive, no space): "4096", "512KiB", "64MiB".
+func parseBytes(s string) (int64, bool) {
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			break
+		}
+	}
+	// Digits only: no sign, no spaces, no base prefix.
+	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64/mult {
+		return 0, false
+	}
+	return n * mult, true
 }

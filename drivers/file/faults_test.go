@@ -87,7 +87,7 @@ func TestFaultHelperProcess(t *testing.T) {
 	rep := faultReport{Calls: map[string]faultResult{}}
 	out := json.NewEncoder(os.Stdout)
 	finish := func() {
-		if rec, ver, exp, err := readSession(filepath.Join(dir, key+sessSuffix), time.Now()); err == nil {
+		if rec, ver, exp, _, err := readSession(filepath.Join(dir, key+sessSuffix), time.Now()); err == nil {
 			rep.Loaded, rep.Version, rep.Expires = rec, ver, exp
 		}
 		rep.Temps, _ = filepath.Glob(filepath.Join(dir, tempPrefix+"*"))

@@ -53,6 +53,29 @@
 // process at a time. On Linux, flock works on NFS too (the kernel maps it
 // to NFS byte-range locks), but a local folder is the tested setup.
 //
+// # Read cache
+//
+// Load keeps the records it reads (and Save the records it writes) in a
+// bounded in-process cache, and answers from it after a single stat(2)
+// of the session file shows that the file is still the one the cached
+// bytes came from: same device and inode, size, modification time and
+// status-change time. Another process sharing the folder changes at least
+// one of those with every Save, Touch or Delete (see the fileID type in
+// the source for why a stale hit is practically impossible, and what it
+// would mean), so the cache needs no coordination between processes: the
+// changes a Driver makes itself only keep its cache current sooner. A hit
+// costs a stat instead of an open, a read and a close, and allocates no
+// buffer. Expiry and absence always come from the stat, never from the
+// cache.
+//
+// Options.ReadCache and Options.ReadCacheBytes bound the cache (by default
+// 10000 records and 32 MiB); eviction drops expired entries first, then
+// roughly the least recently used. The cache is off on systems other than
+// the Unix ones listed above, on Linux for a folder on a network or FUSE
+// file system (whose stat may answer from a stale attribute cache), and on
+// file systems with coarse time stamps (where it declines every entry);
+// on other systems, turn it off yourself for a folder on NFS or SMB.
+//
 // The package does not import github.com/ginkit/sessions; its *Driver
 // satisfies sessions.Driver, sessions.Toucher, sessions.Scanner and
 // sessions.UserIndexer implicitly.
@@ -108,6 +131,18 @@ type Options struct {
 	// disk flush per save. Without it, a crashed process still never
 	// leaves a torn or lost record; see the package documentation.
 	Sync bool
+
+	// ReadCache is the most session records the read cache holds (see the
+	// package documentation). Zero means DefaultReadCacheEntries; a
+	// negative value turns the cache off, so every Load reads its file.
+	ReadCache int
+
+	// ReadCacheBytes bounds the memory of the read cache: the bytes of the
+	// cached records and keys plus a small fixed overhead per entry. Zero
+	// means DefaultReadCacheBytes; a negative value turns the cache off.
+	// The bound is split evenly over 64 independently locked parts of the
+	// cache, so a record larger than a 64th of it is never cached.
+	ReadCacheBytes int64
 }
 
 // Driver is a file-backed session store. Create one with New or Open; the
@@ -115,8 +150,12 @@ type Options struct {
 // by several Drivers and several processes sharing one folder (on systems
 // with flock; see the package documentation).
 type Driver struct {
-	dir  string
-	sync bool
+	dir    string
+	prefix string // dir and a separator: a session file's path is prefix+key+sessSuffix
+	sync   bool
+
+	// cache is the read cache, nil when it is off.
+	cache *readCache
 
 	// tempMaxAge is how old a temporary file must be before Sweep removes
 	// it; tests shorten it.
@@ -169,7 +208,20 @@ func New(dir string, opts Options) (*Driver, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("sessions: file: %s is not a folder", abs)
 	}
-	d := &Driver{dir: abs, sync: opts.Sync, tempMaxAge: staleTempAge}
+	d := &Driver{dir: abs, prefix: abs, sync: opts.Sync, tempMaxAge: staleTempAge}
+	if !os.IsPathSeparator(abs[len(abs)-1]) {
+		d.prefix += string(os.PathSeparator)
+	}
+	if cacheSupported && !networkFS(abs) {
+		entries, size := opts.ReadCache, opts.ReadCacheBytes
+		if entries == 0 {
+			entries = DefaultReadCacheEntries
+		}
+		if size == 0 {
+			size = DefaultReadCacheBytes
+		}
+		d.cache = newReadCache(entries, size) // nil if either is negative
+	}
 	// Open one lock file now, so an unwritable folder fails here rather
 	// than on the first save.
 	if err := d.stripes[0].open(abs, 0); err != nil {
@@ -228,57 +280,122 @@ func (d *Driver) start(ctx context.Context, op string, nameErr error) error {
 	return nil
 }
 
+// path returns the path of key's session file (filepath.Join(d.dir,
+// key+sessSuffix), without Join's cleaning: dir is clean and key has no
+// separator or dot).
 func (d *Driver) path(key string) string {
-	return filepath.Join(d.dir, key+sessSuffix)
+	return d.prefix + key + sessSuffix
 }
 
 // Load returns the live record under key, its version and its expiry (the
 // file's modification time), or (nil, 0, time.Time{}, nil) if there is no
 // file, it has expired, or it is damaged. It takes no lock. An invalid key
 // is an error.
+//
+// With the read cache on, Load stats the file and returns the cached
+// record if the file is still the one it was read from (see the package
+// documentation); otherwise it reads the file and caches what it read.
+// As the sessions.Driver contract allows, the returned slice may then be
+// shared with the cache and with other Loads of the same key: callers
+// must not modify it (its capacity equals its length, so appending to it
+// copies).
 func (d *Driver) Load(ctx context.Context, key string) ([]byte, uint64, time.Time, error) {
 	if err := d.begin(ctx, "load", key); err != nil {
 		return nil, 0, time.Time{}, err
 	}
-	rec, ver, exp, err := readSession(d.path(key), time.Now())
+	var (
+		rec []byte
+		ver uint64
+		exp time.Time
+		err error
+	)
+	if d.cache != nil {
+		rec, ver, exp, err = d.loadCached(key, d.path(key), time.Now())
+	} else {
+		rec, ver, exp, _, err = readSession(d.path(key), time.Now())
+	}
 	if err != nil {
 		return nil, 0, time.Time{}, fmt.Errorf("sessions: file: load: %w", err)
 	}
 	return rec, ver, exp, nil
 }
 
-// readSession reads the session file at path as Load sees it at time now.
-// Missing, expired and damaged files all read as absent.
-func readSession(path string, now time.Time) ([]byte, uint64, time.Time, error) {
-	f, err := os.Open(path)
+// loadCached is Load with the read cache: one stat, and the file is read
+// only if the cache holds nothing for the identity the stat reports.
+func (d *Driver) loadCached(key, path string, now time.Time) ([]byte, uint64, time.Time, error) {
+	id, regular, err := statFile(path)
 	if err != nil {
+		d.cache.drop(key)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, 0, time.Time{}, nil
 		}
 		return nil, 0, time.Time{}, err
 	}
+	nowNano := now.UnixNano()
+	if id.mtime <= nowNano || !regular || id.size < headerLen {
+		d.cache.drop(key)
+		return nil, 0, time.Time{}, nil // expired or not a session file
+	}
+	if e, ok := d.cache.hit(key, id, nowNano); ok {
+		return e.record, e.version, time.Unix(0, id.mtime), nil
+	}
+	rec, ver, exp, fid, err := readSession(path, now)
+	d.remember(key, rec, ver, fid, err, nowNano)
+	return rec, ver, exp, err
+}
+
+// remember updates the read cache with the outcome of readSession of key:
+// a record read from a file of known identity is cached, anything else
+// (absent, damaged, an error, an unknown identity) drops key's entry.
+func (d *Driver) remember(key string, rec []byte, ver uint64, id *fileID, err error, now int64) {
+	if d.cache == nil {
+		return
+	}
+	if err != nil || rec == nil || id == nil {
+		d.cache.drop(key)
+		return
+	}
+	d.cache.put(key, *id, rec, ver, now)
+}
+
+// readSession reads the session file at path as Load sees it at time now.
+// Missing, expired and damaged files all read as absent. For a record it
+// also returns the identity of the file it read, when the system has one
+// (nil otherwise). The record's capacity equals its length.
+func readSession(path string, now time.Time) ([]byte, uint64, time.Time, *fileID, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, 0, time.Time{}, nil, nil
+		}
+		return nil, 0, time.Time{}, nil, err
+	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, 0, time.Time{}, err
+		return nil, 0, time.Time{}, nil, err
 	}
 	expires := fi.ModTime()
 	if !expires.After(now) || !fi.Mode().IsRegular() || fi.Size() < headerLen {
-		return nil, 0, time.Time{}, nil
+		return nil, 0, time.Time{}, nil, nil
 	}
 	// Files are replaced, never changed in place, so the size is final.
 	buf := make([]byte, fi.Size())
 	if _, err := io.ReadFull(f, buf); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, 0, time.Time{}, nil // truncated behind our back: damaged
+			return nil, 0, time.Time{}, nil, nil // truncated behind our back: damaged
 		}
-		return nil, 0, time.Time{}, err
+		return nil, 0, time.Time{}, nil, err
 	}
 	rec, ver, ok := decode(buf)
 	if !ok {
-		return nil, 0, time.Time{}, nil
+		return nil, 0, time.Time{}, nil, nil
 	}
-	return rec, ver, expires, nil
+	var idp *fileID
+	if id, ok := idOf(fi); ok {
+		idp = &id
+	}
+	return rec, ver, expires, idp, nil
 }
 
 // Save stores record under key with time to live ttl if the live version
@@ -303,11 +420,16 @@ func (d *Driver) Save(ctx context.Context, key string, record []byte, version ui
 	defer s.unlock()
 	path := d.path(key)
 	now := time.Now()
-	_, current, _, err := readSession(path, now)
+	// The version check always reads the file, never the read cache, and
+	// leaves in the cache what it read: a stale entry (see fileID) costs at
+	// most one conflict.
+	cur, current, _, id, err := readSession(path, now)
 	if err != nil {
+		d.remember(key, nil, 0, nil, err, 0)
 		return false, fmt.Errorf("sessions: file: save: %w", err)
 	}
 	if current != version {
+		d.remember(key, cur, current, id, nil, now.UnixNano())
 		return false, nil
 	}
 	next := rand.Uint64()
@@ -315,7 +437,18 @@ func (d *Driver) Save(ctx context.Context, key string, record []byte, version ui
 		next = rand.Uint64()
 	}
 	if err := d.write(path, next, record, now.Add(ttl)); err != nil {
+		d.remember(key, nil, 0, nil, err, 0)
 		return false, fmt.Errorf("sessions: file: save: %w", err)
+	}
+	if d.cache != nil {
+		// Under the stripe lock nobody else changes the file, so this stat
+		// gives the identity of what was just written (rename changes the
+		// status-change time, so the temporary file's would not do).
+		if id, regular, err := statFile(path); err == nil && regular {
+			d.cache.put(key, id, record, next, now.UnixNano())
+		} else {
+			d.cache.drop(key)
+		}
 	}
 	return true, nil
 }
@@ -412,7 +545,19 @@ func (d *Driver) Touch(ctx context.Context, key string, ttl time.Duration) error
 	if !fi.ModTime().After(now) {
 		return nil // expired: absent, and must stay so
 	}
-	if err := os.Chtimes(path, time.Time{}, now.Add(ttl)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	err = os.Chtimes(path, time.Time{}, now.Add(ttl))
+	if d.cache != nil {
+		// The bytes stay, so a cached record of the file as it was before
+		// stays valid for the file as it is now.
+		before, ok := idOf(fi)
+		after, regular, serr := statFile(path)
+		if err == nil && ok && serr == nil && regular {
+			d.cache.retime(key, before, after)
+		} else {
+			d.cache.drop(key)
+		}
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("sessions: file: touch: %w", err)
 	}
 	return nil
@@ -429,7 +574,11 @@ func (d *Driver) Delete(ctx context.Context, key string) error {
 		return fmt.Errorf("sessions: file: delete: %w", err)
 	}
 	defer s.unlock()
-	if err := os.Remove(d.path(key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	err = os.Remove(d.path(key))
+	if d.cache != nil {
+		d.cache.drop(key)
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("sessions: file: delete: %w", err)
 	}
 	return nil
@@ -448,6 +597,9 @@ func (d *Driver) Close(ctx context.Context) error {
 		d.closed.Store(true)
 		if d.stopSweeper != nil {
 			d.stopSweeper()
+		}
+		if d.cache != nil {
+			d.cache.clear()
 		}
 	})
 	if !first {

@@ -159,6 +159,28 @@ func TestHelperProcess(t *testing.T) {
 		}
 		d.Save(bg, key, bytes.Repeat([]byte("new"), 10000), ver, time.Hour)
 		os.Exit(5) // unreachable
+	case "save": // replace the record under key with HELPER_REC
+		_, ver, _, err := d.Load(bg, key)
+		if err == nil {
+			var ok bool
+			ok, err = d.Save(bg, key, []byte(os.Getenv("HELPER_REC")), ver, time.Hour)
+			if err == nil && !ok {
+				err = errors.New("version conflict")
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(7)
+		}
+		d.Close(bg)
+		os.Exit(0)
+	case "delete":
+		if err := d.Delete(bg, key); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(8)
+		}
+		d.Close(bg)
+		os.Exit(0)
 	}
 	os.Exit(6)
 }

@@ -41,7 +41,8 @@ func (d *Driver) sweeper(ctx context.Context, interval time.Duration) {
 // has just renewed, nor an index that a concurrent IndexUser has. It is
 // safe to run from several processes at once. Sweep keeps going past files
 // it fails to remove and returns the first such error; it stops early,
-// with ctx's error, if ctx ends.
+// with ctx's error, if ctx ends. It also drops expired records from this
+// Driver's read cache.
 func (d *Driver) Sweep(ctx context.Context) (removed int, err error) {
 	if d.closed.Load() {
 		return 0, ErrClosed
@@ -56,6 +57,11 @@ func (d *Driver) Sweep(ctx context.Context) (removed int, err error) {
 		if err != nil && firstErr == nil {
 			firstErr = fmt.Errorf("sessions: file: sweep: %w", err)
 		}
+	}
+	if d.cache != nil {
+		// Expired entries are useless (Load checks the expiry first); drop
+		// them now rather than when their key is next loaded.
+		d.cache.purgeExpired(time.Now().UnixNano())
 	}
 	for {
 		// Read the folder in batches so a huge folder needs little memory.
@@ -100,7 +106,11 @@ func (d *Driver) removeIfExpired(key string) (bool, error) {
 	if checkKey(key) != nil {
 		return false, nil // not a name this driver creates
 	}
-	return d.removeExpiredFile(key, d.path(key))
+	removed, err := d.removeExpiredFile(key, d.path(key))
+	if removed && d.cache != nil {
+		d.cache.drop(key)
+	}
+	return removed, err
 }
 
 // removeExpiredFile removes the file at path if its modification time (the
