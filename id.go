@@ -28,8 +28,7 @@ func validID(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+		if !isB64URL[s[i]] {
 			return false
 		}
 	}
@@ -38,6 +37,14 @@ func validID(s string) bool {
 	// multiple of 4 in the base64 alphabet.
 	return b64val(s[idLen-1])&3 == 0
 }
+
+// isB64URL marks the bytes of the base64url alphabet.
+var isB64URL = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") {
+		t[c] = true
+	}
+	return t
+}()
 
 func b64val(c byte) byte {
 	switch {
