@@ -19,8 +19,11 @@
 // DSN registry (Register, Open, Schemes); config.go the configuration;
 // gin.go the Manager and its middleware; helpers.go the handler API;
 // session.go the per-request state machine; delta.go the change set merged
-// onto the newest record; record.go the stored envelope; id.go session IDs
-// and store keys; writer.go the commit before the headers go out. Each
+// onto the newest record; values.go a session's values as a sorted list;
+// record.go the stored envelope; store.go everything done through a Driver
+// for one session; codec.go and codec_fast.go the value encoding;
+// cookie.go the session cookie on the wire; id.go session IDs and store
+// keys; writer.go the commit before the headers go out. Each
 // built-in driver lives in its own package under drivers/ and is registered
 // by builtin.go. Package sessionstest is the conformance suite for drivers.
 //
@@ -28,7 +31,9 @@
 //
 // A request that never calls a helper does no store I/O and sets no
 // cookie. A session is written only when something changed, or touched
-// when its idle deadline needs extending. Changes are a delta applied to
+// when its idle deadline needs extending; the cookie is sent only when the
+// client's copy must change (a new session or ID, a logout, or an expiry
+// falling more than TouchInterval behind the store's). Changes are a delta applied to
 // the record as it is in the store at save time, with a conditional write
 // retried on conflict, so overlapping requests that change different keys
 // both keep their changes. A save that fails never yields a 2xx or 3xx
