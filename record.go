@@ -3,6 +3,7 @@ package sessions
 import (
 	"encoding/binary"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -134,20 +135,39 @@ func decodeRecord(b []byte) (record, error) {
 	}
 	b = b[n:]
 	// One string holds every key (a key is a substring of it) and values
-	// alias b: decoding allocates the values slice and this string only.
-	text := string(b)
+	// alias b: decoding allocates the values slice and that string only,
+	// and never copies a value. Three passes over the entries: check the
+	// framing and size the keys, gather the keys, then slice them out.
+	keyBytes, rest := 0, b
+	for range count {
+		var k []byte
+		var ok bool
+		if k, rest, ok = lenPrefixed(rest); !ok {
+			return record{}, errBadRecord
+		}
+		if _, rest, ok = lenPrefixed(rest); !ok {
+			return record{}, errBadRecord
+		}
+		keyBytes += len(k)
+	}
+	if len(rest) != 0 {
+		return record{}, errBadRecord
+	}
+	var kb strings.Builder
+	kb.Grow(keyBytes)
+	for rest = b; len(rest) > 0; {
+		k, tail, _ := lenPrefixed(rest)
+		_, rest, _ = lenPrefixed(tail)
+		kb.Write(k)
+	}
+	keys := kb.String()
 	r.values = make(values, count)
 	for i := range r.values {
 		var k, v []byte
-		var ok bool
-		if k, b, ok = lenPrefixed(b); !ok {
-			return record{}, errBadRecord
-		}
-		kEnd := len(text) - len(b)
-		key := text[kEnd-len(k) : kEnd]
-		if v, b, ok = lenPrefixed(b); !ok {
-			return record{}, errBadRecord
-		}
+		k, b, _ = lenPrefixed(b)
+		v, b, _ = lenPrefixed(b)
+		key := keys[:len(k)]
+		keys = keys[len(k):]
 		if i > 0 && r.values[i-1].key >= key {
 			return record{}, errBadRecord // out of order, or a key twice
 		}

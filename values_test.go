@@ -109,3 +109,23 @@ func TestDecodeRecordRejectsUnsortedKeys(t *testing.T) {
 		t.Fatalf("the same record in order: %v", err)
 	}
 }
+
+// TestDecodeRecordDoesNotCopyValues: a session holding a large value that
+// a request does not read costs that request no copy of it.
+func TestDecodeRecordDoesNotCopyValues(t *testing.T) {
+	big := bytes.Repeat([]byte("x"), 64<<10)
+	b := encodeRecord(record{values: valuesOf(map[string][]byte{"count": []byte("1"), "pad": big})})
+	allocated := testing.AllocsPerRun(20, func() {
+		if _, err := decodeRecord(b); err != nil {
+			t.Fatal(err)
+		}
+	})
+	r, _ := decodeRecord(b)
+	pad, _ := r.values.get("pad")
+	if &pad[0] != &b[len(b)-len(big)] {
+		t.Error("the decoded value is a copy, not the loaded bytes")
+	}
+	if allocated > 2 {
+		t.Errorf("decoding allocates %v times; want the values slice and the keys string only", allocated)
+	}
+}
