@@ -157,7 +157,9 @@ func (s *session) commit() error {
 }
 
 // save applies the delta to the newest stored record and writes it
-// conditionally (mergeSave), then marks the cookie for sending.
+// conditionally (mergeSave), then marks the cookie for sending if the
+// client's copy must change (mergeSave's cookieDue). A save after the
+// headers went out cannot send one, and tells mergeSave so.
 func (s *session) save(ctx context.Context) error {
 	s.beginChange()
 	s.stored.noCookie = s.w.ResponseWriter.Written()
