@@ -336,10 +336,6 @@ func (cs *ContribStore) Save(r *http.Request, w http.ResponseWriter, s *gsession
 			st.newSession()
 		}
 		st.d = d
-		// The cookie this adapter sends carries the gorilla Options'
-		// expiry, not the store's deadline: never record it as the one the
-		// middleware's saves measure against.
-		st.noCookie = true
 		saved, err := cs.m.mergeSave(ctx, &st.stored, st, lifetime)
 		st.d.reset()
 		if err != nil {
@@ -451,6 +447,11 @@ func responseWritten(w http.ResponseWriter) bool {
 // track registers st for s, unless s already has a state, which it
 // returns. The entry is removed when s is garbage-collected.
 func (cs *ContribStore) track(s *gsessions.Session, st *contribState) *contribState {
+	// The cookie this adapter sends carries the gorilla Options' expiry,
+	// not the store's deadline: no save or touch of its (a touch may
+	// renew the user index by a save) records it as the cookie the
+	// middleware's saves measure against.
+	st.noCookie = true
 	wp := weak.Make(s)
 	if v, loaded := cs.states.LoadOrStore(wp, st); loaded {
 		return v.(*contribState)

@@ -681,6 +681,8 @@ func TestContribInterop(t *testing.T) {
 			require.NotNil(t, ck)
 			rec = do("/native/read", ck.Value)
 			assert.JSONEq(t, `{"user":"ada","n":42,"nOK":true,"flashes":"[]interface {}{\"from contrib\"}"}`, rec.Body.String())
+			assert.NotNil(t, contribCookie(t, rec, contribName),
+				"the first native write (taking the flashes) sends the cookie: the adapter's carried the adapter's own expiry")
 
 			// The native API writes into the same session, the adapter reads.
 			rec = do("/native/write", ck.Value)
