@@ -520,7 +520,18 @@ func faultCheckCalls(t *testing.T, s *faultServer, calls []faultCall, phases []f
 				report("PUT at %s: a failed save answered %d with the handler's success body %q", c.start.Format("15:04:05.000"), c.status, c.body)
 			}
 			if !c.write && c.ok() && c.found && c.got != c.value {
-				report("GET at %s found %q; the client wrote %q", c.start.Format("15:04:05.000"), c.got, c.value)
+				// The read must find what the write just before it stored.
+				// If that write failed (the store was down), it may or may
+				// not have landed: the read may then find it or any value
+				// this client wrote to the slot before, never another.
+				if i == 0 || !cs[i-1].write || cs[i-1].slot != c.slot || cs[i-1].ok() || !faultWroteBefore(cs[:i], c.slot, c.got) {
+					prev := "nothing"
+					if i > 0 {
+						p := cs[i-1]
+						prev = fmt.Sprintf("write=%v slot %d status %d at %s-%s", p.write, p.slot, p.status, p.start.Format("15:04:05.000"), p.end.Format("15:04:05.000"))
+					}
+					report("GET at %s found %q; the client wrote %q (the call before: %s)", c.start.Format("15:04:05.000"), c.got, c.value, prev)
+				}
 			}
 			// A write acknowledged, then read back by the same client at
 			// once, with no store error: it must be there.
@@ -536,6 +547,16 @@ func faultCheckCalls(t *testing.T, s *faultServer, calls []faultCall, phases []f
 	if bad > 20 {
 		t.Errorf("%s: %d problems in all", s.name, bad)
 	}
+}
+
+// faultWroteBefore reports whether one of calls wrote value to slot.
+func faultWroteBefore(calls []faultCall, slot int, value string) bool {
+	for _, c := range calls {
+		if c.write && c.slot == slot && c.value == value {
+			return true
+		}
+	}
+	return false
 }
 
 // faultReport logs the figures.
