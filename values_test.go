@@ -2,8 +2,31 @@ package sessions
 
 import (
 	"bytes"
+	"slices"
+	"strings"
 	"testing"
 )
+
+// sorted reports whether v is strictly ascending by key (so no key is
+// there twice), as every values must be.
+func (v values) sorted() bool {
+	for i := 1; i < len(v); i++ {
+		if v[i-1].key >= v[i].key {
+			return false
+		}
+	}
+	return true
+}
+
+// valuesOf builds values from a map.
+func valuesOf(m map[string][]byte) values {
+	v := make(values, 0, len(m))
+	for k, b := range m {
+		v = append(v, entry{k, b})
+	}
+	slices.SortFunc(v, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+	return v
+}
 
 // equal reports whether v and w hold the same keys and value bytes.
 func (v values) equal(w values) bool {
