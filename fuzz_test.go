@@ -200,8 +200,9 @@ func FuzzOpen(f *testing.F) {
 // FuzzOpenSecret plants a password, wrapped in canaries, in a DSN of each
 // scheme: as the password of the user info (scheme://user:SECRET@rest, the
 // password holding any bytes, '/', '?', '#' and '@' included, as people
-// paste generated passwords; the user name any bytes but '/', '?' and '#')
-// or as a Redis sentinel_password option. Neither Open's error nor
+// paste generated passwords; the user name any bytes but '/', '?' and '#';
+// the "//" also missing or with a '/' too many) or as a Redis
+// sentinel_password option. Neither Open's error nor
 // RedactDSN may ever show it.
 func FuzzOpenSecret(f *testing.F) {
 	root := fuzzOpenSetup(f)
@@ -226,7 +227,10 @@ func FuzzOpenSecret(f *testing.F) {
 			if strings.ContainsAny(user, "/?#") {
 				return // not a user name: the authority would end inside it
 			}
-			dsn = fuzzSchemes[int(scheme)%len(fuzzSchemes)] + "://" + user + ":" + canaryHead + pw + canaryTail + "@" + rest
+			// The higher values of scheme pick a DSN that lost its "//"
+			// or has one '/' too many, as typed by hand.
+			sep := []string{"://", ":", ":/", ":///"}[int(scheme)/len(fuzzSchemes)%4]
+			dsn = fuzzSchemes[int(scheme)%len(fuzzSchemes)] + sep + user + ":" + canaryHead + pw + canaryTail + "@" + rest
 		}
 		if strings.Count(dsn, canaryHead) != 1 || strings.Count(dsn, canaryTail) != 1 {
 			return // the canaries must mark the secret and nothing else
@@ -756,6 +760,16 @@ func TestOpenNeverShowsPasswords(t *testing.T) {
 		{"redis://127.0.0.1:1?sentinel_password=Secret8&bogus=1", "Secret8"},
 		{"redis://127.0.0.1:bad?sentinel_password=Secret9", "Secret9"},
 		{"memory://:p@ssSecret10@", "ssSecret10"},
+		{"redis://:Zk7Qv@/ssSecret11@127.0.0.1:1", "ssSecret11"},
+		{"redis://u:p@h#xSecret12@127.0.0.1:1", "xSecret12"},
+		{"redis://u:p@h?a@Secret13=1@127.0.0.1:1", "Secret13"},
+		{"redis://u:p/x@h?master_set=m&sentinel_password=ab@Secret14", "Secret14"},
+		{"redis://u:p/x@h?sentinel_password=Secret15&a=b@h:1", "Secret15"},
+		{"memcached://0:p@?=Secret16@0", "Secret16"},
+		{"redis://0:?=Secret17@h", "Secret17"},
+		{"redis:u:Secret18@h", "Secret18"},
+		{"redis:/u:Secret19@h", "Secret19"},
+		{"redis:///u:a/Secret20@h", "Secret20"},
 	} {
 		if r := RedactDSN(tc.dsn); strings.Contains(r, tc.secret) {
 			t.Errorf("RedactDSN(%q) = %q: shows the password", tc.dsn, r)

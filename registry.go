@@ -89,7 +89,8 @@ func Open(dsn string) (Driver, error) {
 
 // RedactDSN returns dsn with every secret replaced by "xxxxx": the
 // password of the user information, and the value of any query option
-// whose name mentions a password, secret or token (sentinel_password=…).
+// whose name mentions a password, secret, token or key
+// (sentinel_password=…).
 // Unlike url.URL.Redacted it works on strings that do not parse as URLs,
 // and on those whose password holds an unescaped '/', '?', '#' or '@', so
 // an error about a malformed DSN can quote it safely; a DSN without
@@ -97,8 +98,8 @@ func Open(dsn string) (Driver, error) {
 func RedactDSN(dsn string) string {
 	rest := dsn
 	prefix := ""
-	if i := strings.Index(rest, "://"); i >= 0 {
-		prefix, rest = rest[:i+3], rest[i+3:]
+	if i := strings.IndexByte(rest, ':'); i >= 0 && strings.HasPrefix(rest[i:], "://") {
+		prefix, rest = rest[:i+3], rest[i+3:] // the scheme's, not a "://" further on
 	}
 	if parsed, err := url.Parse(dsn); err == nil && !strayAt(parsed) {
 		// A DSN that parses has its user information where the URL says
@@ -127,43 +128,61 @@ func RedactDSN(dsn string) string {
 		return prefix + rest + query
 	}
 	// Unparseable, or an "@" url.Parse did not take as the end of the user
-	// information (a password holding '/', '?' or '#'): mask the secret
-	// options first, then whatever stands between "user:" and the last
-	// "@" of the whole rest.
-	if q := strings.IndexAny(rest, "?#"); q >= 0 {
-		rest = rest[:q] + redactQuery(rest[q:])
-	}
-	if at := strings.LastIndex(rest, "@"); at >= 0 {
-		userinfo := rest[:at]
-		if c := strings.Index(userinfo, ":"); c >= 0 {
-			userinfo = userinfo[:c+1] + "xxxxx"
-		} else if !strings.HasPrefix(userinfo, "/") { // a leading '/' is a path: file:///srv/a@b
-			userinfo = "xxxxx" // unparseable: the lone name may be a token
+	// information (a password holding '/', '?' or '#'): mask whatever
+	// stands between "user:" and the last "@" of the whole rest, then the
+	// secret options after it. When that "@" may itself sit inside the
+	// value of a secret option (sentinel_password=a@b), the text after it
+	// up to the next option is masked too.
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		if q := strings.IndexAny(rest, "?#"); q >= 0 {
+			rest = rest[:q] + redactQuery(rest[q:])
 		}
-		rest = userinfo + rest[at:]
+		return prefix + rest
 	}
-	return prefix + rest
+	userinfo, tail := rest[:at], rest[at+1:]
+	if q := strings.IndexAny(tail, "?&#"); q >= 0 { // '&': that "@" was in an option
+		tail = tail[:q] + redactQuery(tail[q:])
+	}
+	if name, _, hasValue := strings.Cut(userinfo[strings.LastIndexAny(userinfo, "?&")+1:], "="); hasValue && secretOption(name) {
+		end := strings.IndexAny(tail, "&#")
+		if end < 0 {
+			end = len(tail)
+		}
+		tail = "xxxxx" + tail[end:]
+	}
+	if c := strings.Index(userinfo, ":"); c >= 0 {
+		userinfo = userinfo[:c+1] + "xxxxx"
+	} else if !strings.HasPrefix(userinfo, "/") { // a leading '/' is a path: file:///srv/a@b
+		userinfo = "xxxxx" // unparseable: the lone name may be a token
+	}
+	return prefix + userinfo + "@" + tail
+}
+
+// secretOption reports whether an option of that name holds a secret
+// RedactDSN masks: its name mentions a password, secret, token or key.
+func secretOption(name string) bool {
+	n := strings.ToLower(name)
+	return strings.Contains(n, "pass") || strings.Contains(n, "secret") || strings.Contains(n, "token") || strings.Contains(n, "key")
 }
 
 // strayAt reports whether url.Parse left an "@" outside the user
-// information where no DSN has one: in the fragment, in an option name,
-// or in the path of a URL with a host. That is the sign of a password
-// holding an unescaped '/', '?' or '#', which url.Parse takes for the
-// start of the path, query or fragment, so that the rest of the password
-// would show as part of the host, path or query.
+// information: in an opaque part, the query or the fragment, or in a path
+// that follows a host or user information or that holds a ':' before it.
+// That is the sign of a password holding an unescaped '/', '?' or '#',
+// which url.Parse takes for the start of the path, query or fragment, so
+// that the rest of the password would show as part of the host, path or
+// query; or of a DSN missing its "//", whose user information url.Parse
+// reads as a path. User information url.Parse did find is no proof
+// against it: in "redis://:ab@/cd@host" the password is "ab@/cd", not
+// "ab". Only a path of its own may hold an "@" (file:///srv/a@b).
 func strayAt(u *url.URL) bool {
-	if u.User != nil {
-		return false
-	}
-	if strings.Contains(u.EscapedFragment(), "@") || (u.Host != "" && strings.Contains(u.EscapedPath(), "@")) {
+	if strings.Contains(u.Opaque, "@") || strings.Contains(u.RawQuery, "@") || strings.Contains(u.EscapedFragment(), "@") {
 		return true
 	}
-	for _, kv := range strings.Split(u.RawQuery, "&") {
-		if name, _, _ := strings.Cut(kv, "="); strings.Contains(name, "@") {
-			return true
-		}
-	}
-	return false
+	p := u.EscapedPath()
+	at := strings.LastIndex(p, "@")
+	return at >= 0 && (u.Host != "" || u.User != nil || strings.Contains(p[:at], ":"))
 }
 
 // redactQuery masks the values of secret-looking options in "?a=b&c=d".
@@ -178,9 +197,7 @@ func redactQuery(q string) string {
 	}
 	parts := strings.Split(body, "&")
 	for i, p := range parts {
-		name, _, hasValue := strings.Cut(p, "=")
-		n := strings.ToLower(name)
-		if hasValue && (strings.Contains(n, "pass") || strings.Contains(n, "secret") || strings.Contains(n, "token") || strings.Contains(n, "key")) {
+		if name, _, hasValue := strings.Cut(p, "="); hasValue && secretOption(name) {
 			parts[i] = name + "=xxxxx"
 		}
 	}
