@@ -738,10 +738,11 @@ func (e *env) wrk(url, poolFile string, conns int, d time.Duration) (wrkSummary,
 }
 
 // makePool creates n sessions with GET /write and returns their cookies as
-// "name=value". Bare Gin sets no cookie: its pool is n random cookies of
-// the same shape, so its requests are as large as the others'.
+// "name=value". Bare Gin and the floor set no cookie: their pool is n
+// random cookies of the same shape, so their requests are as large as the
+// others'.
 func makePool(base string, spec app.Spec, n int) ([]string, error) {
-	if spec.Lib == "bare" {
+	if !spec.HasSessions() {
 		out := make([]string, n)
 		for i := range out {
 			var b strings.Builder

@@ -49,7 +49,7 @@ const BaseSize = 250
 
 // Spec names one server: a library, its backend and the session size.
 type Spec struct {
-	Lib   string // bare, ginkit, gincontrib, scs
+	Lib   string // bare, floor, ginkit, gincontrib, scs
 	Store string // ginkit: memory, file, redis, redis-cache, memcached; gincontrib: cookie, memstore, redis, memcached; scs: memstore, redis
 	Size  int    // session size in bytes; 0 or BaseSize: the fixed fields only
 
@@ -60,17 +60,22 @@ type Spec struct {
 
 // Name is the spec's label in results: lib/store.
 func (s Spec) Name() string {
-	if s.Lib == "bare" {
-		return "bare"
+	if s.Store == "" {
+		return s.Lib
 	}
 	return s.Lib + "/" + s.Store
 }
+
+// HasSessions reports whether the server keeps sessions: false for bare
+// Gin and the floor, which set no cookie.
+func (s Spec) HasSessions() bool { return s.Lib != "bare" && s.Lib != "floor" }
 
 // Specs lists every library and backend of the headline comparison, bare
 // Gin first.
 func Specs() []Spec {
 	return []Spec{
 		{Lib: "bare"},
+		{Lib: "floor"},
 		{Lib: "ginkit", Store: "memory"},
 		{Lib: "ginkit", Store: "file"},
 		{Lib: "ginkit", Store: "redis"},
@@ -138,6 +143,8 @@ func Build(spec Spec) (http.Handler, func(), error) {
 	switch spec.Lib {
 	case "bare":
 		return bare(), func() {}, nil
+	case "floor":
+		return floor(), func() {}, nil
 	case "ginkit":
 		return ginkit(spec, vals)
 	case "gincontrib":
@@ -151,6 +158,26 @@ func Build(spec Spec) (http.Handler, func(), error) {
 // bare is Gin without sessions: the ceiling.
 func bare() http.Handler {
 	r := gin.New()
+	r.GET("/write", func(c *gin.Context) { c.String(http.StatusOK, "1") })
+	r.GET("/read", func(c *gin.Context) { c.String(http.StatusOK, "0 Ada Lovelace") })
+	r.GET("/none", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
+	return r
+}
+
+// floorKey is the gin.Context key of the floor's per-request state.
+type floorKey struct{}
+
+// floor is bare Gin behind the least any Gin session middleware does on
+// every request: one small per-request object stored with c.Set, which is
+// gin's only per-request place for it and costs a map of its own. The
+// difference between bare and floor is what no such middleware can save
+// on /none; the difference between floor and a library is its own cost.
+func floor() http.Handler {
+	r := gin.New()
+	r.Use(func(c *gin.Context) {
+		c.Set(floorKey{}, &struct{ c *gin.Context }{c})
+		c.Next()
+	})
 	r.GET("/write", func(c *gin.Context) { c.String(http.StatusOK, "1") })
 	r.GET("/read", func(c *gin.Context) { c.String(http.StatusOK, "0 Ada Lovelace") })
 	r.GET("/none", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
