@@ -322,7 +322,7 @@ func (mv *bulkMove) moveKey(ctx context.Context, key string) (moveOutcome, error
 	if err != nil {
 		return outFailed, fmt.Errorf("session %s: %w", key, errUnreadable)
 	}
-	if m.pastAbsolute(r.created, time.Now()) {
+	if m.pastAbsolute(r.created) {
 		if err := m.prev.Delete(ctx, key); err != nil {
 			return outFailed, fmt.Errorf("session %s: past its absolute lifetime; delete it: %w", key, err)
 		}

@@ -57,7 +57,7 @@ func (m *Manager) snapshotKey(ctx context.Context, key string) (*Snapshot, error
 		return nil, nil
 	}
 	r, err := m.decode(key, rec)
-	if err != nil || m.pastAbsolute(r.created, time.Now()) {
+	if err != nil || m.pastAbsolute(r.created) {
 		return nil, nil
 	}
 	return &Snapshot{Key: key, Created: r.created, Expires: exp, User: r.meta.user, IP: r.meta.ip, UserAgent: r.meta.userAgent,

@@ -163,7 +163,7 @@ func (m *Manager) loadStored(ctx context.Context, st *stored) (bool, error) {
 		_ = m.driver.Delete(context.WithoutCancel(ctx), st.key)
 		return false, nil
 	}
-	if m.pastAbsolute(r.created, time.Now()) {
+	if m.pastAbsolute(r.created) {
 		_ = m.driver.Delete(context.WithoutCancel(ctx), st.key)
 		return false, nil
 	}
@@ -178,8 +178,10 @@ func (m *Manager) loadStored(ctx context.Context, st *stored) (bool, error) {
 	return true, nil
 }
 
-func (m *Manager) pastAbsolute(created, now time.Time) bool {
-	return m.cfg.AbsoluteLifetime > 0 && !now.Before(created.Add(m.cfg.AbsoluteLifetime))
+// pastAbsolute reports whether a session created at created has outlived
+// Config.AbsoluteLifetime. Without one it reads no clock.
+func (m *Manager) pastAbsolute(created time.Time) bool {
+	return m.cfg.AbsoluteLifetime > 0 && !time.Now().Before(created.Add(m.cfg.AbsoluteLifetime))
 }
 
 // mergeSave is the one save loop of the core, used by the middleware and
