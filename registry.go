@@ -168,21 +168,26 @@ func secretOption(name string) bool {
 
 // strayAt reports whether url.Parse left an "@" outside the user
 // information: in an opaque part, the query or the fragment, or in a path
-// that follows a host or user information or that holds a ':' before it.
+// that follows a host or user information or whose first segment holds a
+// ':' ("redis:///user:pa/ss@host").
 // That is the sign of a password holding an unescaped '/', '?' or '#',
 // which url.Parse takes for the start of the path, query or fragment, so
 // that the rest of the password would show as part of the host, path or
 // query; or of a DSN missing its "//", whose user information url.Parse
 // reads as a path. User information url.Parse did find is no proof
 // against it: in "redis://:ab@/cd@host" the password is "ab@/cd", not
-// "ab". Only a path of its own may hold an "@" (file:///srv/a@b).
+// "ab". Only a path of its own may hold an "@" (file:///srv/a@b,
+// file:///srv/a:b@c).
 func strayAt(u *url.URL) bool {
 	if strings.Contains(u.Opaque, "@") || strings.Contains(u.RawQuery, "@") || strings.Contains(u.EscapedFragment(), "@") {
 		return true
 	}
 	p := u.EscapedPath()
-	at := strings.LastIndex(p, "@")
-	return at >= 0 && (u.Host != "" || u.User != nil || strings.Contains(p[:at], ":"))
+	if !strings.Contains(p, "@") {
+		return false
+	}
+	first, _, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+	return u.Host != "" || u.User != nil || strings.Contains(first, ":")
 }
 
 // redactQuery masks the values of secret-looking options in "?a=b&c=d".
