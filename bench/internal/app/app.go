@@ -156,8 +156,11 @@ func Build(spec Spec) (http.Handler, func(), error) {
 }
 
 // bare is Gin without sessions: the ceiling.
-func bare() http.Handler {
-	r := gin.New()
+func bare() http.Handler { return sessionless(gin.New()) }
+
+// sessionless adds to r the three routes answering as the session routes
+// would, without a session.
+func sessionless(r *gin.Engine) *gin.Engine {
 	r.GET("/write", func(c *gin.Context) { c.String(http.StatusOK, "1") })
 	r.GET("/read", func(c *gin.Context) { c.String(http.StatusOK, "0 Ada Lovelace") })
 	r.GET("/none", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
@@ -178,10 +181,7 @@ func floor() http.Handler {
 		c.Set(floorKey{}, &struct{ c *gin.Context }{c})
 		c.Next()
 	})
-	r.GET("/write", func(c *gin.Context) { c.String(http.StatusOK, "1") })
-	r.GET("/read", func(c *gin.Context) { c.String(http.StatusOK, "0 Ada Lovelace") })
-	r.GET("/none", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
-	return r
+	return sessionless(r)
 }
 
 // GinkitDSN returns this project's DSN for a store.
