@@ -82,12 +82,26 @@
 // of the record. Save then returns an error that names the record's size;
 // the record stored before under that key stays as it was.
 //
+// # Batched reads
+//
+// gomemcache sends each command on a connection of its own and waits for
+// the answer, so every Load would pay a write and a read system call on
+// each side. Instead, a Driver keeps at most four gets on the wire at
+// once: a Load that finds one of those lanes free sends its get at once,
+// and Loads that arrive while all four are busy wait and go out together
+// on the first lane that frees up, as one multi-key gets per server
+// (gomemcache's GetMulti). A quiet server sees no added latency; a busy
+// one answers many Loads per round trip. Two Loads of one key in a batch
+// each get a copy of their own.
+//
 // # Contexts and timeouts
 //
 // gomemcache has no context support. Each method returns the context's
 // error without any I/O if the context is already done; otherwise the
 // client's socket timeout bounds each network round trip, and a Save may
-// take up to three round trips.
+// take up to three round trips. A Load that waits for a lane waits for
+// the round trip in flight first, so when the server stops answering a
+// Load may take about twice the timeout.
 package memcached
 
 import (
@@ -128,9 +142,18 @@ type Driver struct {
 	owned  bool // Close closes client's connections
 	prefix string
 
+	gets getBatcher // Load's gets, coalesced under load (batch.go)
+
 	mu       sync.RWMutex // guards closed; held shortly by begin and Close
 	closed   bool
 	inflight sync.WaitGroup // calls admitted by begin and not yet done
+}
+
+// newDriver returns a Driver over client.
+func newDriver(client *memcache.Client, owned bool, prefix string) *Driver {
+	d := &Driver{client: client, owned: owned, prefix: prefix}
+	d.gets = getBatcher{one: d.get, many: d.getMulti}
+	return d
 }
 
 // Open returns a Driver for a DSN of the form
@@ -166,7 +189,7 @@ func Open(u *url.URL) (*Driver, error) {
 	client := memcache.NewFromSelector(servers)
 	client.Timeout = cfg.timeout
 	client.MaxIdleConns = cfg.maxIdle
-	return &Driver{client: client, owned: true, prefix: cfg.prefix}, nil
+	return newDriver(client, true, cfg.prefix), nil
 }
 
 // New returns a Driver that uses client, which must not be nil. The
@@ -189,7 +212,7 @@ func New(client *memcache.Client, opts Options) *Driver {
 	if err := checkPrefix(prefix); err != nil {
 		panic(fmt.Sprintf("sessions: memcached: New: Options.Prefix %q: %v", prefix, err))
 	}
-	return &Driver{client: client, prefix: prefix}
+	return newDriver(client, false, prefix)
 }
 
 // Load returns the live record under key, its version (the item's CAS
@@ -205,7 +228,7 @@ func (d *Driver) Load(ctx context.Context, key string) (record []byte, version u
 	if err != nil {
 		return nil, 0, time.Time{}, wrap("load", err)
 	}
-	it, err := d.get(mkey)
+	it, err := d.gets.get(mkey)
 	if errors.Is(err, memcache.ErrCacheMiss) {
 		return nil, 0, time.Time{}, nil
 	}
@@ -365,6 +388,18 @@ func (d *Driver) get(mkey string) (*memcache.Item, error) {
 		return err
 	})
 	return it, err
+}
+
+// getMulti fetches several items with their CAS IDs, in one gets per
+// server.
+func (d *Driver) getMulti(mkeys []string) (map[string]*memcache.Item, error) {
+	var items map[string]*memcache.Item
+	err := d.retry(func() error {
+		var err error
+		items, err = d.client.GetMulti(mkeys)
+		return err
+	})
+	return items, err
 }
 
 // maxCreateAttempts bounds the add / get / compare-and-swap loop of create.

@@ -1,0 +1,116 @@
+package memcached
+
+import (
+	"sync"
+
+	"github.com/bradfitz/gomemcache/memcache"
+)
+
+// getLanes is how many gets a Driver has on the wire at once. A Load that
+// finds a lane free sends its get at once, alone; Loads that arrive while
+// every lane is busy wait and go out together, as one multi-key gets per
+// server, on the first lane that frees up. Under load this turns many
+// small round trips into few larger ones: one write and one read system
+// call on each side for a whole batch instead of one pair per request,
+// which is most of what a get costs. With at most getLanes Loads at once
+// nothing waits, so a quiet server sees no added latency.
+const getLanes = 4
+
+// getBatcher coalesces the gets of concurrent Loads (see getLanes).
+type getBatcher struct {
+	one  func(key string) (*memcache.Item, error)               // a get of one key
+	many func(keys []string) (map[string]*memcache.Item, error) // gets of several
+
+	mu      sync.Mutex
+	busy    int           // lanes in use
+	waiting []*pendingGet // gets for the next lane that frees up
+}
+
+// pendingGet is one Load's get. done is closed when its result is in, or
+// when it is handed a lane to run the waiting batch (lead).
+type pendingGet struct {
+	key  string
+	it   *memcache.Item
+	err  error
+	done chan struct{}
+	lead []*pendingGet // the batch this get must run, itself first
+}
+
+// get returns the item under key, memcache.ErrCacheMiss if there is none,
+// or the error of the batch it went out in.
+func (b *getBatcher) get(key string) (*memcache.Item, error) {
+	p := &pendingGet{key: key}
+	b.mu.Lock()
+	if b.busy < getLanes {
+		b.busy++
+		b.mu.Unlock()
+		b.run([]*pendingGet{p})
+		return p.it, p.err
+	}
+	p.done = make(chan struct{})
+	b.waiting = append(b.waiting, p)
+	b.mu.Unlock()
+	<-p.done
+	if p.lead != nil {
+		b.run(p.lead)
+	}
+	return p.it, p.err
+}
+
+// run sends batch (whose first get belongs to the calling goroutine) as
+// one fetch, hands each waiting get its result, and passes the lane on to
+// the gets that queued meanwhile, or frees it.
+func (b *getBatcher) run(batch []*pendingGet) {
+	if len(batch) == 1 {
+		batch[0].it, batch[0].err = b.one(batch[0].key)
+	} else {
+		b.fetchMany(batch)
+	}
+
+	b.mu.Lock()
+	next := b.waiting
+	b.waiting = nil
+	if len(next) == 0 {
+		b.busy--
+	}
+	b.mu.Unlock()
+	if len(next) > 0 {
+		next[0].lead = next
+		close(next[0].done)
+	}
+	for _, p := range batch[1:] {
+		close(p.done)
+	}
+}
+
+// fetchMany gets the keys of batch in one multi-key gets per server. A
+// key the answer does not hold is a miss, or, if a server failed, that
+// server's error: gomemcache does not say which keys it was asked for, so
+// with several servers a miss on a healthy one may be reported as the
+// failure, and its Load fails rather than start a new session.
+func (b *getBatcher) fetchMany(batch []*pendingGet) {
+	keys := make([]string, len(batch))
+	for i, p := range batch {
+		keys[i] = p.key
+	}
+	items, err := b.many(keys)
+	handed := make(map[string]bool, len(batch))
+	for _, p := range batch {
+		it, ok := items[p.key]
+		switch {
+		case ok && handed[p.key]:
+			// The same key twice in one batch (two requests of one
+			// session at once): each Load gets a value of its own.
+			dup := *it
+			dup.Value = append([]byte(nil), it.Value...)
+			p.it = &dup
+		case ok:
+			p.it = it
+			handed[p.key] = true
+		case err != nil:
+			p.err = err
+		default:
+			p.err = memcache.ErrCacheMiss
+		}
+	}
+}

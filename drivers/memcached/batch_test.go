@@ -1,0 +1,202 @@
+package memcached
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/ginkit/sessions/internal/testserver"
+	"github.com/ginkit/sessions/sessionstest"
+)
+
+// holdLanes makes d's single-key gets wait for release once they have
+// started, so a test can fill every lane and queue Loads behind them; it
+// counts the multi-key gets and the keys each asked for.
+type holdLanes struct {
+	entered chan struct{}
+	release chan struct{}
+
+	mu      sync.Mutex
+	batches [][]string
+}
+
+func holdGets(d *Driver) *holdLanes {
+	h := &holdLanes{entered: make(chan struct{}, 100), release: make(chan struct{})}
+	one, many := d.gets.one, d.gets.many
+	d.gets.one = func(key string) (*memcache.Item, error) {
+		h.entered <- struct{}{}
+		<-h.release
+		return one(key)
+	}
+	d.gets.many = func(keys []string) (map[string]*memcache.Item, error) {
+		h.mu.Lock()
+		h.batches = append(h.batches, append([]string(nil), keys...))
+		h.mu.Unlock()
+		return many(keys)
+	}
+	return h
+}
+
+// fill starts getLanes Loads of key, which take every lane and wait, and
+// returns their results once released.
+func (h *holdLanes) fill(t *testing.T, d *Driver, key string) <-chan error {
+	t.Helper()
+	errs := make(chan error, getLanes)
+	for range getLanes {
+		go func() {
+			_, _, _, err := d.Load(ctx, key)
+			errs <- err
+		}()
+	}
+	for range getLanes {
+		<-h.entered
+	}
+	return errs
+}
+
+// waitQueued returns once n gets wait for a lane, and fails the test if
+// they never do (Loads that did not queue behind full lanes).
+func waitQueued(t *testing.T, d *Driver, n int) {
+	t.Helper()
+	for start := time.Now(); ; time.Sleep(time.Millisecond) {
+		d.gets.mu.Lock()
+		queued := len(d.gets.waiting)
+		d.gets.mu.Unlock()
+		if queued >= n {
+			return
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("%d of %d Loads queued for a lane", queued, n)
+		}
+	}
+}
+
+type loadResult struct {
+	rec []byte
+	ver uint64
+	err error
+}
+
+// TestLoadsCoalesce: Loads that arrive while every lane is busy go out as
+// one multi-key gets when a lane frees up, and each gets its own record
+// and version, from a real memcached; two Loads of one key in a batch get
+// equal values that do not share memory.
+func TestLoadsCoalesce(t *testing.T) {
+	t.Parallel()
+	addr, _ := testserver.StartMemcached(t)
+	d := openDSN(t, "memcached://"+addr)
+	const n = 40
+	keys := make([]string, n)
+	vers := make([]uint64, n)
+	for i := range keys {
+		keys[i] = sessionstest.Key(t)
+		if saved, err := d.Save(ctx, keys[i], []byte(fmt.Sprintf("record %d", i)), 0, time.Hour); err != nil || !saved {
+			t.Fatalf("Save %d = %v, %v", i, saved, err)
+		}
+		_, ver, _, err := d.Load(ctx, keys[i])
+		if err != nil || ver == 0 {
+			t.Fatalf("Load %d = v%d, %v", i, ver, err)
+		}
+		vers[i] = ver
+	}
+	missing := sessionstest.Key(t)
+
+	h := holdGets(d)
+	held := h.fill(t, d, keys[0])
+
+	// Every key once, key 1 a second time, and a key never stored.
+	queue := []int{1}
+	for i := range keys {
+		queue = append(queue, i)
+	}
+	results := make([]loadResult, len(queue)+1)
+	var wg sync.WaitGroup
+	for j, i := range queue {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := &results[j]
+			r.rec, r.ver, _, r.err = d.Load(ctx, keys[i])
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r := &results[len(queue)]
+		r.rec, r.ver, _, r.err = d.Load(ctx, missing)
+	}()
+	waitQueued(t, d, len(queue)+1)
+	close(h.release)
+	wg.Wait()
+	for range getLanes {
+		if err := <-held; err != nil {
+			t.Errorf("a Load that held a lane: %v", err)
+		}
+	}
+
+	for j, i := range queue {
+		r := results[j]
+		if want := fmt.Sprintf("record %d", i); r.err != nil || string(r.rec) != want || r.ver != vers[i] {
+			t.Errorf("Load of key %d in the batch = %q v%d, %v; want %q v%d", i, r.rec, r.ver, r.err, want, vers[i])
+		}
+	}
+	if r := results[len(queue)]; r.err != nil || r.rec != nil {
+		t.Errorf("Load of a missing key in the batch = %q, %v; want absent", r.rec, r.err)
+	}
+	if a, b := results[0].rec, results[2].rec; len(a) > 0 && len(b) > 0 && &a[0] == &b[0] {
+		t.Error("two Loads of one key in a batch share the record's memory")
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.batches) != 1 || len(h.batches[0]) != len(queue)+1 {
+		sizes := make([]string, len(h.batches))
+		for i, b := range h.batches {
+			sizes[i] = fmt.Sprint(len(b))
+		}
+		t.Fatalf("multi-key gets of %s keys; want one of %d", strings.Join(sizes, ", "), len(queue)+1)
+	}
+}
+
+// TestLoadBatchFails: when memcached is gone, every Load queued in a batch
+// gets the error, in the driver's wording, and none waits for ever.
+func TestLoadBatchFails(t *testing.T) {
+	t.Parallel()
+	addr, proc := testserver.StartMemcached(t)
+	d := openDSN(t, "memcached://"+addr+"?timeout=200ms")
+	key := sessionstest.Key(t)
+	if saved, err := d.Save(ctx, key, []byte("r"), 0, time.Hour); err != nil || !saved {
+		t.Fatalf("Save = %v, %v", saved, err)
+	}
+	h := holdGets(d)
+	held := h.fill(t, d, key)
+	const queued = 10
+	errs := make(chan error, queued)
+	for range queued {
+		go func() {
+			_, _, _, err := d.Load(ctx, key)
+			errs <- err
+		}()
+	}
+	waitQueued(t, d, queued)
+	proc.Stop()
+	close(h.release)
+	for i := range getLanes + queued {
+		var err error
+		if i < getLanes {
+			err = <-held
+		} else {
+			err = <-errs
+		}
+		if err == nil || !strings.HasPrefix(err.Error(), "sessions: memcached: load:") {
+			t.Errorf("Load %d with memcached stopped = %v; want a load error", i, err)
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.batches) != 1 {
+		t.Errorf("%d multi-key gets; want the queued Loads in one", len(h.batches))
+	}
+}
