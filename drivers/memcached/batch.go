@@ -1,6 +1,7 @@
 package memcached
 
 import (
+	"errors"
 	"sync"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -61,12 +62,27 @@ func (b *getBatcher) get(key string) (*memcache.Item, error) {
 // one fetch, hands each waiting get its result, and passes the lane on to
 // the gets that queued meanwhile, or frees it.
 func (b *getBatcher) run(batch []*pendingGet) {
+	defer b.finish(batch)
 	if len(batch) == 1 {
 		batch[0].it, batch[0].err = b.one(batch[0].key)
 	} else {
 		b.fetchMany(batch)
 	}
+}
 
+// errNoAnswer is the result of a get whose batch ended without one (the
+// client panicked): the Loads waiting on it fail instead of hanging.
+var errNoAnswer = errors.New("the get ended without an answer")
+
+// finish hands every get of batch its result (errNoAnswer if it has
+// none) and passes the lane on, even if the fetch panicked, so no Load
+// waits for ever and no lane is lost.
+func (b *getBatcher) finish(batch []*pendingGet) {
+	for _, p := range batch {
+		if p.it == nil && p.err == nil {
+			p.err = errNoAnswer
+		}
+	}
 	b.mu.Lock()
 	next := b.waiting
 	b.waiting = nil

@@ -200,3 +200,63 @@ func TestLoadBatchFails(t *testing.T) {
 		t.Errorf("%d multi-key gets; want the queued Loads in one", len(h.batches))
 	}
 }
+
+// TestLoadBatchPanicLosesNoLane: if the client panics during a batch (a
+// failure no real server produces on demand, hence the stand-in beside
+// TestLoadBatchFails), the Loads waiting on that batch fail instead of
+// hanging, and the lane is passed on: later Loads still work.
+func TestLoadBatchPanicLosesNoLane(t *testing.T) {
+	t.Parallel()
+	addr, _ := testserver.StartMemcached(t)
+	d := openDSN(t, "memcached://"+addr)
+	key := sessionstest.Key(t)
+	if saved, err := d.Save(ctx, key, []byte("r"), 0, time.Hour); err != nil || !saved {
+		t.Fatalf("Save = %v, %v", saved, err)
+	}
+	h := holdGets(d)
+	many := d.gets.many
+	d.gets.many = func([]string) (map[string]*memcache.Item, error) { panic("client bug") }
+	held := h.fill(t, d, key)
+	const queued = 5
+	errs := make(chan error, queued)
+	for range queued {
+		go func() {
+			defer func() {
+				if r := recover(); r != nil {
+					errs <- fmt.Errorf("panicked: %v", r) // the goroutine that ran the batch
+				}
+			}()
+			_, _, _, err := d.Load(ctx, key)
+			errs <- err
+		}()
+	}
+	waitQueued(t, d, queued)
+	close(h.release)
+	for range getLanes {
+		if err := <-held; err != nil {
+			t.Errorf("a Load that held a lane: %v", err)
+		}
+	}
+	panicked := 0
+	for range queued {
+		err := <-errs
+		switch {
+		case err != nil && strings.HasPrefix(err.Error(), "panicked:"):
+			panicked++
+		case err == nil || !strings.Contains(err.Error(), "without an answer"):
+			t.Errorf("a Load of the batch that panicked = %v; want an error", err)
+		}
+	}
+	if panicked != 1 {
+		t.Errorf("%d Loads panicked; want the one that ran the batch", panicked)
+	}
+	d.gets.many = many
+	if rec, _, _, err := d.Load(ctx, key); err != nil || string(rec) != "r" {
+		t.Errorf("Load after the panic = %q, %v; want the record", rec, err)
+	}
+	d.gets.mu.Lock()
+	defer d.gets.mu.Unlock()
+	if d.gets.busy != 0 {
+		t.Errorf("%d lanes still busy after every Load returned", d.gets.busy)
+	}
+}
