@@ -431,7 +431,7 @@ func (e *env) stop(s *server) {
 	e.mu.Lock()
 	delete(e.live, s)
 	e.mu.Unlock()
-	if s.name != "bare" {
+	if spec, _ := app.ParseName(s.name); spec.HasSessions() {
 		_, _ = backend.RedisCommand(e.redis.Addr, "FLUSHALL")
 		_ = backend.MemcachedFlush(e.mc.Addr)
 	}
