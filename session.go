@@ -31,12 +31,24 @@ const (
 	failed                     // the store could not answer; reads see nothing, writes retry the load
 )
 
+// session is the per-request handle, small because every request behind
+// the middleware pays for it, /none included. What the request learns and
+// changes lives in *sessionData, allocated by open when a helper first
+// touches the session.
 type session struct {
 	m *Manager
 	c *gin.Context
 	w writer
 
-	mu    sync.Mutex
+	mu         sync.Mutex
+	final      bool // the commit before headers has run
+	failedSave bool // that commit failed: the response was turned into an error
+
+	*sessionData // nil while untouched
+}
+
+// sessionData is the request's view of its session, once touched.
+type sessionData struct {
 	state loadState
 	wctx  context.Context // writeCtx, once made
 
@@ -48,9 +60,19 @@ type session struct {
 	destroyed  bool  // Destroy ran: expire the cookie unless a new session follows
 	sendCookie bool  // the cookie must be (re)sent at the next commit
 	cookieHdr  string
-	final      bool // the commit before headers has run
-	failedSave bool // that commit failed: the response was turned into an error
 }
+
+// open makes the session's data, the first time a helper needs it.
+// Called with s.mu held.
+func (s *session) open() {
+	if s.sessionData == nil {
+		s.sessionData = new(sessionData)
+	}
+}
+
+// opened reports whether a helper has touched the session.
+// Called with s.mu held.
+func (s *session) opened() bool { return s.sessionData != nil }
 
 // ctx returns the context for store reads: the request's.
 func (s *session) readCtx() context.Context { return s.c.Request.Context() }
@@ -69,6 +91,7 @@ func (s *session) writeCtx() context.Context {
 // ensureLoaded moves an untouched session to loaded, absent or failed.
 // Called with s.mu held. It returns the store error, if any.
 func (s *session) ensureLoaded() error {
+	s.open()
 	if s.state != untouched {
 		return nil
 	}
@@ -259,6 +282,7 @@ func (s *session) refresh() error {
 // made after Destroy starts a new session under a new ID.
 // Called with s.mu held.
 func (s *session) destroy() error {
+	s.open()
 	if s.state == untouched {
 		if id := requestID(s.c.Request, s.m.cfg.CookieName); id != "" {
 			s.id, s.key = id, storeKey(id)
@@ -290,6 +314,10 @@ func (s *session) finalCommit() {
 		return
 	}
 	s.final = true
+	if !s.opened() {
+		s.mu.Unlock()
+		return
+	}
 	var err error
 	if s.state != untouched || s.destroyed || !s.d.empty() {
 		err = s.commit()
@@ -330,6 +358,10 @@ func (s *session) finalCommit() {
 // client already holds the session's cookie.
 func (s *session) lateCommit() {
 	s.mu.Lock()
+	if !s.opened() {
+		s.mu.Unlock()
+		return
+	}
 	var err error
 	if !s.d.empty() || s.encodeErr != nil {
 		if s.id == "" || !s.exists {

@@ -261,6 +261,7 @@ func RevokeOtherSessions(c *gin.Context) (int, error) {
 	}
 	user := User(c)
 	s.mu.Lock()
+	s.open()
 	key, exists := s.key, s.exists
 	s.mu.Unlock()
 	if user == "" || !exists {
