@@ -18,10 +18,12 @@ import (
 //	changed ──commit──▶ committed (load-apply-conditional-save, retried on conflict)
 //	loaded ──commit, idle deadline stale──▶ touched (expiry extended, data not rewritten)
 //
-// Nothing touches the store until a helper needs the data. Nothing is
-// written unless something changed, except a touch when the sliding expiry
-// needs extending. The commit runs just before the response headers go out
-// (writer.go), or at the end of the handler chain if nothing was written.
+// An untouched session is a 64-byte handle with no sessionData: a request
+// that never uses its session allocates nothing more. Nothing touches the
+// store until a helper needs the data. Nothing is written unless something
+// changed, except a touch when the sliding expiry needs extending. The
+// commit runs just before the response headers go out (writer.go), or at
+// the end of the handler chain if nothing was written.
 type loadState uint8
 
 const (
