@@ -21,6 +21,10 @@ const getLanes = 4
 type getBatcher struct {
 	one  func(key string) (*memcache.Item, error)               // a get of one key
 	many func(keys []string) (map[string]*memcache.Item, error) // gets of several
+	// server names the server that holds a key, or is nil when there is
+	// one server or the Driver cannot tell (New): a batch then goes out
+	// as one fetch, and a failure is every missing key's error.
+	server func(key string) string
 
 	mu      sync.Mutex
 	busy    int           // lanes in use
@@ -38,7 +42,7 @@ type pendingGet struct {
 }
 
 // get returns the item under key, memcache.ErrCacheMiss if there is none,
-// or the error of the batch it went out in.
+// or the error of the fetch it went out in.
 func (b *getBatcher) get(key string) (*memcache.Item, error) {
 	p := &pendingGet{key: key}
 	b.mu.Lock()
@@ -99,12 +103,52 @@ func (b *getBatcher) finish(batch []*pendingGet) {
 	}
 }
 
-// fetchMany gets the keys of batch in one multi-key gets per server. A
-// key the answer does not hold is a miss, or, if a server failed, that
-// server's error: gomemcache does not say which keys it was asked for, so
-// with several servers a miss on a healthy one may be reported as the
-// failure, and its Load fails rather than start a new session.
+// fetchMany gets the keys of batch, in one multi-key gets per server.
+// With several servers (b.server set) each server's keys are fetched on
+// their own, at the same time, so a server that fails fails only the
+// Loads of its keys: a key the answer does not hold is that fetch's
+// error if it failed, else a miss. Without b.server one failure is the
+// error of every key the answer does not hold, a miss on a healthy server
+// included.
 func (b *getBatcher) fetchMany(batch []*pendingGet) {
+	groups := b.byServer(batch)
+	var wg sync.WaitGroup
+	defer wg.Wait() // even if the fetch below panics: finish must not race the others
+	for _, g := range groups[1:] {
+		wg.Go(func() {
+			// A panic here has no caller to reach: its gets keep no
+			// answer, and finish fails them with errNoAnswer.
+			defer func() { _ = recover() }()
+			b.fetch(g)
+		})
+	}
+	b.fetch(groups[0])
+}
+
+// byServer splits batch by the server of each key, in the order the
+// servers first appear, batch[0]'s first.
+func (b *getBatcher) byServer(batch []*pendingGet) [][]*pendingGet {
+	if b.server == nil {
+		return [][]*pendingGet{batch}
+	}
+	var groups [][]*pendingGet
+	index := make(map[string]int, 2)
+	for _, p := range batch {
+		srv := b.server(p.key)
+		i, ok := index[srv]
+		if !ok {
+			i = len(groups)
+			index[srv] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], p)
+	}
+	return groups
+}
+
+// fetch gets the keys of batch in one multi-key gets and hands each get
+// its item, a miss, or the fetch's error.
+func (b *getBatcher) fetch(batch []*pendingGet) {
 	keys := make([]string, len(batch))
 	for i, p := range batch {
 		keys[i] = p.key

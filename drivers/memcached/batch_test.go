@@ -2,6 +2,7 @@ package memcached
 
 import (
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -252,6 +253,154 @@ func TestLoadBatchPanicLosesNoLane(t *testing.T) {
 	}
 	d.gets.many = many
 	if rec, _, _, err := d.Load(ctx, key); err != nil || string(rec) != "r" {
+		t.Errorf("Load after the panic = %q, %v; want the record", rec, err)
+	}
+	d.gets.mu.Lock()
+	defer d.gets.mu.Unlock()
+	if d.gets.busy != 0 {
+		t.Errorf("%d lanes still busy after every Load returned", d.gets.busy)
+	}
+}
+
+// TestLoadBatchOneServerFails: with two servers, a batch is fetched per
+// server, so when one server is down only the Loads of its keys fail: a
+// key the healthy server does not hold is a miss (its visitor gets a new
+// session), not the other server's error.
+func TestLoadBatchOneServerFails(t *testing.T) {
+	t.Parallel()
+	addrA, _ := testserver.StartMemcached(t)
+	addrB, procB := testserver.StartMemcached(t)
+	d := openDSN(t, "memcached://"+addrA+","+addrB+"?timeout=200ms")
+	storedA, missingA, storedB := keyOn(t, d, addrA), keyOn(t, d, addrA), keyOn(t, d, addrB)
+	for _, key := range []string{storedA, storedB} {
+		if saved, err := d.Save(ctx, key, []byte("r"), 0, time.Hour); err != nil || !saved {
+			t.Fatalf("Save = %v, %v", saved, err)
+		}
+	}
+
+	h := holdGets(d)
+	held := h.fill(t, d, storedA)
+	queue := []string{storedA, missingA, storedB, missingA}
+	results := make([]loadResult, len(queue))
+	var wg sync.WaitGroup
+	for i, key := range queue {
+		wg.Go(func() {
+			rec, ver, _, err := d.Load(ctx, key)
+			results[i] = loadResult{rec, ver, err}
+		})
+	}
+	waitQueued(t, d, len(queue))
+	procB.Stop()
+	close(h.release)
+	wg.Wait()
+	for range getLanes {
+		if err := <-held; err != nil {
+			t.Errorf("a Load that held a lane: %v", err)
+		}
+	}
+	for i, key := range queue {
+		r := results[i]
+		switch key {
+		case storedA:
+			if r.err != nil || string(r.rec) != "r" || r.ver == 0 {
+				t.Errorf("Load of a stored key on the healthy server = %q v%d, %v; want the record", r.rec, r.ver, r.err)
+			}
+		case missingA:
+			if r.err != nil || r.rec != nil {
+				t.Errorf("Load of a missing key on the healthy server = %q, %v; want a miss", r.rec, r.err)
+			}
+		case storedB:
+			if r.err == nil || !strings.HasPrefix(r.err.Error(), "sessions: memcached: load:") {
+				t.Errorf("Load of a key on the stopped server = %q, %v; want a load error", r.rec, r.err)
+			}
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.batches) != 2 {
+		t.Errorf("%d multi-key gets; want one per server", len(h.batches))
+	}
+}
+
+// keyOn returns a new session key that d keeps on the server at addr.
+func keyOn(t *testing.T, d *Driver, addr string) string {
+	t.Helper()
+	a, err := net.ResolveTCPAddr("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 1000 {
+		key := sessionstest.Key(t)
+		mkey, err := d.itemKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.gets.server(mkey) == a.String() {
+			return key
+		}
+	}
+	t.Fatalf("no key of 1000 maps to %s", addr)
+	return ""
+}
+
+// TestLoadBatchPanicOnOtherServer: with two servers, a batch's fetches
+// for all but the leading Load's server run on goroutines of their own.
+// If the client panics in one (a stand-in, as in
+// TestLoadBatchPanicLosesNoLane), the process survives: the panic reaches
+// the leading Load's caller if it was that Load's fetch, and otherwise
+// fails that server's Loads; the other server's Loads get their records
+// and the lane is passed on.
+func TestLoadBatchPanicOnOtherServer(t *testing.T) {
+	t.Parallel()
+	addrA, _ := testserver.StartMemcached(t)
+	addrB, _ := testserver.StartMemcached(t)
+	d := openDSN(t, "memcached://"+addrA+","+addrB)
+	keyA, keyB := keyOn(t, d, addrA), keyOn(t, d, addrB)
+	for _, key := range []string{keyA, keyB} {
+		if saved, err := d.Save(ctx, key, []byte("r"), 0, time.Hour); err != nil || !saved {
+			t.Fatalf("Save = %v, %v", saved, err)
+		}
+	}
+	h := holdGets(d)
+	many := d.gets.many
+	mkeyB, _ := d.itemKey(keyB)
+	d.gets.many = func(keys []string) (map[string]*memcache.Item, error) {
+		if keys[0] == mkeyB {
+			panic("client bug")
+		}
+		return many(keys)
+	}
+	held := h.fill(t, d, keyA)
+	queue := []string{keyA, keyB}
+	results := make([]loadResult, len(queue))
+	var wg sync.WaitGroup
+	for i, key := range queue {
+		wg.Go(func() {
+			defer func() {
+				if r := recover(); r != nil {
+					results[i].err = fmt.Errorf("panicked: %v", r) // the Load that led the batch
+				}
+			}()
+			rec, ver, _, err := d.Load(ctx, key)
+			results[i] = loadResult{rec, ver, err}
+		})
+	}
+	waitQueued(t, d, len(queue))
+	close(h.release)
+	wg.Wait()
+	for range getLanes {
+		if err := <-held; err != nil {
+			t.Errorf("a Load that held a lane: %v", err)
+		}
+	}
+	if r := results[0]; r.err != nil || string(r.rec) != "r" {
+		t.Errorf("Load on the server whose fetch worked = %q, %v; want the record", r.rec, r.err)
+	}
+	if r := results[1]; r.err == nil || !strings.Contains(r.err.Error(), "without an answer") && !strings.HasPrefix(r.err.Error(), "panicked:") {
+		t.Errorf("Load on the server whose fetch panicked = %q, %v; want an error", r.rec, r.err)
+	}
+	d.gets.many = many
+	if rec, _, _, err := d.Load(ctx, keyB); err != nil || string(rec) != "r" {
 		t.Errorf("Load after the panic = %q, %v; want the record", rec, err)
 	}
 	d.gets.mu.Lock()

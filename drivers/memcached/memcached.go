@@ -92,7 +92,11 @@
 // on the first lane that frees up, as one multi-key gets per server
 // (gomemcache's GetMulti). A quiet server sees no added latency; a busy
 // one answers many Loads per round trip. Two Loads of one key in a batch
-// each get a copy of their own.
+// each get a copy of their own. With several servers, a Driver from Open
+// fetches each server's part of a batch on its own, at the same time, so a
+// server that is down fails only the Loads of its keys; a Driver from New
+// cannot tell which server holds a key, and a batch that meets a failing
+// server fails every Load in it whose key was not found.
 //
 // # Contexts and timeouts
 //
@@ -189,7 +193,17 @@ func Open(u *url.URL) (*Driver, error) {
 	client := memcache.NewFromSelector(servers)
 	client.Timeout = cfg.timeout
 	client.MaxIdleConns = cfg.maxIdle
-	return newDriver(client, true, cfg.prefix), nil
+	d := newDriver(client, true, cfg.prefix)
+	if len(cfg.servers) > 1 {
+		d.gets.server = func(key string) string {
+			addr, err := servers.PickServer(key)
+			if err != nil {
+				return ""
+			}
+			return addr.String()
+		}
+	}
+	return d, nil
 }
 
 // New returns a Driver that uses client, which must not be nil. The
@@ -200,7 +214,10 @@ func Open(u *url.URL) (*Driver, error) {
 // gomemcache keeps idle connections per server; after a server restarts,
 // each stale one fails one call. A Driver from Open drops its idle
 // connections on the first such failure; one from New leaves the
-// application's client alone.
+// application's client alone. A Driver from New cannot see the client's
+// server list, so with several servers a batched read that meets a failing
+// server fails every Load of the batch that found nothing (see Batched
+// reads); use Open for a pool of servers.
 func New(client *memcache.Client, opts Options) *Driver {
 	if client == nil {
 		panic("sessions: memcached: New: nil client")
