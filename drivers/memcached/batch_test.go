@@ -58,6 +58,16 @@ func (h *holdLanes) fill(t *testing.T, d *Driver, key string) <-chan error {
 	return errs
 }
 
+// heldOK fails the test unless every Load that held a lane (fill) worked.
+func heldOK(t *testing.T, held <-chan error) {
+	t.Helper()
+	for range getLanes {
+		if err := <-held; err != nil {
+			t.Errorf("a Load that held a lane: %v", err)
+		}
+	}
+}
+
 // waitQueued returns once n gets wait for a lane, and fails the test if
 // they never do (Loads that did not queue behind full lanes).
 func waitQueued(t *testing.T, d *Driver, n int) {
@@ -132,11 +142,7 @@ func TestLoadsCoalesce(t *testing.T) {
 	waitQueued(t, d, len(queue)+1)
 	close(h.release)
 	wg.Wait()
-	for range getLanes {
-		if err := <-held; err != nil {
-			t.Errorf("a Load that held a lane: %v", err)
-		}
-	}
+	heldOK(t, held)
 
 	for j, i := range queue {
 		r := results[j]
@@ -233,11 +239,7 @@ func TestLoadBatchPanicLosesNoLane(t *testing.T) {
 	}
 	waitQueued(t, d, queued)
 	close(h.release)
-	for range getLanes {
-		if err := <-held; err != nil {
-			t.Errorf("a Load that held a lane: %v", err)
-		}
-	}
+	heldOK(t, held)
 	panicked := 0
 	for range queued {
 		err := <-errs
@@ -293,11 +295,7 @@ func TestLoadBatchOneServerFails(t *testing.T) {
 	procB.Stop()
 	close(h.release)
 	wg.Wait()
-	for range getLanes {
-		if err := <-held; err != nil {
-			t.Errorf("a Load that held a lane: %v", err)
-		}
-	}
+	heldOK(t, held)
 	for i, key := range queue {
 		r := results[i]
 		switch key {
@@ -388,11 +386,7 @@ func TestLoadBatchPanicOnOtherServer(t *testing.T) {
 	waitQueued(t, d, len(queue))
 	close(h.release)
 	wg.Wait()
-	for range getLanes {
-		if err := <-held; err != nil {
-			t.Errorf("a Load that held a lane: %v", err)
-		}
-	}
+	heldOK(t, held)
 	if r := results[0]; r.err != nil || string(r.rec) != "r" {
 		t.Errorf("Load on the server whose fetch worked = %q, %v; want the record", r.rec, r.err)
 	}
