@@ -92,6 +92,7 @@ func (p *Process) start(tb testing.TB, bin string) {
 	cmd := exec.Command(bin, p.Args...)
 	cmd.Stdout = (*safeWriter)(p)
 	cmd.Stderr = (*safeWriter)(p)
+	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("testserver: start %s: %v", p.Name, err)
 	}
