@@ -2,6 +2,7 @@ package memcached
 
 import (
 	"errors"
+	"net"
 	"sync"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -21,10 +22,11 @@ const getLanes = 4
 type getBatcher struct {
 	one  func(key string) (*memcache.Item, error)               // a get of one key
 	many func(keys []string) (map[string]*memcache.Item, error) // gets of several
-	// server names the server that holds a key, or is nil when there is
-	// one server or the Driver cannot tell (New): a batch then goes out
-	// as one fetch, and a failure is every missing key's error.
-	server func(key string) string
+	// server returns the server that holds a key (the same net.Addr for
+	// every key of one server), or is nil when there is one server or the
+	// Driver cannot tell (New): a batch then goes out as one fetch, and a
+	// failure is every missing key's error.
+	server func(key string) net.Addr
 
 	mu      sync.Mutex
 	busy    int           // lanes in use
@@ -132,7 +134,7 @@ func (b *getBatcher) byServer(batch []*pendingGet) [][]*pendingGet {
 		return [][]*pendingGet{batch}
 	}
 	var groups [][]*pendingGet
-	index := make(map[string]int, 2)
+	index := make(map[net.Addr]int, 2)
 	for _, p := range batch {
 		srv := b.server(p.key)
 		i, ok := index[srv]

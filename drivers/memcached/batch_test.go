@@ -326,7 +326,7 @@ func keyOn(t *testing.T, d *Driver, addr string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d.gets.server(mkey) == a.String() {
+		if srv := d.gets.server(mkey); srv != nil && srv.String() == a.String() {
 			return key
 		}
 	}

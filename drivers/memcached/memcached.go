@@ -195,12 +195,14 @@ func Open(u *url.URL) (*Driver, error) {
 	client.MaxIdleConns = cfg.maxIdle
 	d := newDriver(client, true, cfg.prefix)
 	if len(cfg.servers) > 1 {
-		d.gets.server = func(key string) string {
+		// PickServer hands out the server list's own net.Addr values, so
+		// a batch groups its keys without formatting an address per key.
+		d.gets.server = func(key string) net.Addr {
 			addr, err := servers.PickServer(key)
 			if err != nil {
-				return ""
+				return nil
 			}
-			return addr.String()
+			return addr
 		}
 	}
 	return d, nil
