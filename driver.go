@@ -1,121 +1,19 @@
 package sessions
 
-import (
-	"context"
-	"time"
+import "github.com/ginkit/sessions/driver"
+
+// The storage contract lives in package driver, as database/sql's lives in
+// database/sql/driver; these aliases keep it reachable from this package,
+// so sessions.Driver and driver.Driver are one type.
+type (
+	// Driver is the storage contract every backend implements; see
+	// driver.Driver for what an implementation must guarantee.
+	Driver = driver.Driver
+	// Toucher is the optional cheap expiry extension; see driver.Toucher.
+	Toucher = driver.Toucher
+	// Scanner is the optional enumeration of live sessions; see
+	// driver.Scanner.
+	Scanner = driver.Scanner
+	// UserIndexer is the optional per-user index; see driver.UserIndexer.
+	UserIndexer = driver.UserIndexer
 )
-
-// Driver is the storage contract every backend implements. A driver stores
-// opaque records under keys, each with a version and an expiry; it knows
-// nothing of cookies, session IDs, values or encodings. The core (package
-// sessions) owns all of that, and keeps the merge of concurrent changes,
-// the ID handling and the codec in one place for every driver.
-//
-// The signatures use standard-library types only, so a driver package never
-// needs to import package sessions: its concrete type satisfies Driver
-// implicitly, and the root package registers it under its schemes.
-//
-// Keys are strings of at most 250 bytes drawn from [A-Za-z0-9_-]; the core
-// derives them from a hash of the session ID, so a driver may use them as
-// file names, Redis keys or memcached keys unchanged (after its own prefix).
-//
-// Versions implement optimistic concurrency. A version is an opaque non-zero
-// number that changes on every successful Save of a key (a counter, a random
-// number or a memcached CAS ID all qualify); version 0 means "no record".
-// The core loads a record with its version, applies one request's changes to
-// it and saves it conditionally; on a conflict it loads again and re-applies.
-//
-// All methods must be safe for concurrent use by multiple goroutines, and
-// for drivers that share a store between processes (file, Redis, memcached)
-// the conditional Save must be atomic across processes too.
-type Driver interface {
-	// Load returns the live record stored under key, its version and the
-	// time at which the store will expire it.
-	//
-	// If no record exists, or the record has expired, Load returns
-	// (nil, 0, time.Time{}, nil): absence is not an error. Load never
-	// returns an expired record, even if the store has not removed it yet.
-	// An error means the store could not answer; the core then treats the
-	// session as unknown and never overwrites it.
-	//
-	// The caller does not modify the returned slice.
-	Load(ctx context.Context, key string) (record []byte, version uint64, expires time.Time, err error)
-
-	// Save stores record under key with a time to live of ttl, if and only if
-	// the version currently stored under key equals version; version 0
-	// means the key must not exist (a live record counts as existing, an
-	// expired one does not). The check and the write are one atomic step.
-	//
-	// Save reports whether it wrote. On a version mismatch it writes nothing
-	// and returns (false, nil). A non-nil error means the record may or may
-	// not have been written; the core reports the error and never claims
-	// the save succeeded. Save never writes a partial record: after any
-	// outcome, Load returns either the old record or the new one.
-	//
-	// ttl is at least one millisecond; a driver whose store counts in
-	// coarser units (memcached counts seconds) rounds up. The caller does
-	// not modify record after Save returns, so a driver may keep it.
-	Save(ctx context.Context, key string, record []byte, version uint64, ttl time.Duration) (saved bool, err error)
-
-	// Delete removes the record stored under key. If the key does not exist,
-	// Delete returns nil.
-	Delete(ctx context.Context, key string) error
-
-	// Close releases the driver's resources (connections, background
-	// goroutines). Calls after Close return errors; they never panic.
-	// Close waits no longer than ctx allows.
-	Close(ctx context.Context) error
-}
-
-// Toucher is implemented by drivers that can extend a record's expiry
-// without rewriting it: the cheap path of the sliding idle lifetime.
-//
-// Touch sets the time to live of the record under key to ttl, keeping its
-// record bytes and its version unchanged. If the key does not exist, Touch
-// returns nil and creates nothing. After a successful Touch, Load reports
-// the new expiry.
-//
-// A driver without Touch still gets sliding expiry: the core then saves the
-// unchanged record conditionally with the new ttl.
-type Toucher interface {
-	Touch(ctx context.Context, key string, ttl time.Duration) error
-}
-
-// Scanner is implemented by drivers that can enumerate their live
-// sessions, for bulk tools such as sessionctl's count, migrate and purge.
-//
-// Scan calls fn with the key of every live session record (as given to
-// Save, without the driver's prefix), in no particular order. A record
-// that is live for the whole scan is passed at least once (Redis' SCAN may
-// repeat a key); records saved or deleted during the scan may or may not
-// be passed. Scan passes only session records, never a driver's auxiliary
-// entries (such as a user index). If fn returns an error, Scan stops and
-// returns that error. fn may call the driver's other methods, Delete
-// included.
-type Scanner interface {
-	Scan(ctx context.Context, fn func(key string) error) error
-}
-
-// UserIndexer is implemented by drivers that keep a per-user index of
-// sessions in the store itself, so "log out everywhere" needs no scan.
-//
-// user is an opaque string of the same shape as keys (the core passes a
-// hash of the application's user ID). An index entry maps (user, key) to
-// an expiry; entries whose expiry has passed are dead and are never
-// returned, and the driver removes them eventually (on a later IndexUser or
-// UserKeys, or by the store's own expiry).
-//
-// IndexUser adds key to user's index with the given expiry, or replaces
-// the expiry of an existing entry. UnindexUser removes the entry; if it does
-// not exist, UnindexUser returns nil. UserKeys returns the keys of user's
-// live entries, in no particular order, or an empty slice. An index entry
-// says nothing about whether the session itself still exists: the core
-// checks each session and prunes entries whose session is gone.
-//
-// All three must be safe for concurrent use across processes: two
-// concurrent IndexUser calls for one user both take effect.
-type UserIndexer interface {
-	IndexUser(ctx context.Context, user, key string, expires time.Time) error
-	UnindexUser(ctx context.Context, user, key string) error
-	UserKeys(ctx context.Context, user string) ([]string, error)
-}

@@ -14,20 +14,6 @@ import (
 	"github.com/ginkit/sessions/sessionstest"
 )
 
-// The conformance suite mirrors sessions.Driver; these assignments fail to
-// compile if the two ever drift apart.
-var (
-	_ sessionstest.Driver  = sessions.Driver(nil)
-	_ sessions.Driver      = sessionstest.Driver(nil)
-	_ sessionstest.Toucher = sessions.Toucher(nil)
-	_ sessions.Toucher     = sessionstest.Toucher(nil)
-
-	_ sessionstest.Scanner     = sessions.Scanner(nil)
-	_ sessions.Scanner         = sessionstest.Scanner(nil)
-	_ sessionstest.UserIndexer = sessions.UserIndexer(nil)
-	_ sessions.UserIndexer     = sessionstest.UserIndexer(nil)
-)
-
 // openDSN opens a built-in driver through the registry, as SESSION_DSN would.
 func openDSN(t *testing.T, dsn string) sessions.Driver {
 	t.Helper()

@@ -3,7 +3,7 @@ package sessions
 import "errors"
 
 // Errors returned by the helpers and the Manager. Store errors are wrapped
-// with context ("sessions: save: sessions: redis: save: …") and can be
+// with context ("sessions: save: redis: save: …") and can be
 // matched with errors.Is against the driver's own errors.
 var (
 	// ErrNoMiddleware is returned (or added to c.Errors) when a helper is

@@ -3,55 +3,25 @@ package sessions
 import (
 	"fmt"
 	"net/url"
-	"sort"
 	"strings"
-	"sync"
+
+	"github.com/ginkit/sessions/driver"
 )
 
-// Factory builds a Driver from a parsed DSN. It is called once per Open.
-// A factory validates every part of the URL it is given (host, path,
-// query options) and returns an error naming what it does not accept;
-// its errors must never contain the URL's password.
-type Factory func(u *url.URL) (Driver, error)
-
-var (
-	registryMu sync.RWMutex
-	registry   = map[string]Factory{}
-)
+// Factory builds a Driver from a parsed DSN; see driver.Factory.
+type Factory = driver.Factory
 
 // Register makes a driver available under a URL scheme, so that a DSN such
 // as "mine://…" opens it through Open, Config.DSN or SESSION_DSN.
 //
 // Like database/sql.Register, it is meant to be called from an init
 // function, and it panics if scheme is empty, if f is nil, or if the scheme
-// is already registered. Schemes are case-insensitive, as in URLs.
-func Register(scheme string, f Factory) {
-	if scheme == "" {
-		panic("sessions: Register with an empty scheme")
-	}
-	if f == nil {
-		panic("sessions: Register of scheme " + scheme + " with a nil factory")
-	}
-	scheme = strings.ToLower(scheme)
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if _, dup := registry[scheme]; dup {
-		panic("sessions: Register called twice for scheme " + scheme)
-	}
-	registry[scheme] = f
-}
+// is already registered. Schemes are case-insensitive, as in URLs. It is
+// driver.Register, which driver packages call without importing this one.
+func Register(scheme string, f Factory) { driver.Register(scheme, f) }
 
 // Schemes returns the registered schemes, sorted.
-func Schemes() []string {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	out := make([]string, 0, len(registry))
-	for s := range registry {
-		out = append(out, s)
-	}
-	sort.Strings(out)
-	return out
-}
+func Schemes() []string { return driver.Schemes() }
 
 // Open opens the driver named by the DSN's scheme. The empty DSN means
 // "memory://". An unknown scheme is an error that names it and lists the
@@ -70,9 +40,7 @@ func Open(dsn string) (Driver, error) {
 		// host, path or query.
 		return nil, fmt.Errorf("sessions: malformed DSN %q: an \"@\" after the host; if it ends a password, percent-encode any '/', '?' or '#' in the password (%%2F, %%3F, %%23)", RedactDSN(dsn))
 	}
-	registryMu.RLock()
-	f, ok := registry[strings.ToLower(u.Scheme)]
-	registryMu.RUnlock()
+	f, ok := driver.Lookup(u.Scheme)
 	if !ok {
 		return nil, fmt.Errorf("sessions: unknown DSN scheme %q in %q (registered: %s; a custom driver needs sessions.Register)",
 			u.Scheme, RedactDSN(dsn), strings.Join(Schemes(), ", "))

@@ -6,16 +6,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ginkit/sessions/driver"
 )
 
-// UserIndexer mirrors sessions.UserIndexer. A driver that implements it
-// gets the UserIndex subtests of TestDriver; see sessions.UserIndexer for
-// the contract.
-type UserIndexer interface {
-	IndexUser(ctx context.Context, user, key string, expires time.Time) error
-	UnindexUser(ctx context.Context, user, key string) error
-	UserKeys(ctx context.Context, user string) ([]string, error)
-}
+// UserIndexer is driver.UserIndexer. A driver that implements it gets the
+// UserIndex subtests of TestDriver.
+type UserIndexer = driver.UserIndexer
 
 // indexParallel is the number of goroutines of the concurrent IndexUser
 // subtest, each adding one key for the same user.

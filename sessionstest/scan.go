@@ -7,13 +7,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ginkit/sessions/driver"
 )
 
-// Scanner mirrors sessions.Scanner. A driver that implements it gets the
-// Scan subtests of TestDriver; see sessions.Scanner for the contract.
-type Scanner interface {
-	Scan(ctx context.Context, fn func(key string) error) error
-}
+// Scanner is driver.Scanner. A driver that implements it gets the Scan
+// subtests of TestDriver.
+type Scanner = driver.Scanner
 
 // scanRecords is how many records the main Scan subtest saves.
 const scanRecords = 50

@@ -15,14 +15,13 @@
 // instance: absence, conditional saves, versions, expiry, touch, deletion,
 // binary-safe and large records, lost-update freedom under concurrency, and
 // behaviour after Close. A driver that implements the optional
-// sessions.Scanner or sessions.UserIndexer (mirrored here as Scanner and
-// UserIndexer) gets their contracts checked too: enumeration of live
+// driver.Scanner or driver.UserIndexer gets their contracts checked too: enumeration of live
 // records only, stopping on fn's error, deleting during a scan; exact
 // per-user key sets, removal, replaced expiries, expired entries, no lost
 // updates under concurrent IndexUser, and independence from the records.
 //
-// The package imports nothing from github.com/ginkit/sessions, so driver
-// packages can use it without an import cycle.
+// The package imports only the contract package (github.com/ginkit/sessions/driver),
+// so driver packages can use it without an import cycle.
 package sessionstest
 
 import (
@@ -34,21 +33,16 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ginkit/sessions/driver"
 )
 
-// Driver mirrors sessions.Driver. Any value that satisfies one satisfies the
-// other; see sessions.Driver for the contract each method must honour.
-type Driver interface {
-	Load(ctx context.Context, key string) (record []byte, version uint64, expires time.Time, err error)
-	Save(ctx context.Context, key string, record []byte, version uint64, ttl time.Duration) (saved bool, err error)
-	Delete(ctx context.Context, key string) error
-	Close(ctx context.Context) error
-}
+// Driver is the contract under test, driver.Driver (sessions.Driver is
+// the same type).
+type Driver = driver.Driver
 
-// Toucher mirrors sessions.Toucher.
-type Toucher interface {
-	Touch(ctx context.Context, key string, ttl time.Duration) error
-}
+// Toucher is driver.Toucher.
+type Toucher = driver.Toucher
 
 // Options tunes the suite to a store's limits. The zero value suits a
 // store with millisecond expiry and records of at least 256 KiB.

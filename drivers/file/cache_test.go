@@ -511,7 +511,7 @@ func TestDSNReadCache(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = Open(u)
-		if err == nil || !strings.Contains(err.Error(), mention) || !strings.HasPrefix(err.Error(), "sessions: file: ") {
+		if err == nil || !strings.Contains(err.Error(), mention) || !strings.HasPrefix(err.Error(), "file: ") {
 			t.Errorf("Open(?%s) = %v; want an error mentioning %s", q, err, mention)
 		}
 	}

@@ -47,13 +47,13 @@ func Open(u *url.URL) (*Driver, error) {
 func parseDSN(u *url.URL) (string, Options, error) {
 	var opts Options
 	if u == nil {
-		return "", opts, fmt.Errorf("sessions: file: nil DSN")
+		return "", opts, fmt.Errorf("file: nil DSN")
 	}
 	if u.User != nil {
-		return "", opts, fmt.Errorf("sessions: file: DSN %q has user information; a file DSN is file:///absolute/path", u.Redacted())
+		return "", opts, fmt.Errorf("file: DSN %q has user information; a file DSN is file:///absolute/path", u.Redacted())
 	}
 	if u.Host != "" {
-		return "", opts, fmt.Errorf("sessions: file: DSN %q has a host part %q: the store is a folder on this machine, named by an absolute path after three slashes (file:///path/to/folder), or file:// for the default folder", u.Redacted(), u.Host)
+		return "", opts, fmt.Errorf("file: DSN %q has a host part %q: the store is a folder on this machine, named by an absolute path after three slashes (file:///path/to/folder), or file:// for the default folder", u.Redacted(), u.Host)
 	}
 	dir := u.Path
 	if u.Opaque != "" {
@@ -64,14 +64,14 @@ func parseDSN(u *url.URL) (string, Options, error) {
 	}
 	dir = filepath.FromSlash(dir)
 	if dir != "" && !filepath.IsAbs(dir) {
-		return "", opts, fmt.Errorf("sessions: file: DSN %q has the relative path %q: the folder must be absolute (file:///path/to/folder) so that it does not depend on the working directory", u.Redacted(), dir)
+		return "", opts, fmt.Errorf("file: DSN %q has the relative path %q: the folder must be absolute (file:///path/to/folder) so that it does not depend on the working directory", u.Redacted(), dir)
 	}
 	if dir != "" {
 		dir = filepath.Clean(dir)
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
-		return "", opts, fmt.Errorf("sessions: file: DSN query: %w", err)
+		return "", opts, fmt.Errorf("file: DSN query: %w", err)
 	}
 	names := make([]string, 0, len(q))
 	for name := range q {
@@ -81,26 +81,26 @@ func parseDSN(u *url.URL) (string, Options, error) {
 	for _, name := range names {
 		vals := q[name]
 		if len(vals) != 1 {
-			return "", opts, fmt.Errorf("sessions: file: DSN option %q given %d times", name, len(vals))
+			return "", opts, fmt.Errorf("file: DSN option %q given %d times", name, len(vals))
 		}
 		v := vals[0]
 		switch name {
 		case "sweep_interval":
 			d, err := time.ParseDuration(v)
 			if err != nil {
-				return "", opts, fmt.Errorf("sessions: file: DSN option sweep_interval=%q: want a Go duration such as 1m or 30s", v)
+				return "", opts, fmt.Errorf("file: DSN option sweep_interval=%q: want a Go duration such as 1m or 30s", v)
 			}
 			opts.SweepInterval = d
 		case "sync":
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				return "", opts, fmt.Errorf("sessions: file: DSN option sync=%q: want true or false", v)
+				return "", opts, fmt.Errorf("file: DSN option sync=%q: want true or false", v)
 			}
 			opts.Sync = b
 		case "read_cache":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
-				return "", opts, fmt.Errorf("sessions: file: DSN option read_cache=%q: want a number of records, 0 or more (0 turns the read cache off)", v)
+				return "", opts, fmt.Errorf("file: DSN option read_cache=%q: want a number of records, 0 or more (0 turns the read cache off)", v)
 			}
 			if n == 0 {
 				n = -1 // Options: negative is off, zero the default
@@ -109,11 +109,11 @@ func parseDSN(u *url.URL) (string, Options, error) {
 		case "read_cache_bytes":
 			n, ok := parseBytes(v)
 			if !ok {
-				return "", opts, fmt.Errorf("sessions: file: DSN option read_cache_bytes=%q: want a positive number of bytes, optionally with a unit KiB, MiB or GiB, such as 64MiB (read_cache=0 turns the read cache off)", v)
+				return "", opts, fmt.Errorf("file: DSN option read_cache_bytes=%q: want a positive number of bytes, optionally with a unit KiB, MiB or GiB, such as 64MiB (read_cache=0 turns the read cache off)", v)
 			}
 			opts.ReadCacheBytes = n
 		default:
-			return "", opts, fmt.Errorf("sessions: file: unknown DSN option %q (known: read_cache, read_cache_bytes, sweep_interval, sync)", name)
+			return "", opts, fmt.Errorf("file: unknown DSN option %q (known: read_cache, read_cache_bytes, sweep_interval, sync)", name)
 		}
 	}
 	return dir, opts, nil

@@ -294,7 +294,7 @@ func faultChild(t *testing.T, mode, dir, key string, unshare bool) faultReport {
 }
 
 // faultExpectErr checks that a call failed cleanly with the expected errno:
-// an error from the driver ("sessions: file: <op>:"), carrying the errno.
+// an error from the driver ("file: <op>:"), carrying the errno.
 func faultExpectErr(t *testing.T, rep faultReport, call, op string, errnos ...string) {
 	t.Helper()
 	r, ok := rep.Calls[call]
@@ -303,7 +303,7 @@ func faultExpectErr(t *testing.T, rep faultReport, call, op string, errnos ...st
 		t.Errorf("%s: not run", call)
 	case r.Err == "":
 		t.Errorf("%s succeeded; want an error", call)
-	case !strings.HasPrefix(r.Err, "sessions: file: "+op+": "):
+	case !strings.HasPrefix(r.Err, "file: "+op+": "):
 		t.Errorf("%s: error %q does not say what failed", call, r.Err)
 	case !faultContains(errnos, r.Errno):
 		t.Errorf("%s: error %q carries %q; want one of %v", call, r.Err, r.Errno, errnos)

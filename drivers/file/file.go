@@ -94,6 +94,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ginkit/sessions/driver"
 )
 
 const (
@@ -116,7 +118,7 @@ const (
 
 // ErrClosed is returned (possibly wrapped) by every method called after
 // Close, including a second Close. Test for it with errors.Is.
-var ErrClosed = errors.New("sessions: file: driver closed")
+var ErrClosed = errors.New("file: driver closed")
 
 // Options configures a Driver. The zero value gives the defaults.
 type Options struct {
@@ -144,6 +146,14 @@ type Options struct {
 	// cache, so a record larger than a 64th of it is never cached.
 	ReadCacheBytes int64
 }
+
+// The contract this package implements, checked at compile time.
+var (
+	_ driver.Driver      = (*Driver)(nil)
+	_ driver.Toucher     = (*Driver)(nil)
+	_ driver.Scanner     = (*Driver)(nil)
+	_ driver.UserIndexer = (*Driver)(nil)
+)
 
 // Driver is a file-backed session store. Create one with New or Open; the
 // zero value is not usable. All methods are safe for concurrent use, also
@@ -196,17 +206,17 @@ func New(dir string, opts Options) (*Driver, error) {
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, fmt.Errorf("sessions: file: folder: %w", err)
+		return nil, fmt.Errorf("file: folder: %w", err)
 	}
 	if err := os.MkdirAll(abs, 0o700); err != nil {
-		return nil, fmt.Errorf("sessions: file: create folder: %w", err)
+		return nil, fmt.Errorf("file: create folder: %w", err)
 	}
 	fi, err := os.Stat(abs)
 	if err != nil {
-		return nil, fmt.Errorf("sessions: file: folder: %w", err)
+		return nil, fmt.Errorf("file: folder: %w", err)
 	}
 	if !fi.IsDir() {
-		return nil, fmt.Errorf("sessions: file: %s is not a folder", abs)
+		return nil, fmt.Errorf("file: %s is not a folder", abs)
 	}
 	d := &Driver{dir: abs, prefix: abs, sync: opts.Sync, tempMaxAge: staleTempAge}
 	if !os.IsPathSeparator(abs[len(abs)-1]) {
@@ -225,7 +235,7 @@ func New(dir string, opts Options) (*Driver, error) {
 	// Open one lock file now, so an unwritable folder fails here rather
 	// than on the first save.
 	if err := d.stripes[0].open(abs, 0); err != nil {
-		return nil, fmt.Errorf("sessions: file: %w", err)
+		return nil, fmt.Errorf("file: %w", err)
 	}
 	interval := opts.SweepInterval
 	if interval == 0 {
@@ -272,10 +282,10 @@ func (d *Driver) start(ctx context.Context, op string, nameErr error) error {
 		return ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("sessions: file: %s: %w", op, err)
+		return fmt.Errorf("file: %s: %w", op, err)
 	}
 	if nameErr != nil {
-		return fmt.Errorf("sessions: file: %s: %w", op, nameErr)
+		return fmt.Errorf("file: %s: %w", op, nameErr)
 	}
 	return nil
 }
@@ -315,7 +325,7 @@ func (d *Driver) Load(ctx context.Context, key string) ([]byte, uint64, time.Tim
 		rec, ver, exp, _, err = readSession(d.path(key), time.Now())
 	}
 	if err != nil {
-		return nil, 0, time.Time{}, fmt.Errorf("sessions: file: load: %w", err)
+		return nil, 0, time.Time{}, fmt.Errorf("file: load: %w", err)
 	}
 	return rec, ver, exp, nil
 }
@@ -411,11 +421,11 @@ func (d *Driver) Save(ctx context.Context, key string, record []byte, version ui
 		return false, err
 	}
 	if ttl <= 0 {
-		return false, fmt.Errorf("sessions: file: save: ttl %v is not positive", ttl)
+		return false, fmt.Errorf("file: save: ttl %v is not positive", ttl)
 	}
 	s, err := d.lock(key)
 	if err != nil {
-		return false, fmt.Errorf("sessions: file: save: %w", err)
+		return false, fmt.Errorf("file: save: %w", err)
 	}
 	defer s.unlock()
 	path := d.path(key)
@@ -426,7 +436,7 @@ func (d *Driver) Save(ctx context.Context, key string, record []byte, version ui
 	cur, current, _, id, err := readSession(path, now)
 	if err != nil {
 		d.remember(key, nil, 0, nil, err, 0)
-		return false, fmt.Errorf("sessions: file: save: %w", err)
+		return false, fmt.Errorf("file: save: %w", err)
 	}
 	if current != version {
 		d.remember(key, cur, current, id, nil, now.UnixNano())
@@ -438,7 +448,7 @@ func (d *Driver) Save(ctx context.Context, key string, record []byte, version ui
 	}
 	if err := d.write(path, next, record, now.Add(ttl)); err != nil {
 		d.remember(key, nil, 0, nil, err, 0)
-		return false, fmt.Errorf("sessions: file: save: %w", err)
+		return false, fmt.Errorf("file: save: %w", err)
 	}
 	if d.cache != nil {
 		// Under the stripe lock nobody else changes the file, so this stat
@@ -526,11 +536,11 @@ func (d *Driver) Touch(ctx context.Context, key string, ttl time.Duration) error
 		return err
 	}
 	if ttl <= 0 {
-		return fmt.Errorf("sessions: file: touch: ttl %v is not positive", ttl)
+		return fmt.Errorf("file: touch: ttl %v is not positive", ttl)
 	}
 	s, err := d.lock(key)
 	if err != nil {
-		return fmt.Errorf("sessions: file: touch: %w", err)
+		return fmt.Errorf("file: touch: %w", err)
 	}
 	defer s.unlock()
 	path := d.path(key)
@@ -540,7 +550,7 @@ func (d *Driver) Touch(ctx context.Context, key string, ttl time.Duration) error
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("sessions: file: touch: %w", err)
+		return fmt.Errorf("file: touch: %w", err)
 	}
 	if !fi.ModTime().After(now) {
 		return nil // expired: absent, and must stay so
@@ -558,7 +568,7 @@ func (d *Driver) Touch(ctx context.Context, key string, ttl time.Duration) error
 		}
 	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("sessions: file: touch: %w", err)
+		return fmt.Errorf("file: touch: %w", err)
 	}
 	return nil
 }
@@ -571,7 +581,7 @@ func (d *Driver) Delete(ctx context.Context, key string) error {
 	}
 	s, err := d.lock(key)
 	if err != nil {
-		return fmt.Errorf("sessions: file: delete: %w", err)
+		return fmt.Errorf("file: delete: %w", err)
 	}
 	defer s.unlock()
 	err = os.Remove(d.path(key))
@@ -579,7 +589,7 @@ func (d *Driver) Delete(ctx context.Context, key string) error {
 		d.cache.drop(key)
 	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("sessions: file: delete: %w", err)
+		return fmt.Errorf("file: delete: %w", err)
 	}
 	return nil
 }
@@ -619,10 +629,10 @@ func (d *Driver) Close(ctx context.Context) error {
 	select {
 	case err := <-done:
 		if err != nil {
-			return fmt.Errorf("sessions: file: close: %w", err)
+			return fmt.Errorf("file: close: %w", err)
 		}
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("sessions: file: close: %w", ctx.Err())
+		return fmt.Errorf("file: close: %w", ctx.Err())
 	}
 }

@@ -659,7 +659,7 @@ func TestClose(t *testing.T) {
 	if err := d.Close(bg); !errors.Is(err, ErrClosed) {
 		t.Fatalf("second Close = %v; want ErrClosed", err)
 	}
-	if _, _, _, err := d.Load(bg, keys[0]); err == nil || err.Error() != "sessions: file: driver closed" {
+	if _, _, _, err := d.Load(bg, keys[0]); err == nil || err.Error() != "file: driver closed" {
 		t.Fatalf("Load after Close = %v", err)
 	}
 	if _, err := d.Save(bg, keys[0], nil, 0, time.Hour); !errors.Is(err, ErrClosed) {
@@ -803,7 +803,7 @@ func TestDSN(t *testing.T) {
 			t.Fatalf("url.Parse(%q): %v", tc.dsn, err)
 		}
 		_, err = Open(u)
-		if err == nil || !strings.Contains(err.Error(), tc.mention) || !strings.HasPrefix(err.Error(), "sessions: file: ") {
+		if err == nil || !strings.Contains(err.Error(), tc.mention) || !strings.HasPrefix(err.Error(), "file: ") {
 			t.Errorf("Open(%q) = %v; want an error mentioning %s", tc.dsn, err, tc.mention)
 		}
 	}

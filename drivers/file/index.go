@@ -99,7 +99,7 @@ func (d *Driver) IndexUser(ctx context.Context, user, key string, expires time.T
 		return err
 	}
 	if err := checkKey(key); err != nil {
-		return fmt.Errorf("sessions: file: index: %w", err)
+		return fmt.Errorf("file: index: %w", err)
 	}
 	exp := expires.UnixMilli()
 	err := d.updateIndex(user, func(entries []indexEntry, now int64) ([]indexEntry, bool) {
@@ -115,7 +115,7 @@ func (d *Driver) IndexUser(ctx context.Context, user, key string, expires time.T
 		return entries, true
 	})
 	if err != nil {
-		return fmt.Errorf("sessions: file: index: %w", err)
+		return fmt.Errorf("file: index: %w", err)
 	}
 	return nil
 }
@@ -129,7 +129,7 @@ func (d *Driver) UnindexUser(ctx context.Context, user, key string) error {
 		return err
 	}
 	if err := checkKey(key); err != nil {
-		return fmt.Errorf("sessions: file: unindex: %w", err)
+		return fmt.Errorf("file: unindex: %w", err)
 	}
 	err := d.updateIndex(user, func(entries []indexEntry, now int64) ([]indexEntry, bool) {
 		n := len(entries)
@@ -137,7 +137,7 @@ func (d *Driver) UnindexUser(ctx context.Context, user, key string) error {
 		return entries, len(entries) != n
 	})
 	if err != nil {
-		return fmt.Errorf("sessions: file: unindex: %w", err)
+		return fmt.Errorf("file: unindex: %w", err)
 	}
 	return nil
 }
@@ -154,7 +154,7 @@ func (d *Driver) UserKeys(ctx context.Context, user string) ([]string, error) {
 	}
 	entries, _, err := readIndex(d.indexPath(user))
 	if err != nil {
-		return nil, fmt.Errorf("sessions: file: user keys: %w", err)
+		return nil, fmt.Errorf("file: user keys: %w", err)
 	}
 	now := time.Now().UnixMilli()
 	keys := make([]string, 0, len(entries))

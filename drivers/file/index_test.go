@@ -189,7 +189,7 @@ func TestIndexInvalidUser(t *testing.T) {
 	dir := filepath.Join(root, "store")
 	d := newDriver(t, dir, Options{SweepInterval: -1})
 	for _, bad := range []string{"", ".", "..", "../x", "a/b", "a.idx", "a b", "é", strings.Repeat("a", MaxKeyLen+1)} {
-		if err := d.IndexUser(bg, bad, "k", time.Now().Add(time.Hour)); err == nil || !strings.Contains(err.Error(), "sessions: file: index: invalid user") {
+		if err := d.IndexUser(bg, bad, "k", time.Now().Add(time.Hour)); err == nil || !strings.Contains(err.Error(), "file: index: invalid user") {
 			t.Errorf("IndexUser(%q) = %v; want an invalid-user error", bad, err)
 		}
 		if err := d.IndexUser(bg, "u", bad, time.Now().Add(time.Hour)); err == nil || !strings.Contains(err.Error(), "invalid key") {

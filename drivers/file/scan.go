@@ -43,7 +43,7 @@ func (d *Driver) Scan(ctx context.Context, fn func(key string) error) error {
 		return ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("sessions: file: scan: %w", err)
+		return fmt.Errorf("file: scan: %w", err)
 	}
 	keys, err := d.listKeys(ctx)
 	if err != nil {
@@ -54,14 +54,14 @@ func (d *Driver) Scan(ctx context.Context, fn func(key string) error) error {
 			return ErrClosed
 		}
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("sessions: file: scan: %w", err)
+			return fmt.Errorf("file: scan: %w", err)
 		}
 		fi, err := os.Lstat(d.path(key))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // deleted since the listing
 		}
 		if err != nil {
-			return fmt.Errorf("sessions: file: scan: %w", err)
+			return fmt.Errorf("file: scan: %w", err)
 		}
 		if !fi.Mode().IsRegular() || fi.Size() < headerLen || !fi.ModTime().After(time.Now()) {
 			continue
@@ -78,7 +78,7 @@ func (d *Driver) Scan(ctx context.Context, fn func(key string) error) error {
 func (d *Driver) listKeys(ctx context.Context) ([]string, error) {
 	dir, err := os.Open(d.dir)
 	if err != nil {
-		return nil, fmt.Errorf("sessions: file: scan: %w", err)
+		return nil, fmt.Errorf("file: scan: %w", err)
 	}
 	defer dir.Close()
 	var keys []string
@@ -97,10 +97,10 @@ func (d *Driver) listKeys(ctx context.Context) ([]string, error) {
 			return keys, nil
 		}
 		if rerr != nil {
-			return nil, fmt.Errorf("sessions: file: scan: list folder: %w", rerr)
+			return nil, fmt.Errorf("file: scan: list folder: %w", rerr)
 		}
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("sessions: file: scan: %w", err)
+			return nil, fmt.Errorf("file: scan: %w", err)
 		}
 		if d.closed.Load() {
 			return nil, ErrClosed

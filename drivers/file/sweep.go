@@ -49,13 +49,13 @@ func (d *Driver) Sweep(ctx context.Context) (removed int, err error) {
 	}
 	dir, err := os.Open(d.dir)
 	if err != nil {
-		return 0, fmt.Errorf("sessions: file: sweep: %w", err)
+		return 0, fmt.Errorf("file: sweep: %w", err)
 	}
 	defer dir.Close()
 	var firstErr error
 	note := func(err error) {
 		if err != nil && firstErr == nil {
-			firstErr = fmt.Errorf("sessions: file: sweep: %w", err)
+			firstErr = fmt.Errorf("file: sweep: %w", err)
 		}
 	}
 	if d.cache != nil {
@@ -68,7 +68,7 @@ func (d *Driver) Sweep(ctx context.Context) (removed int, err error) {
 		entries, rerr := dir.ReadDir(1024)
 		for _, e := range entries {
 			if err := ctx.Err(); err != nil {
-				return removed, fmt.Errorf("sessions: file: sweep: %w", err)
+				return removed, fmt.Errorf("file: sweep: %w", err)
 			}
 			name := e.Name()
 			var ok bool

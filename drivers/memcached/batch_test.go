@@ -197,7 +197,7 @@ func TestLoadBatchFails(t *testing.T) {
 		} else {
 			err = <-errs
 		}
-		if err == nil || !strings.HasPrefix(err.Error(), "sessions: memcached: load:") {
+		if err == nil || !strings.HasPrefix(err.Error(), "memcached: load:") {
 			t.Errorf("Load %d with memcached stopped = %v; want a load error", i, err)
 		}
 	}
@@ -301,7 +301,7 @@ func TestLoadBatchOneServerFails(t *testing.T) {
 				t.Errorf("Load of a missing key on the healthy server = %q, %v; want a miss", r.rec, r.err)
 			}
 		case storedB:
-			if r.err == nil || !strings.HasPrefix(r.err.Error(), "sessions: memcached: load:") {
+			if r.err == nil || !strings.HasPrefix(r.err.Error(), "memcached: load:") {
 				t.Errorf("Load of a key on the stopped server = %q, %v; want a load error", r.rec, r.err)
 			}
 		}

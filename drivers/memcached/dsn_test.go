@@ -140,7 +140,7 @@ func TestOpen(t *testing.T) {
 	}
 
 	u, _ = url.Parse("memcached://h?nope=1")
-	if _, err := Open(u); err == nil || !strings.HasPrefix(err.Error(), "sessions: memcached: open: ") {
+	if _, err := Open(u); err == nil || !strings.HasPrefix(err.Error(), "memcached: open: ") {
 		t.Errorf("Open(unknown option) = %v; want a wrapped error", err)
 	}
 	if _, err := Open(nil); err == nil {

@@ -193,16 +193,16 @@ func TestIndexErrors(t *testing.T) {
 	d := openDSN(t, "memcached://"+addr+"?prefix="+long)
 	exp := time.Now().Add(time.Hour)
 	for _, bad := range []string{"", "a b", "a:b", "a\nb", strings.Repeat("x", 251)} {
-		if err := d.IndexUser(ctx, bad, "k", exp); err == nil || !strings.HasPrefix(err.Error(), "sessions: memcached: index: ") {
+		if err := d.IndexUser(ctx, bad, "k", exp); err == nil || !strings.HasPrefix(err.Error(), "memcached: index: ") {
 			t.Errorf("IndexUser(user %q) = %v", bad, err)
 		}
 		if err := d.IndexUser(ctx, "u", bad, exp); err == nil {
 			t.Errorf("IndexUser(key %q) succeeded", bad)
 		}
-		if err := d.UnindexUser(ctx, bad, "k"); err == nil || !strings.HasPrefix(err.Error(), "sessions: memcached: unindex: ") {
+		if err := d.UnindexUser(ctx, bad, "k"); err == nil || !strings.HasPrefix(err.Error(), "memcached: unindex: ") {
 			t.Errorf("UnindexUser(user %q) = %v", bad, err)
 		}
-		if _, err := d.UserKeys(ctx, bad); err == nil || !strings.HasPrefix(err.Error(), "sessions: memcached: user keys: ") {
+		if _, err := d.UserKeys(ctx, bad); err == nil || !strings.HasPrefix(err.Error(), "memcached: user keys: ") {
 			t.Errorf("UserKeys(user %q) = %v", bad, err)
 		}
 	}

@@ -123,10 +123,12 @@ import (
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
+
+	"github.com/ginkit/sessions/driver"
 )
 
 // ErrClosed is returned by every method of a Driver after Close.
-var ErrClosed = errors.New("sessions: memcached: driver closed")
+var ErrClosed = errors.New("memcached: driver closed")
 
 // Options configures a Driver made by New. The zero value is valid.
 type Options struct {
@@ -136,6 +138,12 @@ type Options struct {
 	// no whitespace or control characters; New panics otherwise.
 	Prefix string
 }
+
+// The contract this package implements, checked at compile time.
+var (
+	_ driver.Driver      = (*Driver)(nil)
+	_ driver.UserIndexer = (*Driver)(nil)
+)
 
 // Driver stores session records in memcached. It satisfies
 // sessions.Driver (Load, Save, Delete, Close) and is safe for concurrent
@@ -184,11 +192,11 @@ func newDriver(client *memcache.Client, owned bool, prefix string) *Driver {
 func Open(u *url.URL) (*Driver, error) {
 	cfg, err := parseDSN(u)
 	if err != nil {
-		return nil, fmt.Errorf("sessions: memcached: open: %w", err)
+		return nil, fmt.Errorf("memcached: open: %w", err)
 	}
 	servers := new(memcache.ServerList)
 	if err := servers.SetServers(cfg.servers...); err != nil {
-		return nil, fmt.Errorf("sessions: memcached: open: DSN %q: resolve servers: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("memcached: open: DSN %q: resolve servers: %w", u.Redacted(), err)
 	}
 	client := memcache.NewFromSelector(servers)
 	client.Timeout = cfg.timeout
@@ -222,14 +230,14 @@ func Open(u *url.URL) (*Driver, error) {
 // reads); use Open for a pool of servers.
 func New(client *memcache.Client, opts Options) *Driver {
 	if client == nil {
-		panic("sessions: memcached: New: nil client")
+		panic("memcached: New: nil client")
 	}
 	prefix := opts.Prefix
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
 	if err := checkPrefix(prefix); err != nil {
-		panic(fmt.Sprintf("sessions: memcached: New: Options.Prefix %q: %v", prefix, err))
+		panic(fmt.Sprintf("memcached: New: Options.Prefix %q: %v", prefix, err))
 	}
 	return newDriver(client, false, prefix)
 }
@@ -237,7 +245,7 @@ func New(client *memcache.Client, opts Options) *Driver {
 // Load returns the live record under key, its version (the item's CAS
 // ID) and its expiry deadline. A missing, expired or corrupt item is
 // absent: (nil, 0, time.Time{}, nil). Errors start with
-// "sessions: memcached: load:".
+// "memcached: load:".
 func (d *Driver) Load(ctx context.Context, key string) (record []byte, version uint64, expires time.Time, err error) {
 	if err := d.begin(ctx); err != nil {
 		return nil, 0, time.Time{}, wrap("load", err)
@@ -268,7 +276,7 @@ func (d *Driver) Load(ctx context.Context, key string) (record []byte, version u
 // version (0: no live record), and reports whether it wrote. A version
 // mismatch is (false, nil). A record over the server's item size limit
 // is an error that names its size, and leaves the stored record as it
-// was. Errors start with "sessions: memcached: save:".
+// was. Errors start with "memcached: save:".
 func (d *Driver) Save(ctx context.Context, key string, record []byte, version uint64, ttl time.Duration) (saved bool, err error) {
 	if err := d.begin(ctx); err != nil {
 		return false, wrap("save", err)
@@ -296,7 +304,7 @@ func (d *Driver) Save(ctx context.Context, key string, record []byte, version ui
 	}
 	if err != nil {
 		if isTooLarge(err) {
-			return false, fmt.Errorf("sessions: memcached: save: record of %d bytes is larger than the server accepts (memcached -I, default 1m): %w", len(record), err)
+			return false, fmt.Errorf("memcached: save: record of %d bytes is larger than the server accepts (memcached -I, default 1m): %w", len(record), err)
 		}
 		return false, wrap("save", err)
 	}
@@ -304,7 +312,7 @@ func (d *Driver) Save(ctx context.Context, key string, record []byte, version ui
 }
 
 // Delete removes the record under key; a missing key is not an error.
-// Errors start with "sessions: memcached: delete:".
+// Errors start with "memcached: delete:".
 func (d *Driver) Delete(ctx context.Context, key string) error {
 	if err := d.begin(ctx); err != nil {
 		return wrap("delete", err)
@@ -379,7 +387,7 @@ func wrap(op string, err error) error {
 	if err == ErrClosed {
 		return err
 	}
-	return fmt.Errorf("sessions: memcached: %s: %w", op, err)
+	return fmt.Errorf("memcached: %s: %w", op, err)
 }
 
 // maxKey is memcached's key length limit, in bytes.

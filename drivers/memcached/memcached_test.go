@@ -170,7 +170,7 @@ func TestItemLimit(t *testing.T) {
 			t.Fatalf("%s: Save of %d bytes succeeded on a server with -I 1m", what, len(big))
 		}
 		msg := err.Error()
-		if !strings.HasPrefix(msg, "sessions: memcached: save: record of 2097152 bytes is larger than the server accepts") {
+		if !strings.HasPrefix(msg, "memcached: save: record of 2097152 bytes is larger than the server accepts") {
 			t.Fatalf("%s: error %q does not name the size and the limit", what, msg)
 		}
 	}
@@ -249,7 +249,7 @@ func TestServerGone(t *testing.T) {
 			t.Errorf("round %d: three calls to a stopped server took %v", i, took)
 		}
 		for op, err := range map[string]error{"load": lerr, "save": serr, "delete": derr} {
-			if err == nil || !strings.HasPrefix(err.Error(), "sessions: memcached: "+op+": ") {
+			if err == nil || !strings.HasPrefix(err.Error(), "memcached: "+op+": ") {
 				t.Errorf("round %d: %s with the server stopped = %v; want a wrapped error", i, op, err)
 			}
 		}
@@ -311,7 +311,7 @@ func TestContextAndClose(t *testing.T) {
 
 	done, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, _, _, err := d.Load(done, key); !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "sessions: memcached: load: ") {
+	if _, _, _, err := d.Load(done, key); !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "memcached: load: ") {
 		t.Errorf("Load(cancelled) = %v", err)
 	}
 	if _, err := d.Save(done, key, nil, 0, time.Hour); !errors.Is(err, context.Canceled) {
@@ -335,7 +335,7 @@ func TestContextAndClose(t *testing.T) {
 	if err := d.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err := d.Load(ctx, key); err != ErrClosed || err.Error() != "sessions: memcached: driver closed" {
+	if _, _, _, err := d.Load(ctx, key); err != ErrClosed || err.Error() != "memcached: driver closed" {
 		t.Errorf("Load after Close = %v", err)
 	}
 	if err := d.Close(ctx); err != ErrClosed {

@@ -33,14 +33,14 @@ func Open(u *url.URL) (*Driver, error) {
 func parseDSN(u *url.URL) (Options, error) {
 	var opts Options
 	if u == nil {
-		return opts, fmt.Errorf("sessions: memory: nil DSN")
+		return opts, fmt.Errorf("memory: nil DSN")
 	}
 	if u.Opaque != "" || u.Host != "" || u.Path != "" || u.User != nil {
-		return opts, fmt.Errorf("sessions: memory: DSN %q has a host or path; the memory store takes none: use memory:// with optional ?max_entries=…&shards=…&sweep_interval=…", u.Redacted())
+		return opts, fmt.Errorf("memory: DSN %q has a host or path; the memory store takes none: use memory:// with optional ?max_entries=…&shards=…&sweep_interval=…", u.Redacted())
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
-		return opts, fmt.Errorf("sessions: memory: DSN query: %w", err)
+		return opts, fmt.Errorf("memory: DSN query: %w", err)
 	}
 	names := make([]string, 0, len(q))
 	for name := range q {
@@ -50,30 +50,30 @@ func parseDSN(u *url.URL) (Options, error) {
 	for _, name := range names {
 		vals := q[name]
 		if len(vals) != 1 {
-			return opts, fmt.Errorf("sessions: memory: DSN option %q given %d times", name, len(vals))
+			return opts, fmt.Errorf("memory: DSN option %q given %d times", name, len(vals))
 		}
 		v := vals[0]
 		switch name {
 		case "max_entries":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {
-				return opts, fmt.Errorf("sessions: memory: DSN option max_entries=%q: want an integer ≥ 1", v)
+				return opts, fmt.Errorf("memory: DSN option max_entries=%q: want an integer ≥ 1", v)
 			}
 			opts.MaxEntries = n
 		case "shards":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > maxShards {
-				return opts, fmt.Errorf("sessions: memory: DSN option shards=%q: want an integer from 1 to %d", v, maxShards)
+				return opts, fmt.Errorf("memory: DSN option shards=%q: want an integer from 1 to %d", v, maxShards)
 			}
 			opts.Shards = n
 		case "sweep_interval":
 			dur, err := time.ParseDuration(v)
 			if err != nil {
-				return opts, fmt.Errorf("sessions: memory: DSN option sweep_interval=%q: want a Go duration such as 30s or 5m", v)
+				return opts, fmt.Errorf("memory: DSN option sweep_interval=%q: want a Go duration such as 30s or 5m", v)
 			}
 			opts.SweepInterval = dur
 		default:
-			return opts, fmt.Errorf("sessions: memory: unknown DSN option %q (known: max_entries, shards, sweep_interval)", name)
+			return opts, fmt.Errorf("memory: unknown DSN option %q (known: max_entries, shards, sweep_interval)", name)
 		}
 	}
 	return opts, nil

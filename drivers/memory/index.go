@@ -87,10 +87,10 @@ func (d *Driver) closedIndex() bool {
 // user and key must not be empty. After Close IndexUser returns ErrClosed.
 func (d *Driver) IndexUser(ctx context.Context, user, key string, expires time.Time) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("sessions: memory: index: %w", err)
+		return fmt.Errorf("memory: index: %w", err)
 	}
 	if user == "" || key == "" {
-		return fmt.Errorf("sessions: memory: index: %w", errEmpty)
+		return fmt.Errorf("memory: index: %w", errEmpty)
 	}
 	nowT := time.Now()
 	now := nowT.UnixNano()
@@ -145,7 +145,7 @@ func (d *Driver) IndexUser(ctx context.Context, user, key string, expires time.T
 // returns nil. After Close it returns ErrClosed.
 func (d *Driver) UnindexUser(ctx context.Context, user, key string) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("sessions: memory: unindex: %w", err)
+		return fmt.Errorf("memory: unindex: %w", err)
 	}
 	ix := &d.index
 	ix.mu.Lock()
@@ -167,7 +167,7 @@ func (d *Driver) UnindexUser(ctx context.Context, user, key string) error {
 // session record still exists. After Close it returns ErrClosed.
 func (d *Driver) UserKeys(ctx context.Context, user string) ([]string, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("sessions: memory: user keys: %w", err)
+		return nil, fmt.Errorf("memory: user keys: %w", err)
 	}
 	now := time.Now().UnixNano()
 	ix := &d.index

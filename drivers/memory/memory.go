@@ -40,6 +40,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ginkit/sessions/driver"
 )
 
 // Defaults applied by New to zero (or negative) fields of Options.
@@ -72,7 +74,7 @@ const (
 
 // ErrClosed is returned (possibly wrapped) by every method called after
 // Close, including a second Close. Test for it with errors.Is.
-var ErrClosed = errors.New("sessions: memory: driver closed")
+var ErrClosed = errors.New("memory: driver closed")
 
 // Options configures a Driver. The zero value gives the documented defaults.
 type Options struct {
@@ -113,6 +115,14 @@ type Stats struct {
 	// the janitor, by a read or by a save.
 	Expired uint64
 }
+
+// The contract this package implements, checked at compile time.
+var (
+	_ driver.Driver      = (*Driver)(nil)
+	_ driver.Toucher     = (*Driver)(nil)
+	_ driver.Scanner     = (*Driver)(nil)
+	_ driver.UserIndexer = (*Driver)(nil)
+)
 
 // Driver is an in-memory session store. Create one with New or Open; the
 // zero value is not usable. All methods are safe for concurrent use.
@@ -209,7 +219,7 @@ func (d *Driver) shardFor(key string) *shard {
 // to Save, not a copy: the caller must not modify it.
 func (d *Driver) Load(ctx context.Context, key string) ([]byte, uint64, time.Time, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, 0, time.Time{}, fmt.Errorf("sessions: memory: load: %w", err)
+		return nil, 0, time.Time{}, fmt.Errorf("memory: load: %w", err)
 	}
 	now := time.Now().UnixNano()
 	s := d.shardFor(key)
@@ -240,10 +250,10 @@ func (d *Driver) Load(ctx context.Context, key string) ([]byte, uint64, time.Tim
 // zero or less is an error.
 func (d *Driver) Save(ctx context.Context, key string, record []byte, version uint64, ttl time.Duration) (bool, error) {
 	if err := ctx.Err(); err != nil {
-		return false, fmt.Errorf("sessions: memory: save: %w", err)
+		return false, fmt.Errorf("memory: save: %w", err)
 	}
 	if ttl <= 0 {
-		return false, fmt.Errorf("sessions: memory: save: ttl %v is not positive", ttl)
+		return false, fmt.Errorf("memory: save: ttl %v is not positive", ttl)
 	}
 	if record == nil {
 		record = []byte{} // a stored record is never nil: nil means absent
@@ -314,10 +324,10 @@ func (d *Driver) makeRoom(s *shard, now int64) {
 // and returns nil. A ttl of zero or less is an error.
 func (d *Driver) Touch(ctx context.Context, key string, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("sessions: memory: touch: %w", err)
+		return fmt.Errorf("memory: touch: %w", err)
 	}
 	if ttl <= 0 {
-		return fmt.Errorf("sessions: memory: touch: ttl %v is not positive", ttl)
+		return fmt.Errorf("memory: touch: ttl %v is not positive", ttl)
 	}
 	now := time.Now()
 	expires := now.Add(ttl).UnixNano()
@@ -347,7 +357,7 @@ func (d *Driver) Touch(ctx context.Context, key string, ttl time.Duration) error
 // Delete removes the record under key. Deleting a missing key returns nil.
 func (d *Driver) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("sessions: memory: delete: %w", err)
+		return fmt.Errorf("memory: delete: %w", err)
 	}
 	s := d.shardFor(key)
 	s.mu.Lock()
@@ -398,6 +408,6 @@ func (d *Driver) Close(ctx context.Context) error {
 	case <-d.done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("sessions: memory: close: waiting for the janitor: %w", ctx.Err())
+		return fmt.Errorf("memory: close: waiting for the janitor: %w", ctx.Err())
 	}
 }

@@ -260,7 +260,7 @@ func TestClose(t *testing.T) {
 	if err := d.Close(bg); !errors.Is(err, ErrClosed) {
 		t.Fatalf("second Close = %v; want ErrClosed", err)
 	}
-	if _, _, _, err := d.Load(bg, "k"); !errors.Is(err, ErrClosed) || err.Error() != "sessions: memory: driver closed" {
+	if _, _, _, err := d.Load(bg, "k"); !errors.Is(err, ErrClosed) || err.Error() != "memory: driver closed" {
 		t.Fatalf("Load after Close = %v", err)
 	}
 	if _, err := d.Save(bg, "k", nil, 0, time.Hour); !errors.Is(err, ErrClosed) {
@@ -393,7 +393,7 @@ func TestOpenDSN(t *testing.T) {
 			t.Errorf("Open(%q) succeeded; want an error", tc.dsn)
 			continue
 		}
-		if !strings.Contains(err.Error(), tc.mention) || !strings.HasPrefix(err.Error(), "sessions: memory: ") {
+		if !strings.Contains(err.Error(), tc.mention) || !strings.HasPrefix(err.Error(), "memory: ") {
 			t.Errorf("Open(%q) = %v; want an error mentioning %s", tc.dsn, err, tc.mention)
 		}
 	}

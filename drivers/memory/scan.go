@@ -26,12 +26,12 @@ import (
 // copying that shard's keys, so requests wait at most that long.
 func (d *Driver) Scan(ctx context.Context, fn func(key string) error) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("sessions: memory: scan: %w", err)
+		return fmt.Errorf("memory: scan: %w", err)
 	}
 	var keys []string
 	for i := range d.shards {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("sessions: memory: scan: %w", err)
+			return fmt.Errorf("memory: scan: %w", err)
 		}
 		s := &d.shards[i]
 		now := time.Now().UnixNano()
@@ -50,7 +50,7 @@ func (d *Driver) Scan(ctx context.Context, fn func(key string) error) error {
 		for j, k := range keys {
 			if j%256 == 255 {
 				if err := ctx.Err(); err != nil {
-					return fmt.Errorf("sessions: memory: scan: %w", err)
+					return fmt.Errorf("memory: scan: %w", err)
 				}
 			}
 			if err := fn(k); err != nil {

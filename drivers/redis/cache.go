@@ -61,7 +61,7 @@ func (d *Driver) loadCached(ctx context.Context, k string) ([]byte, uint64, time
 		return nil, 0, time.Time{}, nil
 	}
 	if err != nil {
-		return nil, 0, time.Time{}, fmt.Errorf("sessions: redis: load: %w", err)
+		return nil, 0, time.Time{}, fmt.Errorf("redis: load: %w", err)
 	}
 	pxat := res.CachePXAT()
 	if pxat <= 0 {

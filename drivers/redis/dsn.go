@@ -66,7 +66,7 @@ func Open(u *url.URL) (*Driver, error) {
 	}
 	client, err := rueidis.NewClient(opt)
 	if err != nil {
-		err = fmt.Errorf("sessions: redis: open %s: %w", redact(u), err)
+		err = fmt.Errorf("redis: open %s: %w", redact(u), err)
 		return nil, scrub(err, opt.Password, opt.Sentinel.Password)
 	}
 	d := New(client, o)
@@ -215,10 +215,10 @@ func parseDSN(u *url.URL) (rueidis.ClientOption, Options, error) {
 	var opt rueidis.ClientOption
 	o := Options{Prefix: DefaultPrefix, Timeout: DefaultTimeout}
 	if u == nil {
-		return opt, o, errors.New("sessions: redis: open: nil DSN")
+		return opt, o, errors.New("redis: open: nil DSN")
 	}
 	fail := func(format string, args ...any) error {
-		return fmt.Errorf("sessions: redis: DSN %s: %s", redact(u), fmt.Sprintf(format, args...))
+		return fmt.Errorf("redis: DSN %s: %s", redact(u), fmt.Sprintf(format, args...))
 	}
 	if u.Scheme != "redis" && u.Scheme != "rediss" {
 		return opt, o, fail("scheme %q: want redis or rediss", u.Scheme)

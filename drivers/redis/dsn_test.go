@@ -158,8 +158,8 @@ func TestParseDSNErrors(t *testing.T) {
 			t.Errorf("parseDSN(%s) = nil error; want one", tc.dsn)
 			continue
 		}
-		if !strings.HasPrefix(err.Error(), "sessions: redis: ") {
-			t.Errorf("parseDSN(%s) error %q lacks the sessions: redis: prefix", tc.dsn, err)
+		if !strings.HasPrefix(err.Error(), "redis: ") {
+			t.Errorf("parseDSN(%s) error %q lacks the redis: prefix", tc.dsn, err)
 		}
 		for _, w := range tc.want {
 			if !strings.Contains(err.Error(), w) {

@@ -64,7 +64,7 @@ func (d *Driver) IndexUser(ctx context.Context, user, key string, expires time.T
 		return ErrClosed
 	}
 	if !isKeyShape(user) || !isKeyShape(key) {
-		return fmt.Errorf("sessions: redis: index: %w", errUserShape)
+		return fmt.Errorf("redis: index: %w", errUserShape)
 	}
 	ctx, cancel := d.withTimeout(ctx)
 	defer cancel()
@@ -74,7 +74,7 @@ func (d *Driver) IndexUser(ctx context.Context, user, key string, expires time.T
 		[]string{key, strconv.FormatInt(expires.UnixMilli(), 10), strconv.FormatInt(now, 10)},
 	).Error()
 	if err != nil {
-		return fmt.Errorf("sessions: redis: index: %w", err)
+		return fmt.Errorf("redis: index: %w", err)
 	}
 	return nil
 }
@@ -90,14 +90,14 @@ func (d *Driver) UnindexUser(ctx context.Context, user, key string) error {
 		return ErrClosed
 	}
 	if !isKeyShape(user) || !isKeyShape(key) {
-		return fmt.Errorf("sessions: redis: unindex: %w", errUserShape)
+		return fmt.Errorf("redis: unindex: %w", errUserShape)
 	}
 	ctx, cancel := d.withTimeout(ctx)
 	defer cancel()
 	// ZREM is idempotent, so rueidis may retry it after a network error.
 	cmd := d.client.B().Zrem().Key(d.indexKey(user)).Member(key).Build().ToRetryable()
 	if err := d.client.Do(ctx, cmd).Error(); err != nil {
-		return fmt.Errorf("sessions: redis: unindex: %w", err)
+		return fmt.Errorf("redis: unindex: %w", err)
 	}
 	return nil
 }
@@ -114,7 +114,7 @@ func (d *Driver) UserKeys(ctx context.Context, user string) ([]string, error) {
 		return nil, ErrClosed
 	}
 	if !isKeyShape(user) {
-		return nil, fmt.Errorf("sessions: redis: user keys: %w", errUserShape)
+		return nil, fmt.Errorf("redis: user keys: %w", errUserShape)
 	}
 	ctx, cancel := d.withTimeout(ctx)
 	defer cancel()
@@ -123,7 +123,7 @@ func (d *Driver) UserKeys(ctx context.Context, user string) ([]string, error) {
 		Min("(" + strconv.FormatInt(now, 10)).Max("+inf").Build()
 	keys, err := d.client.Do(ctx, cmd).AsStrSlice()
 	if err != nil {
-		return nil, fmt.Errorf("sessions: redis: user keys: %w", err)
+		return nil, fmt.Errorf("redis: user keys: %w", err)
 	}
 	if keys == nil {
 		keys = []string{}

@@ -122,16 +122,16 @@ func TestIndexErrors(t *testing.T) {
 	exp := time.Now().Add(time.Hour)
 	k := sessionstest.Key(t)
 	for _, bad := range []string{"", "a:b", "a b", strings.Repeat("x", 251)} {
-		if err := d.IndexUser(ctx, bad, k, exp); err == nil || !strings.HasPrefix(err.Error(), "sessions: redis: index: ") {
+		if err := d.IndexUser(ctx, bad, k, exp); err == nil || !strings.HasPrefix(err.Error(), "redis: index: ") {
 			t.Errorf("IndexUser(user %q) = %v; want an error", bad, err)
 		}
 		if err := d.IndexUser(ctx, k, bad, exp); err == nil {
 			t.Errorf("IndexUser(key %q) succeeded", bad)
 		}
-		if err := d.UnindexUser(ctx, bad, k); err == nil || !strings.HasPrefix(err.Error(), "sessions: redis: unindex: ") {
+		if err := d.UnindexUser(ctx, bad, k); err == nil || !strings.HasPrefix(err.Error(), "redis: unindex: ") {
 			t.Errorf("UnindexUser(user %q) = %v; want an error", bad, err)
 		}
-		if _, err := d.UserKeys(ctx, bad); err == nil || !strings.HasPrefix(err.Error(), "sessions: redis: user keys: ") {
+		if _, err := d.UserKeys(ctx, bad); err == nil || !strings.HasPrefix(err.Error(), "redis: user keys: ") {
 			t.Errorf("UserKeys(user %q) = %v; want an error", bad, err)
 		}
 	}

@@ -38,6 +38,8 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/ginkit/sessions/driver"
 )
 
 // DefaultPrefix is the key prefix used when Options.Prefix is empty or the
@@ -49,7 +51,7 @@ const DefaultPrefix = "sess:"
 const DefaultTimeout = 5 * time.Second
 
 // ErrClosed is returned by every method of a Driver after Close.
-var ErrClosed = errors.New("sessions: redis: driver closed")
+var ErrClosed = errors.New("redis: driver closed")
 
 // Options tunes a Driver made by New. The zero value is ready to use.
 type Options struct {
@@ -73,6 +75,14 @@ type Options struct {
 	// has DisableCache set, Load notices and reads directly.
 	ClientCache bool
 }
+
+// The contract this package implements, checked at compile time.
+var (
+	_ driver.Driver      = (*Driver)(nil)
+	_ driver.Toucher     = (*Driver)(nil)
+	_ driver.Scanner     = (*Driver)(nil)
+	_ driver.UserIndexer = (*Driver)(nil)
+)
 
 // Driver stores sessions in Redis. It implements the sessions.Driver and
 // sessions.Toucher contracts, and is safe for concurrent use.
@@ -177,7 +187,7 @@ func (d *Driver) loadDirect(ctx context.Context, k string) ([]byte, uint64, time
 		return nil, 0, time.Time{}, nil
 	}
 	if err != nil {
-		return nil, 0, time.Time{}, fmt.Errorf("sessions: redis: load: %w", err)
+		return nil, 0, time.Time{}, fmt.Errorf("redis: load: %w", err)
 	}
 	rec, version, expires, ok := parseValue(val, time.Now())
 	if !ok {
@@ -254,7 +264,7 @@ func (d *Driver) Save(ctx context.Context, key string, record []byte, version ui
 	// either way the next Load must see Redis, not a cached copy.
 	d.noteWrite(k)
 	if err != nil {
-		return false, fmt.Errorf("sessions: redis: save: %w", err)
+		return false, fmt.Errorf("redis: save: %w", err)
 	}
 	return n == 1, nil
 }
@@ -276,7 +286,7 @@ func (d *Driver) Touch(ctx context.Context, key string, ttl time.Duration) error
 	err := touchScript.Exec(ctx, d.client, []string{k}, []string{string(dl[:]), millis(ttl)}).Error()
 	d.noteWrite(k)
 	if err != nil {
-		return fmt.Errorf("sessions: redis: touch: %w", err)
+		return fmt.Errorf("redis: touch: %w", err)
 	}
 	return nil
 }
@@ -301,7 +311,7 @@ func (d *Driver) Delete(ctx context.Context, key string) error {
 	err := d.client.Do(ctx, cmd).Error()
 	d.noteWrite(k) // a deleted session is dead at once for this process
 	if err != nil {
-		return fmt.Errorf("sessions: redis: delete: %w", err)
+		return fmt.Errorf("redis: delete: %w", err)
 	}
 	return nil
 }
@@ -326,7 +336,7 @@ func (d *Driver) Close(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("sessions: redis: close: %w", ctx.Err())
+		return fmt.Errorf("redis: close: %w", ctx.Err())
 	}
 }
 

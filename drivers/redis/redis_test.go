@@ -91,7 +91,7 @@ func TestCloseOwnership(t *testing.T) {
 		"Delete": owned.Delete(ctx, "k"),
 		"Touch":  owned.Touch(ctx, "k", time.Hour),
 	} {
-		if !errors.Is(err, redis.ErrClosed) || err.Error() != "sessions: redis: driver closed" {
+		if !errors.Is(err, redis.ErrClosed) || err.Error() != "redis: driver closed" {
 			t.Errorf("%s after Close = %v; want %v", name, err, redis.ErrClosed)
 		}
 	}
@@ -193,7 +193,7 @@ func TestTimeoutBoundsEachCall(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Load with a 1ns timeout = %v; want a wrapped context.DeadlineExceeded", err)
 	}
-	if got, prefix := err.Error(), "sessions: redis: load: "; len(got) < len(prefix) || got[:len(prefix)] != prefix {
+	if got, prefix := err.Error(), "redis: load: "; len(got) < len(prefix) || got[:len(prefix)] != prefix {
 		t.Fatalf("error %q does not start with %q", got, prefix)
 	}
 }

@@ -44,13 +44,13 @@ const scanCount = 500
 //
 // If fn returns an error, Scan stops and returns that error unchanged. A
 // failed round trip or the end of ctx stops it with an error starting
-// "sessions: redis: scan:". After Close, Scan returns ErrClosed.
+// "redis: scan:". After Close, Scan returns ErrClosed.
 func (d *Driver) Scan(ctx context.Context, fn func(key string) error) error {
 	if d.closed.Load() {
 		return ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("sessions: redis: scan: %w", err)
+		return fmt.Errorf("redis: scan: %w", err)
 	}
 	nodes, err := d.primaries(ctx)
 	if err != nil {
@@ -64,14 +64,14 @@ func (d *Driver) Scan(ctx context.Context, fn func(key string) error) error {
 				return ErrClosed
 			}
 			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("sessions: redis: scan: %w", err)
+				return fmt.Errorf("redis: scan: %w", err)
 			}
 			cmd := n.client.B().Scan().Cursor(cursor).Match(pattern).Count(scanCount).Build()
 			tctx, cancel := d.withTimeout(ctx)
 			entry, err := n.client.Do(tctx, cmd).AsScanEntry()
 			cancel()
 			if err != nil {
-				return fmt.Errorf("sessions: redis: scan: %s: %w", n.addr, err)
+				return fmt.Errorf("redis: scan: %s: %w", n.addr, err)
 			}
 			for _, k := range entry.Elements {
 				key, ok := strings.CutPrefix(k, d.prefix)
@@ -115,7 +115,7 @@ func (d *Driver) primaries(ctx context.Context) ([]scanTarget, error) {
 	for _, addr := range addrs {
 		c := all[addr]
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("sessions: redis: scan: %w", err)
+			return nil, fmt.Errorf("redis: scan: %w", err)
 		}
 		tctx, cancel := d.withTimeout(ctx)
 		role, err := roleOf(tctx, c)

@@ -223,7 +223,7 @@ func TestScanErrors(t *testing.T) {
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := d.Scan(cctx, func(string) error { return nil }); !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "sessions: redis: scan: ") {
+	if err := d.Scan(cctx, func(string) error { return nil }); !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "redis: scan: ") {
 		t.Fatalf("Scan(canceled) = %v", err)
 	}
 	// Close during a scan stops it with ErrClosed.
