@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/ginkit/sessions/internal/core"
 )
 
 // Defaults applied by DefaultConfig, ConfigFromEnv and, for zero fields,
@@ -367,3 +369,9 @@ func validCookieName(s string) bool {
 	}
 	return s != ""
 }
+
+// ParseEncryptionKeys parses SESSION_ENCRYPTION_KEYS: comma-separated
+// base64 (standard or URL alphabet, padded or not) keys of 32 bytes each,
+// for Config.EncryptionKeys. The first key encrypts; all decrypt. Its
+// errors name the key by position, never quote it.
+func ParseEncryptionKeys(s string) ([][]byte, error) { return core.ParseEncryptionKeys(s) }

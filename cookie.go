@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ginkit/sessions/internal/core"
 )
 
 // The session cookie on the wire: reading the ID from a request and
@@ -38,7 +40,7 @@ func requestID(r *http.Request, name string) string {
 			if !validCookieValue(val) {
 				continue
 			}
-			if validID(val) {
+			if core.ValidID(val) {
 				return val
 			}
 			return ""

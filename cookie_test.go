@@ -5,13 +5,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ginkit/sessions/internal/core"
 )
 
 // netHTTPID is what the middleware did before requestID: net/http's
 // r.Cookie, then the ID shape check. requestID must agree with it.
 func netHTTPID(r *http.Request, name string) string {
 	ck, err := r.Cookie(name)
-	if err != nil || !validID(ck.Value) {
+	if err != nil || !core.ValidID(ck.Value) {
 		return ""
 	}
 	return ck.Value
@@ -26,7 +28,7 @@ func cookieRequest(lines ...string) *http.Request {
 }
 
 func TestRequestIDMatchesNetHTTP(t *testing.T) {
-	id, other := newID(), newID()
+	id, other := core.NewID(), core.NewID()
 	cases := [][]string{
 		nil,
 		{""},
@@ -61,7 +63,7 @@ func TestRequestIDMatchesNetHTTP(t *testing.T) {
 // FuzzRequestID: for any Cookie header, requestID finds the same session
 // ID as net/http's r.Cookie followed by the ID check.
 func FuzzRequestID(f *testing.F) {
-	id := newID()
+	id := core.NewID()
 	f.Add("session=" + id)
 	f.Add("a=b; session=\"" + id + "\"; session=x")
 	f.Add("session=x\\y; session=" + id)
@@ -82,7 +84,7 @@ func FuzzRequestID(f *testing.F) {
 // combination the Config allows.
 func TestCookieHeaderMatchesNetHTTP(t *testing.T) {
 	exp := time.Date(2031, 5, 6, 7, 8, 9, 500e6, time.FixedZone("X", 3600))
-	id := newID()
+	id := core.NewID()
 	for _, name := range []string{"session", "__Host-s"} {
 		for _, path := range []string{"/", "/app", "/a b"} {
 			for _, domain := range []string{"", "example.com", ".example.com"} {

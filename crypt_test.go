@@ -15,6 +15,7 @@ import (
 
 	"github.com/ginkit/sessions"
 	"github.com/ginkit/sessions/drivers/memory"
+	"github.com/ginkit/sessions/internal/core"
 )
 
 func newKey(t *testing.T) []byte {
@@ -48,7 +49,7 @@ func TestEncryptionAtRest(t *testing.T) {
 	for _, c := range (&http.Response{Header: rec.Header()}).Cookies() {
 		id = c.Value
 	}
-	raw, _, _, err := d.Load(context.Background(), sessions.KeyOf(id))
+	raw, _, _, err := d.Load(context.Background(), core.StoreKey(id))
 	require.NoError(t, err)
 	assert.False(t, bytes.Contains(raw, []byte("4111")), "the record is not readable at rest")
 	assert.Equal(t, "4111-1111-1111-1111", serve(app1, "/get", id).Body.String())
@@ -66,19 +67,19 @@ func TestEncryptionAtRest(t *testing.T) {
 	for _, c := range (&http.Response{Header: rec.Header()}).Cookies() {
 		id2 = c.Value
 	}
-	raw2, _, _, _ := d.Load(context.Background(), sessions.KeyOf(id2))
-	victim := sessions.KeyOf(id2)
+	raw2, _, _, _ := d.Load(context.Background(), core.StoreKey(id2))
+	victim := core.StoreKey(id2)
 	other := "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA"
-	_, err = d.Save(context.Background(), sessions.KeyOf(other), raw2, 0, time.Hour)
+	_, err = d.Save(context.Background(), core.StoreKey(other), raw2, 0, time.Hour)
 	require.NoError(t, err)
 	_ = victim
 	assert.Equal(t, "", serve(app1, "/get", other).Body.String(), "the store key is the associated data")
 
 	// Tampering is an absent session, never a crash.
-	_, ver, _, _ := d.Load(context.Background(), sessions.KeyOf(id2))
+	_, ver, _, _ := d.Load(context.Background(), core.StoreKey(id2))
 	bad := bytes.Clone(raw2)
 	bad[len(bad)-1] ^= 1
-	ok, err := d.Save(context.Background(), sessions.KeyOf(id2), bad, ver, time.Hour)
+	ok, err := d.Save(context.Background(), core.StoreKey(id2), bad, ver, time.Hour)
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.Equal(t, 200, serve(app1, "/get", id2).Code)

@@ -27,6 +27,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ginkit/sessions"
+	"github.com/ginkit/sessions/internal/core"
 )
 
 // secApp is the application under attack.
@@ -174,7 +175,7 @@ func (b *secBrowser) plant(id string) {
 // stored reports whether the store holds a record for session id.
 func (a *secApp) stored(t *testing.T, id string) bool {
 	t.Helper()
-	rec, _, _, err := a.d.Load(context.Background(), sessions.KeyOf(id))
+	rec, _, _, err := a.d.Load(context.Background(), core.StoreKey(id))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +289,7 @@ func TestSecurityUnknownIDNeverAdopted(t *testing.T) {
 	}
 	// The victim's store key is what a store dump shows: as a cookie it
 	// is just another unknown ID.
-	attacker.plant(sessions.KeyOf(victim.id()))
+	attacker.plant(core.StoreKey(victim.id()))
 	if seen := attacker.ok("GET", "/me"); seen != "" {
 		t.Fatalf("the victim's store key used as a cookie sees %q", seen)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ginkit/sessions"
+	"github.com/ginkit/sessions/contrib"
 )
 
 type flashNote struct{ Level string }
@@ -37,7 +38,7 @@ func TestFlashesNative(t *testing.T) {
 		want  string
 	}{
 		{sessions.JSONCodec{}, "string:saved,float64:2,map[string]interface {}:map[Level:info]"},
-		{sessions.GobCodec{}, "string:saved,int:2,sessions_test.flashNote:{info}"},
+		{contrib.GobCodec{}, "string:saved,int:2,sessions_test.flashNote:{info}"},
 	} {
 		t.Run(fmt.Sprintf("%T", tc.codec), func(t *testing.T) {
 			gin.SetMode(gin.TestMode)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ginkit/sessions"
 	"github.com/ginkit/sessions/drivers/memory"
+	"github.com/ginkit/sessions/internal/core"
 )
 
 // moveFileDSN returns the DSN of a fresh, empty file store.
@@ -175,7 +176,7 @@ func TestMovePreviousMovesEverything(t *testing.T) {
 			list, err := after.UserSessions(ctx, fmt.Sprintf("user-%d", i))
 			require.NoError(t, err)
 			require.Len(t, list, 1, "the user index of the new backend lists the session")
-			assert.Equal(t, sessions.KeyOf(id), list[0].IDHash)
+			assert.Equal(t, core.StoreKey(id), list[0].IDHash)
 		}
 	}
 
@@ -190,7 +191,7 @@ func TestMovePreviousKeepsTheCurrentCopy(t *testing.T) {
 	oldDSN, newDSN := moveFileDSN(t), moveFileDSN(t)
 	oldD := moveOpen(t, oldDSN)
 	_, id := moveServe(t, moveEngine(moveManager(t, oldDSN, "", nil)), "/set/old", "")
-	key := sessions.KeyOf(id)
+	key := core.StoreKey(id)
 	stale, _, exp, err := oldD.Load(ctx, key)
 	require.NoError(t, err)
 	require.NotNil(t, stale)
@@ -241,7 +242,7 @@ func TestMovePreviousEncryptedRecords(t *testing.T) {
 	list, err := after.UserSessions(ctx, "user-5")
 	require.NoError(t, err)
 	require.Len(t, list, 1)
-	assert.Equal(t, sessions.KeyOf(ids[5]), list[0].IDHash)
+	assert.Equal(t, core.StoreKey(ids[5]), list[0].IDHash)
 	rec, _ := moveServe(t, moveEngine(after), "/get", ids[3])
 	assert.Equal(t, "3", rec.Body.String())
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ginkit/sessions"
+	"github.com/ginkit/sessions/internal/core"
 )
 
 // newMovingApp builds an app whose sessions live in dsn, moving from prev.
@@ -62,7 +63,7 @@ func TestPreviousBackendMove(t *testing.T) {
 	cur, err := sessions.Open(newDSN)
 	require.NoError(t, err)
 	defer cur.Close(ctx)
-	rec2, _, exp, err := cur.Load(ctx, sessions.KeyOf(id))
+	rec2, _, exp, err := cur.Load(ctx, core.StoreKey(id))
 	require.NoError(t, err)
 	require.NotNil(t, rec2, "it was copied to the current backend at once")
 	assert.WithinDuration(t, before.Expires, exp, 50*time.Millisecond, "the remaining lifetime carries over exactly")

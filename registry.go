@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ginkit/sessions/driver"
+	"github.com/ginkit/sessions/internal/core"
 )
 
 // Factory builds a Driver from a parsed DSN; see driver.Factory.
@@ -23,34 +24,51 @@ func Register(scheme string, f Factory) { driver.Register(scheme, f) }
 // Schemes returns the registered schemes, sorted.
 func Schemes() []string { return driver.Schemes() }
 
+// optIn maps the schemes of the drivers that register themselves when
+// imported (their libraries are not every application's) to the import
+// that registers them, for Open's error when the import is missing.
+var optIn = map[string]string{
+	"postgres":   "github.com/ginkit/sessions/drivers/postgres",
+	"postgresql": "github.com/ginkit/sessions/drivers/postgres",
+	"mysql":      "github.com/ginkit/sessions/drivers/mysql",
+	"mariadb":    "github.com/ginkit/sessions/drivers/mysql",
+	"sqlite":     "github.com/ginkit/sessions/drivers/sqlite",
+}
+
 // Open opens the driver named by the DSN's scheme. The empty DSN means
 // "memory://". An unknown scheme is an error that names it and lists the
-// registered ones; a malformed DSN is an error that quotes it with any
-// password masked. The caller owns the returned Driver and closes it.
+// registered ones, or names the import that registers it (the SQL
+// drivers); a malformed DSN is an error that quotes it with any password
+// masked. The caller owns the returned Driver and closes it.
 func Open(dsn string) (Driver, error) {
 	if dsn == "" {
 		dsn = "memory://"
 	}
+	openErr := func(format string, args ...any) error {
+		return &core.Error{Op: "open " + RedactDSN(dsn), Kind: core.KindConfig, Err: fmt.Errorf(format, args...)}
+	}
 	u, err := url.Parse(dsn)
 	if err != nil || u.Scheme == "" {
-		return nil, fmt.Errorf("sessions: malformed DSN %q: want scheme://…, e.g. memory://, file:///var/lib/app/sessions or redis://host:6379/0", RedactDSN(dsn))
+		return nil, openErr("malformed DSN: want scheme://…, e.g. memory://, file:///var/lib/app/sessions or redis://host:6379/0")
 	}
 	if strayAt(u) {
 		// The driver would quote the rest of the password as part of the
 		// host, path or query.
-		return nil, fmt.Errorf("sessions: malformed DSN %q: an \"@\" after the host; if it ends a password, percent-encode any '/', '?' or '#' in the password (%%2F, %%3F, %%23)", RedactDSN(dsn))
+		return nil, openErr("malformed DSN: an \"@\" after the host; percent-encode '/', '?' and '#' in a password")
 	}
 	f, ok := driver.Lookup(u.Scheme)
 	if !ok {
-		return nil, fmt.Errorf("sessions: unknown DSN scheme %q in %q (registered: %s; a custom driver needs sessions.Register)",
-			u.Scheme, RedactDSN(dsn), strings.Join(Schemes(), ", "))
+		if pkg, known := optIn[strings.ToLower(u.Scheme)]; known {
+			return nil, openErr("the %s driver is not linked in: import _ %q", u.Scheme, pkg)
+		}
+		return nil, openErr("unknown scheme %q (registered: %s)", u.Scheme, strings.Join(Schemes(), ", "))
 	}
 	d, err := f(u)
 	if err != nil {
-		return nil, fmt.Errorf("sessions: open %s: %w", RedactDSN(dsn), err)
+		return nil, &core.Error{Op: "open " + RedactDSN(dsn), Kind: core.KindConfig, Err: err}
 	}
 	if d == nil {
-		return nil, fmt.Errorf("sessions: open %s: the %q factory returned no driver", RedactDSN(dsn), u.Scheme)
+		return nil, openErr("the %q factory returned no driver", u.Scheme)
 	}
 	return d, nil
 }

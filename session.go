@@ -2,20 +2,21 @@ package sessions
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/ginkit/sessions/internal/core"
 )
 
 // The request state machine. One *session per request holds everything the
 // request knows about its session, and every transition lives in this file:
 //
 //	untouched ──first helper──▶ loaded (a live record) | absent (none, or not usable)
-//	loaded/absent ──Set/Delete/Clear──▶ changed (a delta, see delta.go)
-//	changed ──commit──▶ committed (load-apply-conditional-save, retried on conflict)
+//	loaded/absent ──Set/Delete/Clear──▶ changed (a delta: internal/core/delta.go)
+//	changed ──commit──▶ committed (the engine's load-apply-conditional-save, retried on conflict)
 //	loaded ──commit, idle deadline stale──▶ touched (expiry extended, data not rewritten)
 //
 // An untouched session is a 64-byte handle with no sessionData: a request
@@ -54,7 +55,7 @@ type sessionData struct {
 	state loadState
 	wctx  context.Context // writeCtx, once made
 
-	stored // the record as this request knows it, and its delta
+	core.State // the record as this request knows it, and its delta
 
 	encodeErr  error // first value that failed to encode: the commit fails with it
 	softErr    error // a failed touch: reported, but the response stands
@@ -102,7 +103,7 @@ func (s *session) ensureLoaded() error {
 		s.state = absent
 		return nil
 	}
-	s.id, s.key = id, storeKey(id)
+	s.SetID(id)
 	return s.load(s.readCtx())
 }
 
@@ -111,11 +112,11 @@ func (s *session) ensureLoaded() error {
 // the session absent with no ID: strict mode, an unknown ID is never
 // adopted, and the visitor gets a fresh one when something is written.
 func (s *session) load(ctx context.Context) error {
-	found, err := s.m.loadStored(ctx, &s.stored)
+	found, err := s.m.eng.Load(ctx, &s.State)
 	s.loadErr = err
 	if err != nil {
 		s.state = failed
-		s.fresh = false
+		s.Fresh = false
 		return err
 	}
 	if !found {
@@ -129,38 +130,23 @@ func (s *session) load(ctx context.Context) error {
 // forget drops the ID: the session is absent.
 func (s *session) forget() {
 	s.state = absent
-	s.stored.drop()
-}
-
-// value returns the encoded value of key as this request sees it.
-// Called with s.mu held, after ensureLoaded.
-func (s *session) value(key string) ([]byte, bool) {
-	if v, ok, decided := s.d.lookup(key); decided {
-		return v, ok
-	}
-	return s.base.get(key)
+	s.State.Drop()
 }
 
 // beginChange prepares for a change: a session without an ID gets a fresh
 // one now, so ID() is stable for the rest of the request.
 // Called with s.mu held.
 func (s *session) beginChange() {
-	if s.id == "" {
+	if s.ID == "" {
 		s.newSession()
 	}
 }
 
 func (s *session) newSession() {
-	s.stored.startNew()
+	s.State.StartNew()
 	if s.state != failed {
 		s.state = absent
 	}
-}
-
-// ttl returns the time to live of a save or touch made at now, capped by
-// the absolute lifetime; ok is false when the absolute deadline has passed.
-func (s *session) ttl(now time.Time) (time.Duration, bool) {
-	return s.m.ttlAt(s.created, now, s.m.cfg.Lifetime)
 }
 
 // commit persists the request's changes, or extends the idle deadline when
@@ -170,11 +156,11 @@ func (s *session) commit() error {
 	if s.encodeErr != nil {
 		return s.encodeErr
 	}
-	if !s.d.empty() {
+	if !s.Delta.Empty() {
 		if err := s.save(s.writeCtx()); err != nil {
 			return err
 		}
-	} else if s.state == loaded && s.touchDue() {
+	} else if s.state == loaded && s.m.eng.TouchDue(&s.State, s.m.cfg.Lifetime) {
 		s.touch(s.writeCtx())
 	}
 	s.writeCookie()
@@ -182,38 +168,50 @@ func (s *session) commit() error {
 }
 
 // save applies the delta to the newest stored record and writes it
-// conditionally (mergeSave), then marks the cookie for sending if the
-// client's copy must change (mergeSave's cookieDue). A save after the
-// headers went out cannot send one, and tells mergeSave so.
+// conditionally (the engine's Save), then marks the cookie for sending if
+// the client's copy must change. A save after the headers went out cannot
+// send one, and tells the engine so.
 func (s *session) save(ctx context.Context) error {
 	s.beginChange()
-	s.stored.noCookie = s.w.ResponseWriter.Written()
-	saved, err := s.m.mergeSave(ctx, &s.stored, s, s.m.cfg.Lifetime)
-	if saved {
-		s.state = loaded
-		s.sendCookie = s.sendCookie || s.stored.cookieDue
-	}
+	s.NoCookie = s.w.ResponseWriter.Written()
+	out, err := s.m.eng.Save(ctx, &s.State, s.m.cfg.Lifetime)
+	s.settle(out, err)
 	return err
 }
 
-// touchDue reports whether the idle deadline is stale enough to extend:
-// more than TouchInterval has passed since it was last set.
-func (s *session) touchDue() bool {
-	setAt := s.expires.Add(-s.m.cfg.Lifetime)
-	return time.Since(setAt) > s.m.cfg.TouchInterval
-}
-
-// touch extends the idle deadline (touchStored). A failed touch is
+// touch extends the idle deadline (the engine's Touch). A failed touch is
 // reported but does not fail the response: no change of the user's is
 // lost by it.
 func (s *session) touch(ctx context.Context) {
-	touched, err := s.m.touchStored(ctx, &s.stored, s, s.m.cfg.Lifetime)
+	out, err := s.m.eng.Touch(ctx, &s.State, s.m.cfg.Lifetime)
+	s.settle(out, err)
 	if err != nil {
 		s.softErr = err
 		return
 	}
-	if touched {
+	if out.Written {
 		s.sendCookie = true
+	}
+}
+
+// settle brings the load state in line with what a save or touch did to
+// the State: a failed reload leaves the session failed; otherwise it is
+// loaded if a record exists, absent if not.
+func (s *session) settle(out core.Outcome, err error) {
+	switch {
+	case out.ReloadFailed:
+		s.state, s.loadErr = failed, err
+		return
+	case out.Reloaded:
+		s.loadErr = nil
+	}
+	if s.Exists {
+		s.state = loaded
+	} else if s.state != failed || out.Reloaded {
+		s.state = absent
+	}
+	if out.Written {
+		s.sendCookie = s.sendCookie || out.CookieDue
 	}
 }
 
@@ -223,13 +221,13 @@ func (s *session) touch(ctx context.Context) {
 func (s *session) writeCookie() {
 	var hdr string
 	switch {
-	case s.sendCookie && s.id != "" && s.exists:
+	case s.sendCookie && s.ID != "" && s.Exists:
 		if s.m.cfg.ExpireOnClose {
-			hdr = s.m.cookieFmt.header(s.id, time.Time{}, 0)
+			hdr = s.m.cookieFmt.header(s.ID, time.Time{}, 0)
 		} else {
-			hdr = s.m.cookieFmt.header(s.id, s.expires, max(1, int((time.Until(s.expires)+time.Second-1)/time.Second)))
+			hdr = s.m.cookieFmt.header(s.ID, s.Expires, max(1, int((time.Until(s.Expires)+time.Second-1)/time.Second)))
 		}
-	case s.destroyed && !s.exists:
+	case s.destroyed && !s.Exists:
 		hdr = s.m.cookieFmt.header("", time.Unix(0, 0), 0)
 	default:
 		return
@@ -254,25 +252,25 @@ func (s *session) writeCookie() {
 // old record, so the old ID is dead. Called with s.mu held.
 func (s *session) refresh() error {
 	if err := s.ensureLoaded(); err != nil {
-		return fmt.Errorf("sessions: refresh: %w", err)
+		return core.Wrap("refresh", err)
 	}
 	if s.encodeErr != nil {
 		return s.encodeErr
 	}
 	if s.state == failed {
 		if err := s.load(s.readCtx()); err != nil {
-			return fmt.Errorf("sessions: refresh: %w", err)
+			return core.Wrap("refresh", err)
 		}
 	}
-	if !s.exists {
+	if !s.Exists {
 		// Nothing stored yet (a new visitor): the ID this request will use
 		// has never been sent to anyone. Make sure it is a new one.
-		if s.id != "" {
+		if s.ID != "" {
 			s.newSession()
 		}
 		return nil
 	}
-	if err := s.m.rekeyStored(s.writeCtx(), &s.stored); err != nil {
+	if err := s.m.eng.Rekey(s.writeCtx(), &s.State); err != nil {
 		return err
 	}
 	s.state = loaded
@@ -287,20 +285,20 @@ func (s *session) destroy() error {
 	s.open()
 	if s.state == untouched {
 		if id := requestID(s.c.Request, s.m.cfg.CookieName); id != "" {
-			s.id, s.key = id, storeKey(id)
+			s.SetID(id)
 		}
 	}
-	if s.key != "" {
-		user := s.meta.user
-		if s.d.meta != nil && user == "" {
-			user = s.d.meta.user
+	if s.Key != "" {
+		user := s.Meta.User
+		if s.Delta.Meta != nil && user == "" {
+			user = s.Delta.Meta.User
 		}
-		if err := s.m.deleteStored(s.writeCtx(), s.key, user); err != nil {
-			return fmt.Errorf("sessions: destroy: %w", err)
+		if err := s.m.eng.Delete(s.writeCtx(), s.Key, user); err != nil {
+			return core.Wrap("destroy", err)
 		}
 	}
 	s.forget()
-	s.d.reset()
+	s.Delta.Reset()
 	s.encodeErr = nil
 	s.destroyed = true
 	return nil
@@ -321,14 +319,14 @@ func (s *session) finalCommit() {
 		return
 	}
 	var err error
-	if s.state != untouched || s.destroyed || !s.d.empty() {
+	if s.state != untouched || s.destroyed || !s.Delta.Empty() {
 		err = s.commit()
 	}
 	if err != nil {
 		// The response reports the failure (below, or by its own error
 		// status): what this request changed is dropped, never saved
 		// behind the client's back by the end-of-chain commit.
-		s.d.reset()
+		s.Delta.Reset()
 		s.encodeErr = nil
 	}
 	soft := s.takeSoftErr()
@@ -365,8 +363,8 @@ func (s *session) lateCommit() {
 		return
 	}
 	var err error
-	if !s.d.empty() || s.encodeErr != nil {
-		if s.id == "" || !s.exists {
+	if !s.Delta.Empty() || s.encodeErr != nil {
+		if s.ID == "" || !s.Exists {
 			err = ErrResponseWritten
 		} else {
 			err = s.commit()
@@ -392,5 +390,5 @@ func (s *session) takeSoftErr() error {
 
 // keys returns the keys this request sees, sorted.
 func (s *session) keys() []string {
-	return s.d.apply(s.base).keys()
+	return s.Delta.Apply(s.Base).Keys()
 }

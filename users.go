@@ -2,32 +2,25 @@ package sessions
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
-	"fmt"
 	"sort"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/ginkit/sessions/internal/core"
 )
 
 // Per-user sessions: "log out everywhere", "log out other devices",
 // back-channel logout. A session is bound to a user with SetUser; the
 // binding lives in the record, and the driver's UserIndexer keeps an index
 // user → sessions in the backend itself, so the Manager finds a user's
-// sessions without scanning the store, from any process sharing it.
-//
-// The index is kept consistent by the core: a session is entered before
-// its record is written and the entry outlives the session's idle deadline
-// (it is renewed, by a full save, when a session would outlive it); Refresh
-// moves the entry to the new ID; Destroy and revocation remove it; entries
-// whose session expired, or was bound to someone else since, are pruned
-// whenever the index is read.
+// sessions without scanning the store, from any process sharing it. The
+// engine keeps the index consistent (internal/core/userindex.go).
 
 // ErrNoUserIndex is returned by the per-user operations when the driver
 // cannot keep a per-user index (it does not implement UserIndexer).
-var ErrNoUserIndex = errors.New("sessions: the session driver keeps no per-user index (it does not implement sessions.UserIndexer)")
+var ErrNoUserIndex = core.ErrNoUserIndex
 
 // maxUserAgent bounds the user agent recorded by SetUser.
 const maxUserAgent = 512
@@ -35,9 +28,9 @@ const maxUserAgent = 512
 // SessionInfo describes one of a user's sessions, for a "your devices"
 // page or an admin tool. It never holds the raw session ID.
 type SessionInfo struct {
-	// IDHash is the session's store key, KeyOf(ID): stable, safe to show
-	// and to pass back to RevokeSession. Compare it with
-	// KeyOf(ID(c)) to mark the current session.
+	// IDHash is the session's store key: stable, safe to show and to pass
+	// back to RevokeSession. Compare it with IDHash(c) to mark the
+	// current session.
 	IDHash string
 	// Created is when the session started; LastSeen is when its idle
 	// deadline was last extended (accurate to within TouchInterval);
@@ -47,163 +40,43 @@ type SessionInfo struct {
 	IP, UserAgent string
 }
 
-// userKey derives the index key of a user ID: its hash, so user IDs (often
-// e-mail addresses) never appear in the store's key space.
-func userKey(userID string) string {
-	sum := sha256.Sum256([]byte("ginkit/sessions user\x00" + userID))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
-}
-
-// indexers returns the user indexes to consult: the current backend's and,
-// during a move, the previous one's.
-func (m *Manager) indexers() []UserIndexer {
-	out := make([]UserIndexer, 0, 2)
-	if m.index != nil {
-		out = append(out, m.index)
-	}
-	if pi, ok := m.prev.(UserIndexer); ok && m.prev != nil {
-		out = append(out, pi)
-	}
-	return out
-}
-
-// indexFor enters key in meta.user's index when the binding is new (the
-// record had oldUser) or the entry would expire before the deadline a save
-// at now with ttl sets, and records the entry's expiry in meta.
-func (m *Manager) indexFor(ctx context.Context, key string, meta *recordMeta, oldUser string, now time.Time, ttl time.Duration) error {
-	if meta.user == "" || m.index == nil {
-		meta.indexedUntil = time.Time{}
-		return nil
-	}
-	if meta.user == oldUser && meta.indexedUntil.After(now.Add(ttl)) {
-		return nil
-	}
-	until := now.Add(ttl + m.cfg.Lifetime)
-	if err := m.index.IndexUser(ctx, userKey(meta.user), key, until); err != nil {
-		return fmt.Errorf("sessions: save: user index: %w", err)
-	}
-	meta.indexedUntil = until
-	return nil
-}
-
-// unindex removes key from user's index in every backend, best effort: a
-// stale entry is harmless and pruned when the index is next read.
-func (m *Manager) unindex(ctx context.Context, userID, key string) {
-	for _, ix := range m.indexers() {
-		if err := ix.UnindexUser(ctx, userKey(userID), key); err != nil {
-			m.cfg.Logger.Debug("sessions: removing a user index entry failed; it is pruned later", "key", key, "error", err)
-		}
-	}
-}
-
-// userKeys returns the union of userID's index entries in every backend.
-func (m *Manager) userKeys(ctx context.Context, userID string) ([]string, error) {
-	ixs := m.indexers()
-	if m.index == nil {
-		return nil, ErrNoUserIndex
-	}
-	seen := map[string]bool{}
-	var keys []string
-	for _, ix := range ixs {
-		ks, err := ix.UserKeys(ctx, userKey(userID))
-		if err != nil {
-			return nil, fmt.Errorf("sessions: user index: %w", err)
-		}
-		for _, k := range ks {
-			if !seen[k] {
-				seen[k] = true
-				keys = append(keys, k)
-			}
-		}
-	}
-	return keys, nil
-}
-
 // UserSessions lists the live sessions bound to userID, most recently used
 // first, from any process sharing the backend. Index entries whose session
 // is gone or bound to another user are pruned on the way. With a driver
 // that keeps no per-user index it returns ErrNoUserIndex.
 func (m *Manager) UserSessions(ctx context.Context, userID string) ([]SessionInfo, error) {
-	keys, err := m.userKeys(ctx, userID)
+	snaps, err := m.eng.UserSessions(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]SessionInfo, 0, len(keys))
-	for _, key := range keys {
-		snap, err := m.snapshotKey(ctx, key)
-		if err != nil {
-			return nil, err
-		}
-		if snap == nil || snap.User != userID {
-			m.unindex(ctx, userID, key)
-			continue
-		}
+	out := make([]SessionInfo, 0, len(snaps))
+	for _, snap := range snaps {
 		last := snap.Expires.Add(-m.cfg.Lifetime)
 		if last.Before(snap.Created) {
 			last = snap.Created
 		}
-		out = append(out, SessionInfo{IDHash: key, Created: snap.Created, LastSeen: last, Expires: snap.Expires, IP: snap.IP, UserAgent: snap.UserAgent})
+		out = append(out, SessionInfo{IDHash: snap.Key, Created: snap.Created, LastSeen: last, Expires: snap.Expires,
+			IP: snap.Meta.IP, UserAgent: snap.Meta.UserAgent})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].LastSeen.After(out[j].LastSeen) })
+	sort.SliceStable(out, func(i, j int) bool { return out[i].LastSeen.After(out[j].LastSeen) })
 	return out, nil
 }
 
 // RevokeUser ends every session bound to userID, in every process sharing
-// the backend, and returns how many it ended. A request of a revoked
-// session that is in flight cannot bring it back: its save finds the record
-// gone and starts a new, anonymous session instead. With a driver that
-// keeps no per-user index it returns ErrNoUserIndex.
+// the backend, and returns how many it ended: after a password change, or
+// an OpenID Connect back-channel logout. A request of a revoked session
+// that is in flight cannot bring it back: its save finds the record gone
+// and starts a new, anonymous session instead. With a driver that keeps
+// no per-user index it returns ErrNoUserIndex.
 func (m *Manager) RevokeUser(ctx context.Context, userID string) (int, error) {
-	return m.RevokeUserExcept(ctx, userID, "")
-}
-
-// RevokeUserExcept is RevokeUser that keeps the session whose IDHash is
-// keep ("log out other devices"; see also RevokeOtherSessions).
-func (m *Manager) RevokeUserExcept(ctx context.Context, userID, keep string) (int, error) {
-	keys, err := m.userKeys(ctx, userID)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	var errs []error
-	for _, key := range keys {
-		if key == keep {
-			continue
-		}
-		snap, err := m.snapshotKey(ctx, key)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if snap != nil && snap.User != userID {
-			m.unindex(ctx, userID, key) // rebound to someone else: not theirs to end
-			continue
-		}
-		if err := m.deleteStored(ctx, key, userID); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if snap != nil {
-			n++
-		}
-	}
-	if len(errs) > 0 {
-		return n, fmt.Errorf("sessions: revoke: %d of %d sessions could not be ended: %w", len(errs), len(keys), errors.Join(errs...))
-	}
-	return n, nil
+	return m.eng.RevokeUser(ctx, userID, "")
 }
 
 // RevokeSession ends the one session of userID whose IDHash is idHash, as
-// a "log out this device" button does. It reports whether it ended one.
+// a "log out this device" button does. It reports whether it ended one; a
+// session bound to another user is left alone.
 func (m *Manager) RevokeSession(ctx context.Context, userID, idHash string) (bool, error) {
-	snap, err := m.snapshotKey(ctx, idHash)
-	if err != nil || snap == nil || snap.User != userID {
-		return false, err
-	}
-	if err := m.deleteStored(ctx, idHash, userID); err != nil {
-		return false, err
-	}
-	return true, nil
+	return m.eng.RevokeSession(ctx, userID, idHash)
 }
 
 // SetUser binds the request's session to userID (binding again moves it
@@ -214,24 +87,21 @@ func SetUser(c *gin.Context, userID string) error {
 	var err error
 	if !withSession(c, func(s *session) {
 		if s.state == failed {
-			err = errors.New("sessions: set user: the session could not be loaded")
+			err = &core.Error{Op: "set user", Kind: core.KindStore, Err: errors.New("the session could not be loaded")}
 			return
 		}
-		meta := s.meta
-		if s.d.meta != nil {
-			meta = *s.d.meta
-		}
-		meta.user = userID
-		meta.ip, meta.userAgent = "", ""
+		meta := s.CurrentMeta()
+		meta.User = userID
+		meta.IP, meta.UserAgent = "", ""
 		if userID != "" {
-			meta.ip = c.ClientIP()
-			meta.userAgent = c.Request.UserAgent()
-			if len(meta.userAgent) > maxUserAgent {
-				meta.userAgent = meta.userAgent[:maxUserAgent]
+			meta.IP = c.ClientIP()
+			meta.UserAgent = c.Request.UserAgent()
+			if len(meta.UserAgent) > maxUserAgent {
+				meta.UserAgent = meta.UserAgent[:maxUserAgent]
 			}
 		}
 		s.beginChange()
-		s.d.meta = &meta
+		s.Delta.Meta = &meta
 	}) {
 		return ErrNoMiddleware
 	}
@@ -241,19 +111,24 @@ func SetUser(c *gin.Context, userID string) error {
 // User returns the user the request's session is bound to, or "".
 func User(c *gin.Context) string {
 	var u string
-	withSession(c, func(s *session) {
-		u = s.meta.user
-		if s.d.meta != nil {
-			u = s.d.meta.user
-		}
-	})
+	withSession(c, func(s *session) { u = s.CurrentMeta().User })
 	return u
+}
+
+// IDHash returns the store key of the request's session, as
+// SessionInfo.IDHash shows it, or "" when the request has no session: the
+// way a "your devices" page marks the current device without handling the
+// raw ID.
+func IDHash(c *gin.Context) string {
+	var key string
+	withSession(c, func(s *session) { key = s.Key })
+	return key
 }
 
 // RevokeOtherSessions ends every other session of the user the request's
 // session is bound to, keeping this one ("log out other devices"), and
 // returns how many it ended. It returns an error when the session is not
-// bound to a user.
+// bound to a user or not saved yet.
 func RevokeOtherSessions(c *gin.Context) (int, error) {
 	s := sessionOf(c)
 	if s == nil {
@@ -262,12 +137,12 @@ func RevokeOtherSessions(c *gin.Context) (int, error) {
 	user := User(c)
 	s.mu.Lock()
 	s.open()
-	key, exists := s.key, s.exists
+	key, exists := s.Key, s.Exists
 	s.mu.Unlock()
 	if user == "" || !exists {
-		return 0, errors.New("sessions: revoke other sessions: this session is not bound to a user (SetUser) or not saved yet")
+		return 0, &core.Error{Op: "revoke other sessions", Kind: core.KindNoSession, Err: errors.New("the session is not bound to a user, or not saved yet")}
 	}
-	return s.m.RevokeUserExcept(context.WithoutCancel(c.Request.Context()), user, key)
+	return s.m.eng.RevokeUser(context.WithoutCancel(c.Request.Context()), user, key)
 }
 
 // ManagerOf returns the Manager whose middleware serves the request, or

@@ -3,6 +3,7 @@ package sessions
 import (
 	"bufio"
 	"net"
+	"net/http"
 
 	"github.com/gin-gonic/gin"
 )
@@ -71,3 +72,10 @@ func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	w.beforeHeaders()
 	return w.ResponseWriter.Hijack()
 }
+
+// Unwrap returns the writer underneath, as scs and chi's wrappers do, so
+// http.NewResponseController reaches what this wrapper does not offer
+// itself: SetReadDeadline, SetWriteDeadline and EnableFullDuplex of the
+// real connection. Flush and Hijack through a ResponseController still
+// come here first and commit the session.
+func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -18,6 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ginkit/sessions"
+	"github.com/ginkit/sessions/contrib"
+	"github.com/ginkit/sessions/internal/core"
 	"github.com/ginkit/sessions/internal/testserver"
 )
 
@@ -46,11 +48,11 @@ var contribBackends = []contribBackend{
 }
 
 // contribStore opens an adapter store for dsn, closed when t ends.
-func contribStore(t *testing.T, dsn string) *sessions.ContribStore {
+func contribStore(t *testing.T, dsn string) *contrib.Store {
 	t.Helper()
-	store, err := sessions.NewContribStore(dsn)
+	store, err := contrib.NewStore(dsn)
 	require.NoError(t, err)
-	cs := store.(*sessions.ContribStore)
+	cs := store.(*contrib.Store)
 	t.Cleanup(func() { _ = cs.Close() })
 	return cs
 }
@@ -75,7 +77,7 @@ func contribCookieOf(t *testing.T, rec *httptest.ResponseRecorder) *http.Cookie 
 	return found
 }
 
-func contribLoadValues(t *testing.T, store *sessions.ContribStore, id string) map[interface{}]interface{} {
+func contribLoadValues(t *testing.T, store *contrib.Store, id string) map[interface{}]interface{} {
 	t.Helper()
 	s, err := store.New(contribReq("/", id), contribSession)
 	require.NoError(t, err)
@@ -164,7 +166,7 @@ func TestContribStoreSuite(t *testing.T) {
 
 			t.Run("HashedKeysAndMaxAge", func(t *testing.T) {
 				store := contribStore(t, dsn)
-				d := store.Manager().Driver()
+				d := core.ManagerEngine(store.Manager()).Driver()
 				ctx := context.Background()
 				r := gin.New()
 				r.Use(ginsessions.Sessions(contribSession, store))
@@ -188,7 +190,7 @@ func TestContribStoreSuite(t *testing.T) {
 				assert.Equal(t, 3600, ck.MaxAge)
 				id := ck.Value
 
-				raw, _, exp, err := d.Load(ctx, sessions.KeyOf(id))
+				raw, _, exp, err := d.Load(ctx, core.StoreKey(id))
 				require.NoError(t, err)
 				require.NotNil(t, raw, "stored under KeyOf(ID)")
 				assert.WithinDuration(t, time.Now().Add(time.Hour), exp, 10*time.Second, "MaxAge sets the store's TTL")
@@ -199,7 +201,7 @@ func TestContribStoreSuite(t *testing.T) {
 					keys, err := testserver.RedisCommand(addr, "KEYS", "*")
 					require.NoError(t, err)
 					assert.NotContains(t, keys, id, "no Redis key holds the raw ID")
-					assert.Contains(t, keys, sessions.KeyOf(id))
+					assert.Contains(t, keys, core.StoreKey(id))
 				}
 
 				rec = httptest.NewRecorder()
@@ -207,7 +209,7 @@ func TestContribStoreSuite(t *testing.T) {
 				gone := contribCookieOf(t, rec)
 				require.NotNil(t, gone)
 				assert.Negative(t, gone.MaxAge)
-				raw, _, _, err = d.Load(ctx, sessions.KeyOf(id))
+				raw, _, _, err = d.Load(ctx, core.StoreKey(id))
 				require.NoError(t, err)
 				assert.Nil(t, raw, "MaxAge<0 deletes the record")
 			})
@@ -219,7 +221,7 @@ func TestContribStoreSuite(t *testing.T) {
 				cfg := sessions.DefaultConfig()
 				cfg.DSN = dsn
 				cfg.CookieName = contribSession
-				cfg.Codec = sessions.GobCodec{}
+				cfg.Codec = contrib.GobCodec{}
 				m, err := sessions.NewManager(cfg)
 				require.NoError(t, err)
 				t.Cleanup(func() { _ = m.Close() })
@@ -272,7 +274,7 @@ func TestContribStoreSuite(t *testing.T) {
 				ck := contribCookieOf(t, rec)
 				require.NotNil(t, ck)
 				assert.NotEqual(t, unknown, ck.Value, "an unknown ID is never adopted")
-				raw, _, _, err := store.Manager().Driver().Load(context.Background(), sessions.KeyOf(unknown))
+				raw, _, _, err := core.ManagerEngine(store.Manager()).Driver().Load(context.Background(), core.StoreKey(unknown))
 				require.NoError(t, err)
 				assert.Nil(t, raw)
 			})

@@ -177,7 +177,7 @@ func faultNewApp(t *testing.T, dsn string) *faultApp {
 	})
 	e.GET("/f/:k", func(c *gin.Context) {
 		v, ok := sessions.Get[string](c, c.Param("k"))
-		if sessions.Err(c) != nil {
+		if sessions.LoadError(c) != nil {
 			c.String(http.StatusServiceUnavailable, "the session store is unavailable")
 			return
 		}

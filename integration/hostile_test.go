@@ -16,6 +16,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/ginkit/sessions"
+	"github.com/ginkit/sessions/internal/core"
 	"github.com/ginkit/sessions/internal/testserver"
 	"github.com/ginkit/sessions/sessionstest"
 )
@@ -277,7 +278,7 @@ func TestCorruptRecordsRedis(t *testing.T) {
 	t.Parallel()
 	addr, _ := testserver.StartRedis(t)
 	a := newApp(t, "redis://"+addr, nil)
-	key := func(id string) string { return "sess:" + sessions.KeyOf(id) }
+	key := func(id string) string { return "sess:" + core.StoreKey(id) }
 	get := func(t *testing.T, id string) []byte {
 		v, err := testserver.RedisCommand(addr, "GET", key(id))
 		if err != nil || len(v) < 17 {
@@ -336,7 +337,7 @@ func TestCorruptRecordsMemcached(t *testing.T) {
 	mc := memcache.New(addr)
 	t.Cleanup(func() { _ = mc.Close() })
 	const driverFlags = 0x53534e31
-	key := func(id string) string { return "sess:" + sessions.KeyOf(id) }
+	key := func(id string) string { return "sess:" + core.StoreKey(id) }
 	get := func(t *testing.T, id string) *memcache.Item {
 		it, err := mc.Get(key(id))
 		if err != nil || len(it.Value) < 9 || it.Flags != driverFlags {
@@ -424,7 +425,7 @@ func testCorruption(t *testing.T, a *app, c corruption, plant func(t *testing.T,
 		r := sendCookie("PUT", a.Srv.URL+"/kv/after?v=1", cookie)
 		// The operator hears about a record that does not decode (by its
 		// store key, never the ID), and about nothing else.
-		if warned := warnedAbout(a, sessions.KeyOf(id)); warned != c.framed {
+		if warned := warnedAbout(a, core.StoreKey(id)); warned != c.framed {
 			t.Errorf("a warning naming the corrupt record's key was logged: %v; want %v\nlog:\n%s", warned, c.framed, a.Logs)
 		}
 		if strings.Contains(a.Logs.String(), id) {

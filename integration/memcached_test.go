@@ -8,6 +8,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/ginkit/sessions"
+	"github.com/ginkit/sessions/internal/core"
 	"github.com/ginkit/sessions/internal/suite"
 	"github.com/ginkit/sessions/internal/testserver"
 	"github.com/ginkit/sessions/sessionstest"
@@ -62,7 +63,7 @@ func TestMemcachedPool(t *testing.T) {
 	for i, id := range ids {
 		on := 0
 		for addr, c := range nodes {
-			_, err := c.Get("sess:" + sessions.KeyOf(id))
+			_, err := c.Get("sess:" + core.StoreKey(id))
 			switch err {
 			case nil:
 				on++

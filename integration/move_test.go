@@ -18,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ginkit/sessions"
+	"github.com/ginkit/sessions/internal/core"
 	"github.com/ginkit/sessions/internal/testserver"
 )
 
@@ -372,7 +373,7 @@ func moveUnderLoad(t *testing.T, oldDSN, newDSN string) {
 		}
 		if u.user != "" {
 			list, err := final.M.UserSessions(ctx, u.user)
-			if err != nil || len(list) != 1 || list[0].IDHash != sessions.KeyOf(u.id) {
+			if err != nil || len(list) != 1 || list[0].IDHash != core.StoreKey(u.id) {
 				t.Errorf("user %d: UserSessions(%s) on the new backend = %+v, %v", u.i, u.user, list, err)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ginkit/sessions"
+	"github.com/ginkit/sessions/internal/core"
 	"github.com/ginkit/sessions/internal/testserver"
 )
 
@@ -319,7 +320,7 @@ func testOutage(t *testing.T, target outageTarget) {
 				t.Errorf("PUT %s answered 200 but the store holds %q, %v", cl.key, v, ok)
 			}
 		case cl.ok() && target.keepsData:
-			t.Errorf("PUT %s answered 200 in session %s, not the one the client holds now", cl.key, sessions.KeyOf(cl.held))
+			t.Errorf("PUT %s answered 200 in session %s, not the one the client holds now", cl.key, core.StoreKey(cl.held))
 		case !cl.ok() && ok:
 			landedAnyway++ // allowed: the error may come after the write
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ginkit/sessions"
+	"github.com/ginkit/sessions/internal/core"
 	"github.com/ginkit/sessions/internal/suite"
 	"github.com/ginkit/sessions/internal/testserver"
 	"github.com/ginkit/sessions/sessionstest"
@@ -50,7 +51,7 @@ func TestRedisCluster(t *testing.T) {
 		ids := roundTrips(t, a, 24)
 		held := map[string]int{}
 		for _, id := range ids {
-			key := "sess:" + sessions.KeyOf(id)
+			key := "sess:" + core.StoreKey(id)
 			on := 0
 			for _, addr := range addrs {
 				// A node answers for its own slots only; for the others
@@ -65,7 +66,7 @@ func TestRedisCluster(t *testing.T) {
 				}
 			}
 			if on != 1 {
-				t.Errorf("session %s is stored on %d masters; want exactly one", sessions.KeyOf(id), on)
+				t.Errorf("session %s is stored on %d masters; want exactly one", core.StoreKey(id), on)
 			}
 		}
 		t.Logf("%d sessions per master: %v", len(ids), held)
@@ -99,7 +100,7 @@ func TestRedisSentinel(t *testing.T) {
 		host, port, _ := strings.Cut(got, " ")
 		primary := net.JoinHostPort(host, port)
 		for _, id := range ids {
-			n, err := testserver.RedisCommand(primary, "EXISTS", "sess:"+sessions.KeyOf(id))
+			n, err := testserver.RedisCommand(primary, "EXISTS", "sess:"+core.StoreKey(id))
 			if err != nil || n != "1" {
 				t.Errorf("EXISTS on the primary %s = %q, %v; want the session stored there", primary, n, err)
 			}
@@ -196,7 +197,7 @@ func TestRedisForeignKeyType(t *testing.T) {
 	addr, _ := testserver.StartRedis(t)
 	a := newApp(t, "redis://"+addr, nil)
 	id := newSessionVia(t, a, "secret", "s3cr3t")
-	key := "sess:" + sessions.KeyOf(id)
+	key := "sess:" + core.StoreKey(id)
 	if _, err := testserver.RedisCommand(addr, "DEL", key); err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ginkit/sessions"
+	"github.com/ginkit/sessions/internal/core"
 	"github.com/ginkit/sessions/internal/testserver"
 )
 
@@ -267,7 +268,7 @@ func checkMoved(t *testing.T, dsn string, ids []string, keys ...[]byte) {
 		}
 		if s.User != "" {
 			list, err := m.UserSessions(ctx, s.User)
-			if err != nil || len(list) != 1 || list[0].IDHash != sessions.KeyOf(id) {
+			if err != nil || len(list) != 1 || list[0].IDHash != core.StoreKey(id) {
 				t.Fatalf("session %d: UserSessions(%s) = %v, %v", i, s.User, list, err)
 			}
 		}

@@ -112,6 +112,6 @@ func devicesPage(c *gin.Context) {
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Status(http.StatusOK)
 	_ = devicesTmpl.Execute(c.Writer, map[string]any{
-		"User": user, "Sessions": list, "Flash": flash, "Current": sessions.KeyOf(sessions.ID(c)),
+		"User": user, "Sessions": list, "Flash": flash, "Current": sessions.IDHash(c),
 	})
 }

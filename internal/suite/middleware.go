@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ginkit/sessions"
+	"github.com/ginkit/sessions/internal/core"
 )
 
 // Opener returns a working driver for one subtest. The suite does not close
@@ -272,7 +273,7 @@ func Middleware(t *testing.T, open Opener, slowExpiry time.Duration) {
 		require.NotNil(t, ck, "an extension re-sends the cookie with the new expiry")
 		assert.Equal(t, id, ck.Value)
 		assert.InDelta(t, 3600, ck.MaxAge, 3)
-		_, _, exp, err := e.Raw.Load(context.Background(), sessions.KeyOf(id))
+		_, _, exp, err := e.Raw.Load(context.Background(), core.StoreKey(id))
 		require.NoError(t, err)
 		assert.WithinDuration(t, time.Now().Add(time.Hour), exp, 3*time.Second, "the store's deadline was extended")
 		assert.Nil(t, e.Cookie(e.Do("GET", "/read", id)), "and not again right after")
@@ -458,7 +459,7 @@ func Middleware(t *testing.T, open Opener, slowExpiry time.Duration) {
 		rec, _, _, err := e.Raw.Load(ctx, id)
 		require.NoError(t, err)
 		assert.Nil(t, rec, "nothing is stored under the raw ID")
-		rec, _, _, err = e.Raw.Load(ctx, sessions.KeyOf(id))
+		rec, _, _, err = e.Raw.Load(ctx, core.StoreKey(id))
 		require.NoError(t, err)
 		assert.NotNil(t, rec, "the record is stored under the ID's hash")
 		assert.NotContains(t, string(rec), id, "the record does not contain the raw ID")
@@ -496,7 +497,7 @@ func Middleware(t *testing.T, open Opener, slowExpiry time.Duration) {
 		assert.Equal(t, newID, rec.Body.String())
 		assert.Equal(t, "ada|book", e.Do("GET", "/me", newID).Body.String(), "the data moves to the new ID")
 		assert.Equal(t, "|", e.Do("GET", "/me", anon).Body.String(), "the old ID is dead")
-		old, _, _, err := e.Raw.Load(context.Background(), sessions.KeyOf(anon))
+		old, _, _, err := e.Raw.Load(context.Background(), core.StoreKey(anon))
 		require.NoError(t, err)
 		assert.Nil(t, old, "the old record is deleted")
 

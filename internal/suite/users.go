@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ginkit/sessions"
+	"github.com/ginkit/sessions/internal/core"
 )
 
 // Backend makes a fresh backend for one subtest and returns a function that
@@ -126,8 +127,8 @@ func Users(t *testing.T, backend Backend) {
 			assert.True(t, in.Expires.After(in.LastSeen))
 			assert.Equal(t, "192.0.2.1", in.IP, "httptest's client address, as SetUser recorded it")
 		}
-		assert.Equal(t, "Phone/1.0", uas[sessions.KeyOf(phone)])
-		assert.Equal(t, "Laptop/2.0", uas[sessions.KeyOf(laptop)])
+		assert.Equal(t, "Phone/1.0", uas[core.StoreKey(phone)])
+		assert.Equal(t, "Laptop/2.0", uas[core.StoreKey(laptop)])
 
 		n, err := b.m.RevokeUser(ctx, "ada")
 		require.NoError(t, err)
@@ -159,7 +160,7 @@ func Users(t *testing.T, backend Backend) {
 		infos, err := a.m.UserSessions(ctx, "ada")
 		require.NoError(t, err)
 		require.Len(t, infos, 1)
-		assert.Equal(t, sessions.KeyOf(keep), infos[0].IDHash)
+		assert.Equal(t, core.StoreKey(keep), infos[0].IDHash)
 		rec = a.do("POST", "/logout-others", "", "X")
 		assert.Equal(t, 500, rec.Code, "a session bound to nobody has no other devices")
 	})
@@ -178,7 +179,7 @@ func Users(t *testing.T, backend Backend) {
 		infos, err := a.m.UserSessions(ctx, "ada")
 		require.NoError(t, err)
 		require.Len(t, infos, 1)
-		assert.Equal(t, sessions.KeyOf(id), infos[0].IDHash, "the index holds the ID Refresh issued, not the pre-login one")
+		assert.Equal(t, core.StoreKey(id), infos[0].IDHash, "the index holds the ID Refresh issued, not the pre-login one")
 
 		a.do("POST", "/rebind/bob", id, "UA")
 		infos, _ = a.m.UserSessions(ctx, "ada")

@@ -1,4 +1,4 @@
-package sessions
+package core
 
 import (
 	"encoding/binary"
@@ -8,7 +8,7 @@ import (
 )
 
 // A record is what the core stores through a Driver: a small binary
-// envelope around the session's values, each value already encoded by the
+// envelope around the session's Values, each value already encoded by the
 // Codec.
 //
 //	byte    format version (recordV2; recordV1 records are still read)
@@ -19,7 +19,7 @@ import (
 //	varint  until when the user index covers this session, Unix ms (0: not indexed)
 //	varint  the Expires of the session cookie last sent with a save, Unix ms
 //	        (0: unknown); absent in recordV1
-//	uvarint number of values
+//	uvarint number of Values
 //	then per value, in strictly ascending key order (so no key twice):
 //	        uvarint key length, key bytes, uvarint value length, value bytes
 //
@@ -33,27 +33,29 @@ const (
 	recordV2 = 0x02
 )
 
-// maxRecordKeys bounds the number of values a record may declare, so a
+// maxRecordKeys bounds the number of Values a record may declare, so a
 // hostile record cannot make the decoder allocate a huge map.
 const maxRecordKeys = 1 << 16
 
 var errBadRecord = errors.New("malformed session record")
 
-type record struct {
-	created time.Time
-	meta    recordMeta
-	values  values
+// Record is a decoded session record: when the session was created, what
+// the core keeps about it, and its values.
+type Record struct {
+	Created time.Time
+	Meta    Meta
+	Values  Values
 }
 
-// recordMeta is what the core keeps about a session besides its values.
-type recordMeta struct {
-	user, ip, userAgent string
-	indexedUntil        time.Time // zero: not in a user index
+// Meta is what the core keeps about a session besides its values.
+type Meta struct {
+	User, IP, UserAgent string
+	IndexedUntil        time.Time // zero: not in a user index
 	// cookieUntil is the Expires of the session cookie the client was
 	// last sent with a save (zero: unknown, or a browser-session cookie).
 	// A save re-sends the cookie only when the new idle deadline runs
 	// more than TouchInterval past it (see mergeSave).
-	cookieUntil time.Time
+	CookieUntil time.Time
 }
 
 func unixMilliOrZero(ms int64) time.Time {
@@ -70,32 +72,32 @@ func milliOrZero(t time.Time) int64 {
 	return t.UnixMilli()
 }
 
-func encodeRecord(r record) []byte {
-	size := 1 + 5*binary.MaxVarintLen64 + len(r.meta.user) + len(r.meta.ip) + len(r.meta.userAgent)
-	for _, e := range r.values {
-		size += 2*binary.MaxVarintLen64 + len(e.key) + len(e.val)
+func EncodeRecord(r Record) []byte {
+	size := 1 + 5*binary.MaxVarintLen64 + len(r.Meta.User) + len(r.Meta.IP) + len(r.Meta.UserAgent)
+	for _, e := range r.Values {
+		size += 2*binary.MaxVarintLen64 + len(e.Key) + len(e.Val)
 	}
 	b := make([]byte, 0, size)
 	b = append(b, recordV2)
-	b = binary.AppendVarint(b, r.created.UnixMilli())
-	for _, f := range []string{r.meta.user, r.meta.ip, r.meta.userAgent} {
+	b = binary.AppendVarint(b, r.Created.UnixMilli())
+	for _, f := range []string{r.Meta.User, r.Meta.IP, r.Meta.UserAgent} {
 		b = binary.AppendUvarint(b, uint64(len(f)))
 		b = append(b, f...)
 	}
-	b = binary.AppendVarint(b, milliOrZero(r.meta.indexedUntil))
-	b = binary.AppendVarint(b, milliOrZero(r.meta.cookieUntil))
-	b = binary.AppendUvarint(b, uint64(len(r.values)))
-	for _, e := range r.values {
-		b = binary.AppendUvarint(b, uint64(len(e.key)))
-		b = append(b, e.key...)
-		b = binary.AppendUvarint(b, uint64(len(e.val)))
-		b = append(b, e.val...)
+	b = binary.AppendVarint(b, milliOrZero(r.Meta.IndexedUntil))
+	b = binary.AppendVarint(b, milliOrZero(r.Meta.CookieUntil))
+	b = binary.AppendUvarint(b, uint64(len(r.Values)))
+	for _, e := range r.Values {
+		b = binary.AppendUvarint(b, uint64(len(e.Key)))
+		b = append(b, e.Key...)
+		b = binary.AppendUvarint(b, uint64(len(e.Val)))
+		b = append(b, e.Val...)
 	}
 	return b
 }
 
-func decodeRecord(b []byte) (record, error) {
-	var r record
+func DecodeRecord(b []byte) (Record, error) {
+	var r Record
 	if len(b) < 1 || b[0] != recordV1 && b[0] != recordV2 {
 		return r, errBadRecord
 	}
@@ -106,36 +108,36 @@ func decodeRecord(b []byte) (record, error) {
 		return r, errBadRecord
 	}
 	b = b[n:]
-	r.created = time.UnixMilli(ms)
-	for _, f := range []*string{&r.meta.user, &r.meta.ip, &r.meta.userAgent} {
+	r.Created = time.UnixMilli(ms)
+	for _, f := range []*string{&r.Meta.User, &r.Meta.IP, &r.Meta.UserAgent} {
 		var v []byte
 		var ok bool
 		if v, b, ok = lenPrefixed(b); !ok {
-			return record{}, errBadRecord
+			return Record{}, errBadRecord
 		}
 		*f = string(v)
 	}
 	until, n := binary.Varint(b)
 	if n <= 0 {
-		return record{}, errBadRecord
+		return Record{}, errBadRecord
 	}
 	b = b[n:]
-	r.meta.indexedUntil = unixMilliOrZero(until)
+	r.Meta.IndexedUntil = unixMilliOrZero(until)
 	if format >= recordV2 {
 		cookie, n := binary.Varint(b)
 		if n <= 0 {
-			return record{}, errBadRecord
+			return Record{}, errBadRecord
 		}
 		b = b[n:]
-		r.meta.cookieUntil = unixMilliOrZero(cookie)
+		r.Meta.CookieUntil = unixMilliOrZero(cookie)
 	}
 	count, n := binary.Uvarint(b)
 	if n <= 0 || count > maxRecordKeys || count > uint64(len(b)/2) {
 		return r, errBadRecord
 	}
 	b = b[n:]
-	// One string holds every key (a key is a substring of it) and values
-	// alias b: decoding allocates the values slice and that string only,
+	// One string holds every key (a key is a substring of it) and Values
+	// alias b: decoding allocates the Values slice and that string only,
 	// and never copies a value. Three passes over the entries: check the
 	// framing and size the keys, gather the keys, then slice them out.
 	keyBytes, rest := 0, b
@@ -143,15 +145,15 @@ func decodeRecord(b []byte) (record, error) {
 		var k []byte
 		var ok bool
 		if k, rest, ok = lenPrefixed(rest); !ok {
-			return record{}, errBadRecord
+			return Record{}, errBadRecord
 		}
 		if _, rest, ok = lenPrefixed(rest); !ok {
-			return record{}, errBadRecord
+			return Record{}, errBadRecord
 		}
 		keyBytes += len(k)
 	}
 	if len(rest) != 0 {
-		return record{}, errBadRecord
+		return Record{}, errBadRecord
 	}
 	var kb strings.Builder
 	kb.Grow(keyBytes)
@@ -161,20 +163,20 @@ func decodeRecord(b []byte) (record, error) {
 		kb.Write(k)
 	}
 	keys := kb.String()
-	r.values = make(values, count)
-	for i := range r.values {
+	r.Values = make(Values, count)
+	for i := range r.Values {
 		var k, v []byte
 		k, b, _ = lenPrefixed(b)
 		v, b, _ = lenPrefixed(b)
 		key := keys[:len(k)]
 		keys = keys[len(k):]
-		if i > 0 && r.values[i-1].key >= key {
-			return record{}, errBadRecord // out of order, or a key twice
+		if i > 0 && r.Values[i-1].Key >= key {
+			return Record{}, errBadRecord // out of order, or a key twice
 		}
-		r.values[i] = entry{key, v}
+		r.Values[i] = Entry{key, v}
 	}
 	if len(b) != 0 {
-		return record{}, errBadRecord
+		return Record{}, errBadRecord
 	}
 	return r, nil
 }

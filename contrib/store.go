@@ -1,4 +1,17 @@
-package sessions
+// Package contrib is the gin-contrib/sessions adapter of
+// github.com/ginkit/sessions: an application written against
+// github.com/gin-contrib/sessions keeps every handler and changes one
+// line, the store's construction:
+//
+//	store, err := contrib.NewStore(os.Getenv("SESSION_DSN"))
+//	router.Use(ginsessions.Sessions("mysession", store))
+//
+// It lives in its own package so that applications that do not use it
+// compile neither gin-contrib/sessions nor gorilla/sessions, and run no
+// gob.Register at start-up. Every store operation goes through the
+// engine of a sessions.Manager, so the adapter and the native middleware
+// follow the same rules and, on one Manager, share sessions.
+package contrib
 
 import (
 	"bytes"
@@ -15,25 +28,23 @@ import (
 
 	ginsessions "github.com/gin-contrib/sessions"
 	gsessions "github.com/gorilla/sessions"
+
+	"github.com/ginkit/sessions"
+	"github.com/ginkit/sessions/internal/core"
 )
 
-// The gin-contrib/sessions adapter. An application written against
-// github.com/gin-contrib/sessions (ginsessions.Sessions, ginsessions.Default,
-// Session.Get/Set/Delete/Clear/AddFlash/Flashes/Options/Save) keeps every
-// handler and changes one line, the store's construction:
-//
-//	store, err := sessions.NewContribStore(os.Getenv("SESSION_DSN"))
-//	router.Use(ginsessions.Sessions("mysession", store))
-//
-// The store keeps this package's guarantees where gin-contrib's API lets
-// it:
+// Store is a gin-contrib/sessions Store (ginsessions.Sessions,
+// ginsessions.Default, Session.Get/Set/Delete/Clear/AddFlash/Flashes/
+// Options/Save) over a sessions.Manager. It keeps the Manager's guarantees
+// where gin-contrib's API lets it:
 //
 //   - Strict IDs. The cookie holds the raw 43-character session ID
 //     (256 random bits; no securecookie signing is needed for a bearer
 //     token of that strength). An ID of another shape, or one the store
 //     does not know, is never adopted: the session is new, and a save
 //     stores it under a fresh ID.
-//   - Hashed keys at rest: records are stored under KeyOf(ID), never the ID.
+//   - Hashed keys at rest: records are stored under a SHA-256 of the ID,
+//     never the ID.
 //   - No lost updates of distinct keys. Save does not overwrite the whole
 //     map: it compares the session's Values with what this *Session loaded
 //     (or last saved), and merges only that difference (keys set, keys
@@ -52,8 +63,8 @@ import (
 //     of a session with a non-string key fails with an error naming the key
 //     and writes nothing. (A stringified key would not read back as the key
 //     the handler used: Get(1) would miss a value stored as "1".)
-//   - Values are encoded with the Manager's Codec. NewContribStore and
-//     NewContribStoreWith default it to GobCodec, which keeps Go types
+//   - Values are encoded with the Manager's Codec. NewStore and
+//     NewStoreWith default it to GobCodec, which keeps Go types
 //     behind interface{} as gorilla's stores do; as with gorilla, call
 //     gob.Register for your own types (and time.Time, map[string]any).
 //     With JSONCodec, Get returns JSON's types (float64, string, bool,
@@ -65,48 +76,33 @@ import (
 //     (gorilla stores write empty sessions).
 //   - The session ID is the raw cookie value; Session.ID() returns it. It is
 //     a bearer credential: do not log it.
-type ContribStore struct {
-	m      *Manager
+type Store struct {
+	m      *sessions.Manager
+	eng    *core.Engine
+	cfg    sessions.Config
 	ownM   bool
 	mu     sync.RWMutex
 	opts   gsessions.Options
 	states sync.Map // weak.Pointer[gsessions.Session] → *contribState
 }
 
-var _ ginsessions.Store = (*ContribStore)(nil)
+var _ ginsessions.Store = (*Store)(nil)
 
 // contribState is what the store knows about one *gsessions.Session: the
 // stored view the merge loop works on, and the encoded values the
 // Session's Values last agreed with the store on (as loaded, or as last
 // saved), from which Save computes the request's delta. It lives beside
-// the Session in ContribStore.states, keyed by a weak pointer, and goes
+// the Session in Store.states, keyed by a weak pointer, and goes
 // away with it; it never references the Session, and nothing of it shows
 // in Values.
 type contribState struct {
-	m  *Manager
 	mu sync.Mutex
-	stored
+	core.State
 	snap      map[string][]byte
 	cookieHdr string // the Set-Cookie value this store last added for the session
 }
 
-// load is the merge loop's reload (reloader).
-func (st *contribState) load(ctx context.Context) error {
-	found, err := st.m.loadStored(ctx, &st.stored)
-	if err != nil {
-		st.fresh = false
-		return err
-	}
-	if !found {
-		st.stored.drop()
-	}
-	return nil
-}
-
-// newSession is the merge loop's fresh start (reloader).
-func (st *contribState) newSession() { st.stored.startNew() }
-
-// NewContribStore returns a gin-contrib/sessions Store backed by the driver
+// NewStore returns a gin-contrib/sessions Store backed by the driver
 // the DSN names (memory://, file:///dir, redis://…, rediss://…,
 // memcached://…, or any registered scheme; "" means memory://), with
 // DefaultConfig otherwise and GobCodec for values. Its default cookie
@@ -114,21 +110,21 @@ func (st *contribState) newSession() { st.stored.startNew() }
 // 120-minute lifetime) and not Secure; change them with Options, as with
 // any gin-contrib store.
 //
-// The dynamic type of the Store is *ContribStore; close it on shutdown
-// (store.(*sessions.ContribStore).Close()) or use NewContribStoreWith,
+// The dynamic type of the Store is *Store; close it on shutdown
+// (store.(*contrib.Store).Close()) or use NewStoreWith,
 // which returns the concrete type. A DSN that does not open is an error
 // with any password masked.
-func NewContribStore(dsn string) (ginsessions.Store, error) {
-	cfg := DefaultConfig()
+func NewStore(dsn string) (ginsessions.Store, error) {
+	cfg := sessions.DefaultConfig()
 	cfg.DSN = dsn
-	cs, err := NewContribStoreWith(cfg)
+	cs, err := NewStoreWith(cfg)
 	if err != nil {
 		return nil, err
 	}
 	return cs, nil
 }
 
-// NewContribStoreWith returns a gin-contrib/sessions Store over a new
+// NewStoreWith returns a gin-contrib/sessions Store over a new
 // Manager built from cfg (NewManager's validation and defaults), except
 // that a nil cfg.Codec means GobCodec rather than JSONCodec, so Get
 // returns values with the Go types they were stored with.
@@ -138,32 +134,32 @@ func NewContribStore(dsn string) (ginsessions.Store, error) {
 // cookie, with ExpireOnClose). cfg.CookieName is not used: gin-contrib
 // names the cookie after the session (ginsessions.Sessions(name, store)).
 // Close closes the Manager and its driver.
-func NewContribStoreWith(cfg Config) (*ContribStore, error) {
+func NewStoreWith(cfg sessions.Config) (*Store, error) {
 	if cfg.Codec == nil {
 		cfg.Codec = GobCodec{}
 	}
-	m, err := NewManager(cfg)
+	m, err := sessions.NewManager(cfg)
 	if err != nil {
 		return nil, err
 	}
-	cs := NewContribStoreFromManager(m)
+	cs := NewStoreFromManager(m)
 	cs.ownM = true
 	return cs, nil
 }
 
-// NewContribStoreFromManager returns a gin-contrib/sessions Store that
+// NewStoreFromManager returns a gin-contrib/sessions Store that
 // shares m's driver, Codec, lifetimes and size limit: the native middleware
 // (m.Handler) and the adapter then read and write the same sessions.
 // Values are encoded with m's Codec, so give m GobCodec for gorilla-style
 // typed values. Default cookie options are derived from m's Config as in
-// NewContribStoreWith. Close leaves m open; the caller closes it.
-func NewContribStoreFromManager(m *Manager) *ContribStore {
+// NewStoreWith. Close leaves m open; the caller closes it.
+func NewStoreFromManager(m *sessions.Manager) *Store {
 	cfg := m.Config()
 	maxAge := 0
 	if !cfg.ExpireOnClose {
 		maxAge = max(1, int((cfg.Lifetime+time.Second-1)/time.Second))
 	}
-	return &ContribStore{m: m, opts: gsessions.Options{
+	return &Store{m: m, eng: core.ManagerEngine(m), cfg: cfg, opts: gsessions.Options{
 		Path:     cfg.Path,
 		Domain:   cfg.Domain,
 		MaxAge:   maxAge,
@@ -175,12 +171,12 @@ func NewContribStoreFromManager(m *Manager) *ContribStore {
 
 // Manager returns the store's Manager, for Snapshot or for the native
 // middleware on the same sessions.
-func (cs *ContribStore) Manager() *Manager { return cs.m }
+func (cs *Store) Manager() *sessions.Manager { return cs.m }
 
 // Close closes the Manager (and its driver) if the store created it:
-// stores from NewContribStore and NewContribStoreWith. A store from
-// NewContribStoreFromManager leaves its Manager open.
-func (cs *ContribStore) Close() error {
+// stores from NewStore and NewStoreWith. A store from
+// NewStoreFromManager leaves its Manager open.
+func (cs *Store) Close() error {
 	if !cs.ownM {
 		return nil
 	}
@@ -195,14 +191,14 @@ func (cs *ContribStore) Close() error {
 // keeps it for the Manager's Lifetime (and sends a browser-session
 // cookie), and MaxAge < 0 on a session deletes it at Save. The absolute
 // lifetime, if configured, caps every time to live.
-func (cs *ContribStore) Options(o ginsessions.Options) {
+func (cs *Store) Options(o ginsessions.Options) {
 	g := o.ToGorillaOptions()
 	cs.mu.Lock()
 	cs.opts = *g
 	cs.mu.Unlock()
 }
 
-func (cs *ContribStore) defaultOptions() gsessions.Options {
+func (cs *Store) defaultOptions() gsessions.Options {
 	cs.mu.RLock()
 	defer cs.mu.RUnlock()
 	return cs.opts
@@ -211,7 +207,7 @@ func (cs *ContribStore) defaultOptions() gsessions.Options {
 // Get returns the request's session of the given name, loading it on the
 // first call and returning the same *Session afterwards (gorilla's
 // per-request registry), as gorilla/sessions stores do.
-func (cs *ContribStore) Get(r *http.Request, name string) (*gsessions.Session, error) {
+func (cs *Store) Get(r *http.Request, name string) (*gsessions.Session, error) {
 	return gsessions.GetRegistry(r).Get(cs, name)
 }
 
@@ -222,32 +218,35 @@ func (cs *ContribStore) Get(r *http.Request, name string) (*gsessions.Session, e
 // error returns a new, empty session and the error, and Save then retries
 // the load before it writes anything. Values that do not decode with the
 // Codec are left out and logged.
-func (cs *ContribStore) New(r *http.Request, name string) (*gsessions.Session, error) {
+func (cs *Store) New(r *http.Request, name string) (*gsessions.Session, error) {
 	s := gsessions.NewSession(cs, name)
 	opts := cs.defaultOptions()
 	s.Options = &opts
 	s.IsNew = true
-	st := cs.track(s, &contribState{m: cs.m})
+	st := cs.track(s, &contribState{})
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	ck, err := r.Cookie(name)
-	if err != nil || !validID(ck.Value) {
+	if err != nil || !core.ValidID(ck.Value) {
 		return s, nil
 	}
-	st.id, st.key = ck.Value, storeKey(ck.Value)
-	if err := st.load(r.Context()); err != nil {
-		return s, fmt.Errorf("sessions: contrib: session %q: %w", name, err)
+	st.SetID(ck.Value)
+	found, err := cs.eng.Load(r.Context(), &st.State)
+	if err != nil {
+		st.Fresh = false
+		return s, core.Wrap(fmt.Sprintf("contrib: session %q", name), err)
 	}
-	if !st.exists {
+	if !found {
+		st.Drop()
 		return s, nil
 	}
-	s.ID, s.IsNew = st.id, false
-	st.snap = make(map[string][]byte, len(st.base))
+	s.ID, s.IsNew = st.ID, false
+	st.snap = make(map[string][]byte, len(st.Base))
 	var hidden []string
-	for _, e := range st.base {
-		k, raw := e.key, e.val
+	for _, e := range st.Base {
+		k, raw := e.Key, e.Val
 		var v any
-		if err := cs.m.cfg.Codec.Unmarshal(raw, &v); err != nil {
+		if err := cs.cfg.Codec.Unmarshal(raw, &v); err != nil {
 			hidden = append(hidden, k)
 			continue
 		}
@@ -256,8 +255,8 @@ func (cs *ContribStore) New(r *http.Request, name string) (*gsessions.Session, e
 	}
 	if len(hidden) > 0 {
 		slices.Sort(hidden)
-		cs.m.cfg.Logger.Warn("sessions: contrib: stored values that do not decode with the store's codec are left out of the session and kept in the store (gob.Register their types, or use the codec that wrote them)",
-			"session", name, "key", st.key, "values", hidden)
+		cs.cfg.Logger.Warn("sessions: contrib: stored values that do not decode with the store's codec are left out of the session and kept in the store (gob.Register their types, or use the codec that wrote them)",
+			"session", name, "key", st.Key, "values", hidden)
 	}
 	return s, nil
 }
@@ -284,7 +283,7 @@ func (cs *ContribStore) New(r *http.Request, name string) (*gsessions.Session, e
 // session is saved after the response headers went out (its cookie could
 // no longer reach the client). Each Save replaces the Set-Cookie header
 // the previous Save of the same session added.
-func (cs *ContribStore) Save(r *http.Request, w http.ResponseWriter, s *gsessions.Session) error {
+func (cs *Store) Save(r *http.Request, w http.ResponseWriter, s *gsessions.Session) error {
 	if s == nil {
 		return errors.New("sessions: contrib: Save of a nil session")
 	}
@@ -302,13 +301,13 @@ func (cs *ContribStore) Save(r *http.Request, w http.ResponseWriter, s *gsession
 	}
 
 	if opts.MaxAge < 0 {
-		if st.key != "" {
-			if err := cs.m.deleteStored(ctx, st.key, st.meta.user); err != nil {
-				return fmt.Errorf("sessions: contrib: session %q: delete: %w", s.Name(), err)
+		if st.Key != "" {
+			if err := cs.eng.Delete(ctx, st.Key, st.Meta.User); err != nil {
+				return core.Wrap(fmt.Sprintf("contrib: session %q", s.Name()), err)
 			}
 		}
-		st.stored.drop()
-		st.d.reset()
+		st.Drop()
+		st.Delta.Reset()
 		st.snap = nil
 		s.ID, s.IsNew = "", true
 		cs.setCookie(w, st, gsessions.NewCookie(s.Name(), "", opts))
@@ -319,38 +318,38 @@ func (cs *ContribStore) Save(r *http.Request, w http.ResponseWriter, s *gsession
 	if err != nil {
 		return err
 	}
-	lifetime := cs.m.cfg.Lifetime
+	lifetime := cs.cfg.Lifetime
 	if opts.MaxAge > 0 {
 		lifetime = time.Duration(opts.MaxAge) * time.Second
 	}
-	if d.empty() {
-		if !st.exists {
+	if d.Empty() {
+		if !st.Exists {
 			return nil // nothing stored, nothing to store
 		}
 		cs.touch(ctx, st, lifetime)
 	} else {
-		if !st.exists && responseWritten(w) {
-			return ErrResponseWritten
+		if !st.Exists && responseWritten(w) {
+			return sessions.ErrResponseWritten
 		}
-		if st.id == "" {
-			st.newSession()
+		if st.ID == "" {
+			st.StartNew()
 		}
-		st.d = d
-		saved, err := cs.m.mergeSave(ctx, &st.stored, st, lifetime)
-		st.d.reset()
+		st.Delta = d
+		out, err := cs.eng.Save(ctx, &st.State, lifetime)
+		st.Delta.Reset()
 		if err != nil {
-			return fmt.Errorf("sessions: contrib: session %q: %w", s.Name(), err)
+			return core.Wrap(fmt.Sprintf("contrib: session %q", s.Name()), err)
 		}
 		st.snap = cur
-		if !saved {
+		if !out.Written {
 			// The changes left nothing to store in a session that does
 			// not exist (any more).
 			s.ID, s.IsNew = "", true
 			return nil
 		}
 	}
-	s.ID, s.IsNew = st.id, false
-	cs.setCookie(w, st, gsessions.NewCookie(s.Name(), st.id, opts))
+	s.ID, s.IsNew = st.ID, false
+	cs.setCookie(w, st, gsessions.NewCookie(s.Name(), st.ID, opts))
 	return nil
 }
 
@@ -360,39 +359,39 @@ func (cs *ContribStore) Save(r *http.Request, w http.ResponseWriter, s *gsession
 // value (gob writes maps in random order) counts as unchanged, so a
 // request that only read it never overwrites another request's change.
 // cur is the new snapshot.
-func (cs *ContribStore) diff(s *gsessions.Session, st *contribState) (d delta, cur map[string][]byte, err error) {
-	codec := cs.m.cfg.Codec
+func (cs *Store) diff(s *gsessions.Session, st *contribState) (d core.Delta, cur map[string][]byte, err error) {
+	codec := cs.cfg.Codec
 	cur = make(map[string][]byte, len(s.Values))
 	for k, v := range s.Values {
 		key, ok := k.(string)
 		if !ok {
-			return delta{}, nil, fmt.Errorf("sessions: contrib: session %q: key %#v is a %T, but session keys must be strings (records are keyed by string, shared with the native API); nothing was saved", s.Name(), k, k)
+			return core.Delta{}, nil, fmt.Errorf("sessions: contrib: session %q: key %#v is a %T, but session keys must be strings (records are keyed by string, shared with the native API); nothing was saved", s.Name(), k, k)
 		}
 		raw, err := codec.Marshal(v)
 		if err != nil {
-			return delta{}, nil, fmt.Errorf("sessions: contrib: session %q: encode the value of %q (%T): %w (with GobCodec, gob.Register the type, as gorilla/sessions requires); nothing was saved", s.Name(), key, v, err)
+			return core.Delta{}, nil, fmt.Errorf("sessions: contrib: session %q: encode the value of %q (%T): %w (with GobCodec, gob.Register the type, as gorilla/sessions requires); nothing was saved", s.Name(), key, v, err)
 		}
 		if old, ok := st.snap[key]; ok && cs.sameValue(old, raw, v) {
 			cur[key] = old
 			continue
 		}
 		cur[key] = raw
-		d.set(key, raw)
+		d.Set(key, raw)
 	}
 	for k := range st.snap {
 		if _, ok := cur[k]; !ok {
-			d.del(k)
+			d.Del(k)
 		}
 	}
 	return d, cur, nil
 }
 
-func (cs *ContribStore) sameValue(old, raw []byte, v any) bool {
+func (cs *Store) sameValue(old, raw []byte, v any) bool {
 	if bytes.Equal(old, raw) {
 		return true
 	}
 	var prev any
-	if cs.m.cfg.Codec.Unmarshal(old, &prev) != nil {
+	if cs.cfg.Codec.Unmarshal(old, &prev) != nil {
 		return false
 	}
 	return reflect.DeepEqual(prev, v)
@@ -402,23 +401,18 @@ func (cs *ContribStore) sameValue(old, raw []byte, v any) bool {
 // stale, as the middleware does: Touch if the driver has it, else a
 // conditional save of the record as loaded. A failure is logged, not
 // returned: no change of the handler's is lost by it.
-func (cs *ContribStore) touch(ctx context.Context, st *contribState, lifetime time.Duration) {
-	cfg := cs.m.cfg
-	interval := cfg.TouchInterval
-	if interval > 0 && lifetime != cfg.Lifetime {
-		interval = time.Duration(float64(interval) / float64(cfg.Lifetime) * float64(lifetime))
-	}
-	if time.Since(st.expires.Add(-lifetime)) <= interval {
+func (cs *Store) touch(ctx context.Context, st *contribState, lifetime time.Duration) {
+	if !cs.eng.TouchDue(&st.State, lifetime) {
 		return
 	}
-	if _, err := cs.m.touchStored(ctx, &st.stored, st, lifetime); err != nil {
-		cfg.Logger.Warn("sessions: contrib: extending a session's idle deadline failed", "key", st.key, "error", err)
+	if _, err := cs.eng.Touch(ctx, &st.State, lifetime); err != nil {
+		cs.cfg.Logger.Warn("sessions: contrib: extending a session's idle deadline failed", "key", st.Key, "error", err)
 	}
 }
 
 // setCookie adds ck to w, replacing the cookie an earlier Save of the same
 // session added, so a response carries one Set-Cookie per session.
-func (cs *ContribStore) setCookie(w http.ResponseWriter, st *contribState, ck *http.Cookie) {
+func (cs *Store) setCookie(w http.ResponseWriter, st *contribState, ck *http.Cookie) {
 	v := ck.String()
 	if v == "" || w == nil {
 		return
@@ -446,12 +440,12 @@ func responseWritten(w http.ResponseWriter) bool {
 
 // track registers st for s, unless s already has a state, which it
 // returns. The entry is removed when s is garbage-collected.
-func (cs *ContribStore) track(s *gsessions.Session, st *contribState) *contribState {
+func (cs *Store) track(s *gsessions.Session, st *contribState) *contribState {
 	// The cookie this adapter sends carries the gorilla Options' expiry,
 	// not the store's deadline: no save or touch of its (a touch may
 	// renew the user index by a save) records it as the cookie the
 	// middleware's saves measure against.
-	st.noCookie = true
+	st.NoCookie = true
 	wp := weak.Make(s)
 	if v, loaded := cs.states.LoadOrStore(wp, st); loaded {
 		return v.(*contribState)
@@ -460,20 +454,21 @@ func (cs *ContribStore) track(s *gsessions.Session, st *contribState) *contribSt
 	return st
 }
 
-func (cs *ContribStore) untrack(wp weak.Pointer[gsessions.Session]) { cs.states.Delete(wp) }
+func (cs *Store) untrack(wp weak.Pointer[gsessions.Session]) { cs.states.Delete(wp) }
 
 // stateFor returns s's state. A session this store did not create with
 // New (gsessions.NewSession(store, name) by hand) starts with nothing
 // loaded: its values are all new, and an ID set on it is used only if
 // the store holds a live record under it at Save (never adopted
 // otherwise).
-func (cs *ContribStore) stateFor(s *gsessions.Session) *contribState {
+func (cs *Store) stateFor(s *gsessions.Session) *contribState {
 	if v, ok := cs.states.Load(weak.Make(s)); ok {
 		return v.(*contribState)
 	}
-	st := &contribState{m: cs.m}
-	if validID(s.ID) {
-		st.id, st.key = s.ID, storeKey(s.ID)
+	st := &contribState{}
+	if core.ValidID(s.ID) {
+		st.SetID(s.ID)
 	}
 	return cs.track(s, st)
 }
+

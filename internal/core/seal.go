@@ -1,4 +1,4 @@
-package sessions
+package core
 
 import (
 	"crypto/aes"
@@ -36,13 +36,13 @@ type sealKey struct {
 	aead cipher.AEAD
 }
 
-type keyring struct{ keys []sealKey }
+type Keyring struct{ keys []sealKey }
 
-func newKeyring(keys [][]byte) (*keyring, error) {
+func NewKeyring(keys [][]byte) (*Keyring, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	r := &keyring{}
+	r := &Keyring{}
 	for i, k := range keys {
 		if len(k) != 32 {
 			return nil, fmt.Errorf("sessions: encryption key %d is %d bytes; AES-256 needs 32 (openssl rand -base64 32)", i+1, len(k))
@@ -64,7 +64,7 @@ func newKeyring(keys [][]byte) (*keyring, error) {
 }
 
 // seal encrypts plain for storage under key with the first key.
-func (r *keyring) seal(key string, plain []byte) []byte {
+func (r *Keyring) Seal(key string, plain []byte) []byte {
 	k := r.keys[0]
 	out := make([]byte, 1+keyIDLen+12, 1+keyIDLen+12+len(plain)+k.aead.Overhead())
 	out[0] = sealedV1
@@ -75,7 +75,7 @@ func (r *keyring) seal(key string, plain []byte) []byte {
 }
 
 // open decrypts a sealed record stored under key.
-func (r *keyring) open(key string, rec []byte) ([]byte, error) {
+func (r *Keyring) Open(key string, rec []byte) ([]byte, error) {
 	if len(rec) < 1+keyIDLen+12+16 || rec[0] != sealedV1 {
 		return nil, errOpen
 	}

@@ -1,15 +1,13 @@
-package sessions
+package contrib
 
 import (
-	"context"
 	"encoding/gob"
 	"net/http/httptest"
-	"runtime"
 	"testing"
 	"time"
 
-	ginsessions "github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
+	"github.com/ginkit/sessions"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -123,19 +121,19 @@ func FuzzGobCodecUnmarshal(f *testing.F) {
 	})
 }
 
-// TestGobCodecNativeAPI: Get[T] with GobCodec on the native middleware.
+// TestGobCodecNativeAPI: sessions.Get[T] with GobCodec on the native middleware.
 func TestGobCodecNativeAPI(t *testing.T) {
 	gin.SetMode(gin.TestMode)
-	cfg := DefaultConfig()
+	cfg := sessions.DefaultConfig()
 	cfg.Codec = GobCodec{}
-	m, err := NewManager(cfg)
+	m, err := sessions.NewManager(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = m.Close() })
 	r := gin.New()
 	r.Use(m.Handler())
 	r.GET("/w", func(c *gin.Context) {
-		Set(c, "n", 42)
-		Set(c, "u", gobUser{Name: "Ada"})
+		sessions.Set(c, "n", 42)
+		sessions.Set(c, "u", gobUser{Name: "Ada"})
 		c.Status(204)
 	})
 	var n int
@@ -143,10 +141,10 @@ func TestGobCodecNativeAPI(t *testing.T) {
 	var anyV any
 	var u gobUser
 	r.GET("/r", func(c *gin.Context) {
-		n, nOK = Get[int](c, "n")
-		_, n64OK = Get[int64](c, "n")
-		anyV, anyOK = Get[any](c, "n")
-		u, uOK = Get[gobUser](c, "u")
+		n, nOK = sessions.Get[int](c, "n")
+		_, n64OK = sessions.Get[int64](c, "n")
+		anyV, anyOK = sessions.Get[any](c, "n")
+		u, uOK = sessions.Get[gobUser](c, "u")
 		c.Status(204)
 	})
 	rec := httptest.NewRecorder()
@@ -163,84 +161,4 @@ func TestGobCodecNativeAPI(t *testing.T) {
 	assert.Equal(t, 42, anyV)
 	assert.True(t, uOK)
 	assert.Equal(t, "Ada", u.Name)
-}
-
-// TestContribRecordsMatchNative: the same values written through the
-// adapter and through the native middleware give the same record values,
-// byte for byte, in the core's envelope.
-func TestContribRecordsMatchNative(t *testing.T) {
-	gin.SetMode(gin.TestMode)
-	cfg := DefaultConfig()
-	cfg.Codec = GobCodec{}
-	cfg.CookieName = "s"
-	m, err := NewManager(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = m.Close() })
-	store := NewContribStoreFromManager(m)
-	vals := map[string]any{"n": 42, "s": "x", "u": gobUser{Name: "Ada", Roles: []string{"a"}}, FlashKey: []any{"hi"}}
-
-	r := gin.New()
-	r.GET("/native", m.Handler(), func(c *gin.Context) {
-		for k, v := range vals {
-			if k != FlashKey {
-				Set(c, k, v)
-			}
-		}
-		AddFlash(c, "hi")
-		c.Status(204)
-	})
-	r.GET("/contrib", ginsessions.Sessions("s", store), func(c *gin.Context) {
-		s := ginsessions.Default(c)
-		for k, v := range vals {
-			if k != FlashKey {
-				s.Set(k, v)
-			}
-		}
-		s.AddFlash("hi")
-		require.NoError(t, s.Save())
-		c.Status(204)
-	})
-	record := func(path string) record {
-		rec := httptest.NewRecorder()
-		r.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
-		ck := rec.Result().Cookies()
-		require.Len(t, ck, 1, path)
-		raw, _, _, err := m.driver.Load(context.Background(), storeKey(ck[0].Value))
-		require.NoError(t, err)
-		r, err := decodeRecord(raw)
-		require.NoError(t, err)
-		return r
-	}
-	native, contrib := record("/native"), record("/contrib")
-	assert.Equal(t, native.values, contrib.values)
-	assert.Len(t, contrib.values, len(vals))
-}
-
-// TestContribStatesAreCollected: the adapter's per-session state goes away
-// with its *Session; nothing accumulates across requests.
-func TestContribStatesAreCollected(t *testing.T) {
-	store, err := NewContribStoreWith(DefaultConfig())
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = store.Close() })
-	count := func() int {
-		n := 0
-		store.states.Range(func(_, _ any) bool { n++; return true })
-		return n
-	}
-	func() {
-		for i := 0; i < 1000; i++ {
-			req := httptest.NewRequest("GET", "/", nil)
-			s, err := store.Get(req, "s")
-			require.NoError(t, err)
-			s.Values["i"] = i
-			require.NoError(t, store.Save(req, httptest.NewRecorder(), s))
-		}
-	}()
-	require.Positive(t, count())
-	deadline := time.Now().Add(10 * time.Second)
-	for count() > 10 && time.Now().Before(deadline) {
-		runtime.GC()
-		time.Sleep(10 * time.Millisecond)
-	}
-	assert.LessOrEqual(t, count(), 10, "states of collected sessions are removed")
 }

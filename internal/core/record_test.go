@@ -1,4 +1,4 @@
-package sessions
+package core
 
 import (
 	"bytes"
@@ -7,29 +7,29 @@ import (
 )
 
 func TestRecordRoundTrip(t *testing.T) {
-	r := record{created: time.UnixMilli(1700000000123), meta: recordMeta{user: "u-1", ip: "192.0.2.1", userAgent: "curl/8", indexedUntil: time.UnixMilli(1700000100000)}, values: valuesOf(map[string][]byte{
+	r := Record{Created: time.UnixMilli(1700000000123), Meta: Meta{User: "u-1", IP: "192.0.2.1", UserAgent: "curl/8", IndexedUntil: time.UnixMilli(1700000100000)}, Values: valuesOf(map[string][]byte{
 		"n": []byte("42"), "": []byte(`""`), "bin": {0, 1, 2, 255}, "empty": {},
 	})}
-	b := encodeRecord(r)
-	got, err := decodeRecord(b)
+	b := EncodeRecord(r)
+	got, err := DecodeRecord(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !got.created.Equal(r.created) || got.meta != r.meta || len(got.values) != len(r.values) {
+	if !got.Created.Equal(r.Created) || got.Meta != r.Meta || len(got.Values) != len(r.Values) {
 		t.Fatalf("round trip: got %+v, want %+v", got, r)
 	}
-	if !got.values.equal(r.values) {
-		t.Errorf("values: got %q want %q", got.values, r.values)
+	if !got.Values.equal(r.Values) {
+		t.Errorf("Values: got %q want %q", got.Values, r.Values)
 	}
-	if !bytes.Equal(b, encodeRecord(got)) {
+	if !bytes.Equal(b, EncodeRecord(got)) {
 		t.Error("encoding is not deterministic")
 	}
 }
 
 func TestRecordRejectsDamage(t *testing.T) {
-	good := encodeRecord(record{created: time.Now(), values: valuesOf(map[string][]byte{"a": []byte("1"), "bb": []byte("22")})})
+	good := EncodeRecord(Record{Created: time.Now(), Values: valuesOf(map[string][]byte{"a": []byte("1"), "bb": []byte("22")})})
 	for i := 0; i < len(good); i++ {
-		if _, err := decodeRecord(good[:i]); err == nil {
+		if _, err := DecodeRecord(good[:i]); err == nil {
 			t.Errorf("a record truncated to %d of %d bytes decoded", i, len(good))
 		}
 	}
@@ -39,28 +39,28 @@ func TestRecordRejectsDamage(t *testing.T) {
 		{recordV1, 0, 2, 1, 'a', 1, '1', 1, 'a', 1, '2'}, // duplicate key
 	}
 	for _, b := range bad {
-		if _, err := decodeRecord(b); err == nil {
-			t.Errorf("decodeRecord(%x) succeeded", b)
+		if _, err := DecodeRecord(b); err == nil {
+			t.Errorf("DecodeRecord(%x) succeeded", b)
 		}
 	}
 }
 
 func FuzzDecodeRecord(f *testing.F) {
-	f.Add(encodeRecord(record{created: time.Now(), values: valuesOf(map[string][]byte{"a": []byte("1")})}))
+	f.Add(EncodeRecord(Record{Created: time.Now(), Values: valuesOf(map[string][]byte{"a": []byte("1")})}))
 	f.Add([]byte{recordV1, 0, 0, 0, 0, 0, 0})
 	f.Add([]byte("garbage"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := decodeRecord(b)
+		r, err := DecodeRecord(b)
 		if err != nil {
 			return
 		}
 		// Whatever decodes re-encodes to the same bytes: the format has
 		// one canonical form, so nothing decodes "almost".
-		if again := encodeRecord(r); !bytes.Equal(again, b) {
+		if again := EncodeRecord(r); !bytes.Equal(again, b) {
 			// Varint encodings may be non-minimal in the input; decode
-			// the re-encoding and compare the values instead.
-			r2, err := decodeRecord(again)
-			if err != nil || len(r2.values) != len(r.values) || !r2.created.Equal(r.created) || r2.meta != r.meta {
+			// the re-encoding and compare the Values instead.
+			r2, err := DecodeRecord(again)
+			if err != nil || len(r2.Values) != len(r.Values) || !r2.Created.Equal(r.Created) || r2.Meta != r.Meta {
 				t.Fatalf("re-encoding changed the record: %x -> %x", b, again)
 			}
 		}
@@ -70,42 +70,42 @@ func FuzzDecodeRecord(f *testing.F) {
 func TestIDs(t *testing.T) {
 	seen := map[string]bool{}
 	for i := 0; i < 1000; i++ {
-		id := newID()
-		if !validID(id) {
-			t.Fatalf("newID produced %q, which validID rejects", id)
+		id := NewID()
+		if !ValidID(id) {
+			t.Fatalf("NewID produced %q, which ValidID rejects", id)
 		}
 		if seen[id] {
 			t.Fatal("duplicate ID")
 		}
 		seen[id] = true
-		if k := storeKey(id); k == id || len(k) != 43 || !validID(k) {
-			t.Fatalf("storeKey(%q) = %q", id, k)
+		if k := StoreKey(id); k == id || len(k) != 43 || !ValidID(k) {
+			t.Fatalf("StoreKey(%q) = %q", id, k)
 		}
 	}
-	id := newID()
+	id := NewID()
 	for _, bad := range []string{"", id[:42], id + "A", id[:42] + "=", id[:42] + "/", id[:42] + "+", id[:42] + ".",
 		"../" + id[3:], id[:20] + "\x00" + id[21:], id[:42] + "B" /* non-canonical last char */} {
-		if validID(bad) {
-			t.Errorf("validID(%q) = true", bad)
+		if ValidID(bad) {
+			t.Errorf("ValidID(%q) = true", bad)
 		}
 	}
 }
 
 func FuzzValidID(f *testing.F) {
-	f.Add(newID())
+	f.Add(NewID())
 	f.Add("../../etc/passwd")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, s string) {
-		if !validID(s) {
+		if !ValidID(s) {
 			return
 		}
-		// Anything accepted is exactly what newID could have produced:
+		// Anything accepted is exactly what NewID could have produced:
 		// 43 URL-safe characters that decode to 32 bytes canonically.
-		if len(s) != 43 || storeKey(s) == s {
-			t.Fatalf("validID accepted %q", s)
+		if len(s) != 43 || StoreKey(s) == s {
+			t.Fatalf("ValidID accepted %q", s)
 		}
 		if b, err := b64strict.DecodeString(s); err != nil || len(b) != 32 {
-			t.Fatalf("validID accepted %q, which does not decode to 32 bytes: %v", s, err)
+			t.Fatalf("ValidID accepted %q, which does not decode to 32 bytes: %v", s, err)
 		}
 	})
 }
@@ -115,17 +115,17 @@ func FuzzValidID(f *testing.F) {
 // the cookie.
 func TestRecordV1StillReads(t *testing.T) {
 	v1 := []byte{recordV1, 0x80, 0x01, 1, 'u', 0, 0, 0, 1, 1, 'a', 1, '1'}
-	r, err := decodeRecord(v1)
+	r, err := DecodeRecord(v1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.created.UnixMilli() != 64 || r.meta.user != "u" || !r.meta.cookieUntil.IsZero() {
+	if r.Created.UnixMilli() != 64 || r.Meta.User != "u" || !r.Meta.CookieUntil.IsZero() {
 		t.Fatalf("decoded %+v", r)
 	}
-	if got, _ := r.values.get("a"); string(got) != "1" {
+	if got, _ := r.Values.Get("a"); string(got) != "1" {
 		t.Fatalf("value a = %q", got)
 	}
-	if b := encodeRecord(r); b[0] != recordV2 {
+	if b := EncodeRecord(r); b[0] != recordV2 {
 		t.Fatalf("re-encoded as format %d", b[0])
 	}
 }

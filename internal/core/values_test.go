@@ -1,4 +1,4 @@
-package sessions
+package core
 
 import (
 	"bytes"
@@ -8,33 +8,33 @@ import (
 )
 
 // sorted reports whether v is strictly ascending by key (so no key is
-// there twice), as every values must be.
-func (v values) sorted() bool {
+// there twice), as every Values must be.
+func (v Values) sorted() bool {
 	for i := 1; i < len(v); i++ {
-		if v[i-1].key >= v[i].key {
+		if v[i-1].Key >= v[i].Key {
 			return false
 		}
 	}
 	return true
 }
 
-// valuesOf builds values from a map.
-func valuesOf(m map[string][]byte) values {
-	v := make(values, 0, len(m))
+// valuesOf builds Values from a map.
+func valuesOf(m map[string][]byte) Values {
+	v := make(Values, 0, len(m))
 	for k, b := range m {
-		v = append(v, entry{k, b})
+		v = append(v, Entry{k, b})
 	}
-	slices.SortFunc(v, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+	slices.SortFunc(v, func(a, b Entry) int { return strings.Compare(a.Key, b.Key) })
 	return v
 }
 
 // equal reports whether v and w hold the same keys and value bytes.
-func (v values) equal(w values) bool {
+func (v Values) equal(w Values) bool {
 	if len(v) != len(w) {
 		return false
 	}
 	for i := range v {
-		if v[i].key != w[i].key || !bytes.Equal(v[i].val, w[i].val) {
+		if v[i].Key != w[i].Key || !bytes.Equal(v[i].Val, w[i].Val) {
 			return false
 		}
 	}
@@ -47,24 +47,24 @@ func TestValuesGetAndKeys(t *testing.T) {
 		t.Fatalf("valuesOf gave unsorted %q", v)
 	}
 	for _, k := range []string{"", "a", "b", "c"} {
-		if _, ok := v.get(k); !ok {
+		if _, ok := v.Get(k); !ok {
 			t.Errorf("get(%q) missing", k)
 		}
 	}
-	if got, _ := v.get("b"); string(got) != "2" {
+	if got, _ := v.Get("b"); string(got) != "2" {
 		t.Errorf("get(b) = %q", got)
 	}
 	for _, k := range []string{"aa", "d", " "} {
-		if _, ok := v.get(k); ok {
+		if _, ok := v.Get(k); ok {
 			t.Errorf("get(%q) found a value that is not there", k)
 		}
 	}
-	if got := v.keys(); len(got) != 4 || got[0] != "" || got[3] != "c" {
+	if got := v.Keys(); len(got) != 4 || got[0] != "" || got[3] != "c" {
 		t.Errorf("keys() = %q", got)
 	}
 }
 
-// TestDeltaApply: the merge of the stored values with one request's
+// TestDeltaApply: the merge of the stored Values with one request's
 // changes, the heart of the no-lost-update save, against a map model.
 func TestDeltaApply(t *testing.T) {
 	base := valuesOf(map[string][]byte{"a": []byte("1"), "c": []byte("3"), "e": []byte("5")})
@@ -88,23 +88,23 @@ func TestDeltaApply(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			model := map[string][]byte{}
 			for _, e := range base {
-				model[e.key] = e.val
+				model[e.Key] = e.Val
 			}
-			var d delta
+			var d Delta
 			for _, s := range tc.steps {
 				switch s.kind {
 				case "set":
-					d.set(s.key, []byte(s.val))
+					d.Set(s.key, []byte(s.val))
 					model[s.key] = []byte(s.val)
 				case "del":
-					d.del(s.key)
+					d.Del(s.key)
 					delete(model, s.key)
 				case "clear":
-					d.clear()
+					d.Clear()
 					clear(model)
 				}
 			}
-			got := d.apply(base)
+			got := d.Apply(base)
 			if want := valuesOf(model); !got.equal(want) || !got.sorted() {
 				t.Fatalf("apply = %q; want %q", got, want)
 			}
@@ -112,8 +112,8 @@ func TestDeltaApply(t *testing.T) {
 				t.Fatalf("apply changed its base: %q", base)
 			}
 			for k, v := range model {
-				got, present, decided := d.lookup(k)
-				if b, inBase := base.get(k); !decided && !(inBase && bytes.Equal(b, v)) || decided && (!present || !bytes.Equal(got, v)) {
+				got, present, decided := d.Lookup(k)
+				if b, inBase := base.Get(k); !decided && !(inBase && bytes.Equal(b, v)) || decided && (!present || !bytes.Equal(got, v)) {
 					t.Errorf("lookup(%q) = %q, %v, %v; the model holds %q", k, got, present, decided, v)
 				}
 			}
@@ -124,11 +124,11 @@ func TestDeltaApply(t *testing.T) {
 func TestDecodeRecordRejectsUnsortedKeys(t *testing.T) {
 	// Keys "b" then "a": a record the encoder never writes.
 	b := []byte{recordV1, 0, 0, 0, 0, 0, 2, 1, 'b', 1, '1', 1, 'a', 1, '2'}
-	if _, err := decodeRecord(b); err == nil {
+	if _, err := DecodeRecord(b); err == nil {
 		t.Fatal("a record with keys out of order decoded")
 	}
 	b[8], b[12] = 'a', 'b'
-	if _, err := decodeRecord(b); err != nil {
+	if _, err := DecodeRecord(b); err != nil {
 		t.Fatalf("the same record in order: %v", err)
 	}
 }
@@ -137,18 +137,18 @@ func TestDecodeRecordRejectsUnsortedKeys(t *testing.T) {
 // a request does not read costs that request no copy of it.
 func TestDecodeRecordDoesNotCopyValues(t *testing.T) {
 	big := bytes.Repeat([]byte("x"), 64<<10)
-	b := encodeRecord(record{values: valuesOf(map[string][]byte{"count": []byte("1"), "pad": big})})
+	b := EncodeRecord(Record{Values: valuesOf(map[string][]byte{"count": []byte("1"), "pad": big})})
 	allocated := testing.AllocsPerRun(20, func() {
-		if _, err := decodeRecord(b); err != nil {
+		if _, err := DecodeRecord(b); err != nil {
 			t.Fatal(err)
 		}
 	})
-	r, _ := decodeRecord(b)
-	pad, _ := r.values.get("pad")
+	r, _ := DecodeRecord(b)
+	pad, _ := r.Values.Get("pad")
 	if &pad[0] != &b[len(b)-len(big)] {
 		t.Error("the decoded value is a copy, not the loaded bytes")
 	}
 	if allocated > 2 {
-		t.Errorf("decoding allocates %v times; want the values slice and the keys string only", allocated)
+		t.Errorf("decoding allocates %v times; want the Values slice and the keys string only", allocated)
 	}
 }

@@ -1,4 +1,4 @@
-package sessions_test
+package contrib_test
 
 import (
 	"context"
@@ -25,6 +25,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ginkit/sessions"
+	"github.com/ginkit/sessions/contrib"
+	"github.com/ginkit/sessions/internal/core"
 	"github.com/ginkit/sessions/internal/suite"
 )
 
@@ -51,9 +53,9 @@ func contribTester(t *testing.T, newStore func(t *testing.T) ginsessions.Store) 
 func contribDSNStore(dsn string) func(t *testing.T) ginsessions.Store {
 	return func(t *testing.T) ginsessions.Store {
 		t.Helper()
-		store, err := sessions.NewContribStore(dsn)
+		store, err := contrib.NewStore(dsn)
 		require.NoError(t, err)
-		t.Cleanup(func() { _ = store.(*sessions.ContribStore).Close() })
+		t.Cleanup(func() { _ = store.(*contrib.Store).Close() })
 		return store
 	}
 }
@@ -74,7 +76,7 @@ func TestContribTesterFile(t *testing.T) {
 // middleware, as an application would.
 type contribEnv struct {
 	t      *testing.T
-	store  *sessions.ContribStore
+	store  *contrib.Store
 	count  *suite.Counting
 	raw    sessions.Driver
 	engine *gin.Engine
@@ -96,7 +98,7 @@ func newContribEnv(t *testing.T, dsn string, mutate func(*sessions.Config)) *con
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	store, err := sessions.NewContribStoreWith(cfg)
+	store, err := contrib.NewStoreWith(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = store.Close() })
 	e := &contribEnv{t: t, store: store, count: cnt, raw: raw, engine: gin.New()}
@@ -191,12 +193,12 @@ func TestContribStrictIDs(t *testing.T) {
 	got := contribCookie(t, rec, contribName)
 	require.NotNil(t, got)
 	assert.NotEqual(t, unknown, got.Value, "an unknown ID is never adopted")
-	rawRec, _, _, err := e.raw.Load(context.Background(), sessions.KeyOf(unknown))
+	rawRec, _, _, err := e.raw.Load(context.Background(), core.StoreKey(unknown))
 	require.NoError(t, err)
 	assert.Nil(t, rawRec, "nothing is stored under the unknown ID")
 
 	// A session deleted in the store is not resurrected by its cookie.
-	require.NoError(t, e.raw.Delete(context.Background(), sessions.KeyOf(ck.Value)))
+	require.NoError(t, e.raw.Delete(context.Background(), core.StoreKey(ck.Value)))
 	rec = e.do("/set?k=k2&v=x", ck.Value)
 	require.Equal(t, 200, rec.Code)
 	again := contribCookie(t, rec, contribName)
@@ -214,7 +216,7 @@ func TestContribHashedKeysAtRest(t *testing.T) {
 	require.NotNil(t, ck)
 	id := ck.Value
 
-	rawRec, _, _, err := e.raw.Load(context.Background(), sessions.KeyOf(id))
+	rawRec, _, _, err := e.raw.Load(context.Background(), core.StoreKey(id))
 	require.NoError(t, err)
 	assert.NotNil(t, rawRec, "the record is stored under KeyOf(ID)")
 	rawRec, _, _, err = e.raw.Load(context.Background(), id)
@@ -238,7 +240,7 @@ func TestContribHashedKeysAtRest(t *testing.T) {
 	snap, err := e.store.Manager().Snapshot(context.Background(), id)
 	require.NoError(t, err)
 	require.NotNil(t, snap)
-	assert.Equal(t, sessions.KeyOf(id), snap.Key)
+	assert.Equal(t, core.StoreKey(id), snap.Key)
 	v, ok := sessions.SnapshotValue[string](snap, "k")
 	assert.True(t, ok)
 	assert.Equal(t, "v", v)
@@ -254,7 +256,7 @@ func contribRequest(id string) *http.Request {
 }
 
 // contribValues loads the session id afresh and returns its values.
-func contribValues(t *testing.T, store *sessions.ContribStore, id string) map[interface{}]interface{} {
+func contribValues(t *testing.T, store *contrib.Store, id string) map[interface{}]interface{} {
 	t.Helper()
 	s, err := store.New(contribRequest(id), contribName)
 	require.NoError(t, err)
@@ -268,7 +270,7 @@ func TestContribOverlappingRequestsKeepDistinctKeys(t *testing.T) {
 			if dsn == "file" {
 				dsn = contribFileDSN(t)
 			}
-			store := contribDSNStore(dsn)(t).(*sessions.ContribStore)
+			store := contribDSNStore(dsn)(t).(*contrib.Store)
 
 			// Two requests load the same session, then save in turn.
 			req0 := contribRequest("")
@@ -342,7 +344,7 @@ type contribBag map[string]int
 func init() { gob.Register(contribBag{}) }
 
 func TestContribReadOnlyMapIsNotRewritten(t *testing.T) {
-	store := contribDSNStore("memory://")(t).(*sessions.ContribStore)
+	store := contribDSNStore("memory://")(t).(*contrib.Store)
 	bag := contribBag{}
 	for i := 0; i < 32; i++ {
 		bag[fmt.Sprint("k", i)] = i
@@ -389,7 +391,7 @@ func init() {
 }
 
 func TestContribTypedValues(t *testing.T) {
-	store := contribDSNStore("memory://")(t).(*sessions.ContribStore)
+	store := contribDSNStore("memory://")(t).(*contrib.Store)
 	since := time.Date(2024, 3, 1, 12, 30, 45, 123456789, time.UTC)
 	req := contribRequest("")
 	s, err := store.New(req, contribName)
@@ -480,7 +482,7 @@ func TestContribMaxAge(t *testing.T) {
 	assert.Equal(t, "/", ck.Path)
 	assert.True(t, ck.HttpOnly)
 	assert.Equal(t, http.SameSiteLaxMode, ck.SameSite)
-	_, _, exp, err := e.raw.Load(ctx, sessions.KeyOf(ck.Value))
+	_, _, exp, err := e.raw.Load(ctx, core.StoreKey(ck.Value))
 	require.NoError(t, err)
 	assert.WithinDuration(t, time.Now().Add(10*time.Minute), exp, 5*time.Second)
 
@@ -489,7 +491,7 @@ func TestContribMaxAge(t *testing.T) {
 	got := contribCookie(t, rec, contribName)
 	require.NotNil(t, got)
 	assert.Equal(t, 3600, got.MaxAge)
-	_, _, exp, err = e.raw.Load(ctx, sessions.KeyOf(ck.Value))
+	_, _, exp, err = e.raw.Load(ctx, core.StoreKey(ck.Value))
 	require.NoError(t, err)
 	assert.WithinDuration(t, time.Now().Add(time.Hour), exp, 5*time.Second)
 
@@ -500,7 +502,7 @@ func TestContribMaxAge(t *testing.T) {
 	assert.Zero(t, got.MaxAge)
 	assert.True(t, got.Expires.IsZero())
 	assert.NotContains(t, rec.Header().Get("Set-Cookie"), "Max-Age")
-	_, _, exp, err = e.raw.Load(ctx, sessions.KeyOf(ck.Value))
+	_, _, exp, err = e.raw.Load(ctx, core.StoreKey(ck.Value))
 	require.NoError(t, err)
 	assert.WithinDuration(t, time.Now().Add(10*time.Minute), exp, 5*time.Second)
 
@@ -511,7 +513,7 @@ func TestContribMaxAge(t *testing.T) {
 	require.NotNil(t, got)
 	assert.Equal(t, "", got.Value)
 	assert.Negative(t, got.MaxAge)
-	rawRec, _, _, err := e.raw.Load(ctx, sessions.KeyOf(ck.Value))
+	rawRec, _, _, err := e.raw.Load(ctx, core.StoreKey(ck.Value))
 	require.NoError(t, err)
 	assert.Nil(t, rawRec, "MaxAge<0 deletes the record")
 	assert.Equal(t, "|<nil>", e.do("/get?k=k", ck.Value).Body.String(), "the old cookie no longer opens it")
@@ -592,7 +594,7 @@ func TestContribLoadErrorFailsClosed(t *testing.T) {
 	d := &contribFlakyDriver{Driver: raw}
 	cfg := sessions.DefaultConfig()
 	cfg.Driver = d
-	store, err := sessions.NewContribStoreWith(cfg)
+	store, err := contrib.NewStoreWith(cfg)
 	require.NoError(t, err)
 
 	req0 := contribRequest("")
@@ -620,7 +622,7 @@ func TestContribLoadErrorFailsClosed(t *testing.T) {
 // TestContribInterop shares one Manager between the native middleware
 // and the adapter: each reads what the other wrote.
 func TestContribInterop(t *testing.T) {
-	for _, codec := range []sessions.Codec{sessions.GobCodec{}, sessions.JSONCodec{}} {
+	for _, codec := range []sessions.Codec{contrib.GobCodec{}, sessions.JSONCodec{}} {
 		t.Run(fmt.Sprintf("%T", codec), func(t *testing.T) {
 			gin.SetMode(gin.TestMode)
 			cfg := sessions.DefaultConfig()
@@ -630,7 +632,7 @@ func TestContribInterop(t *testing.T) {
 			m, err := sessions.NewManager(cfg)
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = m.Close() })
-			store := sessions.NewContribStoreFromManager(m)
+			store := contrib.NewStoreFromManager(m)
 			require.NoError(t, store.Close(), "a shared Manager stays open")
 
 			r := gin.New()
@@ -719,7 +721,7 @@ func TestContribUndecodableValuesAreKept(t *testing.T) {
 	m, err := sessions.NewManager(cfg) // JSONCodec
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = m.Close() })
-	store := contribDSNStore(dsn)(t).(*sessions.ContribStore) // GobCodec
+	store := contribDSNStore(dsn)(t).(*contrib.Store) // GobCodec
 
 	r := gin.New()
 	r.GET("/native", m.Handler(), func(c *gin.Context) { sessions.Set(c, "j", "json"); c.Status(204) })

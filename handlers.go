@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/ginkit/sessions/internal/core"
 )
 
 // The handler API. Every helper takes the request's *gin.Context, works
@@ -44,7 +46,7 @@ func Get[T any](c *gin.Context, key string) (T, bool) {
 	var ok bool
 	var m *Manager
 	withSession(c, func(s *session) {
-		raw, ok = s.value(key)
+		raw, ok = s.Value(key)
 		m = s.m
 	})
 	if !ok {
@@ -69,7 +71,7 @@ func GetOr[T any](c *gin.Context, key string, fallback T) T {
 // Has reports whether the session holds a value under key.
 func Has(c *gin.Context, key string) bool {
 	var ok bool
-	withSession(c, func(s *session) { _, ok = s.value(key) })
+	withSession(c, func(s *session) { _, ok = s.Value(key) })
 	return ok
 }
 
@@ -98,7 +100,7 @@ func set(c *gin.Context, key string, value any) error {
 	}
 	raw, err := s.m.cfg.Codec.Marshal(value)
 	if err != nil {
-		err = fmt.Errorf("sessions: set %q: encode %T: %w", key, value, err)
+		err = &core.Error{Op: "set", Kind: core.KindEncode, Err: fmt.Errorf("%q: encode %T: %w", key, value, err)}
 	}
 	withSession(c, func(s *session) {
 		if err != nil {
@@ -107,11 +109,11 @@ func set(c *gin.Context, key string, value any) error {
 			}
 			return
 		}
-		if cur, ok := s.value(key); ok && string(cur) == string(raw) {
+		if cur, ok := s.Value(key); ok && string(cur) == string(raw) {
 			return // unchanged: nothing to write
 		}
 		s.beginChange()
-		s.d.set(key, raw)
+		s.Delta.Set(key, raw)
 	})
 	return err
 }
@@ -141,8 +143,8 @@ func Pop[T any](c *gin.Context, key string) (T, bool) {
 // nothing and writes nothing.
 func Delete(c *gin.Context, key string) {
 	if !withSession(c, func(s *session) {
-		if _, ok := s.value(key); ok {
-			s.d.del(key)
+		if _, ok := s.Value(key); ok {
+			s.Delta.Del(key)
 		}
 	}) {
 		_ = c.Error(ErrNoMiddleware)
@@ -153,20 +155,21 @@ func Delete(c *gin.Context, key string) {
 // Destroy to end it.
 func Clear(c *gin.Context) {
 	if !withSession(c, func(s *session) {
-		if s.exists || !s.d.empty() {
-			s.d.clear()
+		if s.Exists || !s.Delta.Empty() {
+			s.Delta.Clear()
 		}
 	}) {
 		_ = c.Error(ErrNoMiddleware)
 	}
 }
 
-// Err returns the store error that kept this request from loading its
-// session, or nil. Get reports "not found" both for a visitor without a
-// session and when the store is down; a handler that treats "not found" as
-// "not logged in" can tell the two apart with Err and answer 503 instead of
-// sending a logged-in user to the login page during a store outage.
-func Err(c *gin.Context) error {
+// LoadError returns the store error that kept this request from loading
+// its session, or nil. Get reports "not found" both for a visitor without
+// a session and when the store is down; a handler that treats "not found"
+// as "not logged in" can tell the two apart with LoadError and answer 503
+// instead of sending a logged-in user to the login page during a store
+// outage.
+func LoadError(c *gin.Context) error {
 	var err error
 	withSession(c, func(s *session) { err = s.loadErr })
 	return err
@@ -178,7 +181,7 @@ func Err(c *gin.Context) error {
 // it as a secret: it is the bearer credential.
 func ID(c *gin.Context) string {
 	var id string
-	withSession(c, func(s *session) { id = s.id })
+	withSession(c, func(s *session) { id = s.ID })
 	return id
 }
 
@@ -222,8 +225,8 @@ func Save(c *gin.Context) error {
 	s.mu.Lock()
 	err := s.ensureLoaded()
 	switch {
-	case err != nil && s.d.empty():
-	case (s.id == "" || !s.exists) && !s.d.empty() && s.c.Writer.Written():
+	case err != nil && s.Delta.Empty():
+	case (s.ID == "" || !s.Exists) && !s.Delta.Empty() && s.c.Writer.Written():
 		err = ErrResponseWritten
 	default:
 		err = s.commit()

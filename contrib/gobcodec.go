@@ -1,10 +1,12 @@
-package sessions
+package contrib
 
 import (
 	"bytes"
 	"encoding/gob"
 	"fmt"
 	"reflect"
+
+	"github.com/ginkit/sessions"
 )
 
 // GobCodec is a Codec that keeps Go types: it gob-encodes each value
@@ -13,7 +15,7 @@ import (
 // int 42, not JSON's float64; a stored struct comes back as that struct,
 // not as a map.
 //
-// It is the codec of the gin-contrib/sessions adapter (NewContribStore),
+// It is the codec of the gin-contrib/sessions adapter (NewStore),
 // whose Get returns interface{} and so needs the type in the record, as
 // gorilla/sessions' own stores do. Use it on a Manager too when the native
 // middleware and the adapter share sessions.
@@ -102,4 +104,4 @@ func (e *gobTypeError) Error() string {
 	return fmt.Sprintf("gob: the stored value is a %s, not assignable to %s", e.stored, e.want)
 }
 
-var _ Codec = GobCodec{}
+var _ sessions.Codec = GobCodec{}

@@ -1,0 +1,148 @@
+package sessions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ginkit/sessions/internal/core"
+)
+
+// Manager holds a session configuration and its storage driver, and hands
+// out the Gin middleware (Handler). It is safe for concurrent use; make one
+// per application (or per distinct cookie) and Close it on shutdown.
+//
+// Every store operation goes through the Manager's engine
+// (internal/core): the middleware, the gin-contrib adapter built on it
+// (package contrib), the per-user operations and the move between
+// backends all follow the same rules.
+type Manager struct {
+	cfg       Config
+	eng       *core.Engine
+	ownDriver bool // the Manager opened cfg.DSN and closes it
+	ownPrev   bool // likewise cfg.PreviousDSN
+	cookieFmt cookieFormat
+}
+
+func init() {
+	// The gin-contrib adapter (package contrib) reaches a Manager's engine
+	// through this hook, so the engine stays out of the public API.
+	core.ManagerEngine = func(m any) *core.Engine {
+		if mm, ok := m.(*Manager); ok && mm != nil {
+			return mm.eng
+		}
+		return nil
+	}
+}
+
+// NewManager validates cfg, fills its zero fields with defaults, and opens
+// its driver (cfg.Driver if set, else Open(cfg.DSN)). An invalid
+// configuration or a DSN that does not open is an error; the DSN's
+// password never appears in it.
+func NewManager(cfg Config) (*Manager, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if isMemoryDSN(cfg.PreviousDSN) {
+		return nil, fmt.Errorf("sessions: previous backend %s: an in-process store cannot be moved from", RedactDSN(cfg.PreviousDSN))
+	}
+	m := &Manager{cfg: cfg, cookieFmt: newCookieFormat(cfg)}
+	drv, prev := cfg.Driver, cfg.PreviousDriver
+	if drv == nil {
+		d, err := Open(cfg.DSN)
+		if err != nil {
+			return nil, err
+		}
+		drv, m.ownDriver = d, true
+	}
+	if prev == nil && cfg.PreviousDSN != "" {
+		d, err := Open(cfg.PreviousDSN)
+		if err != nil {
+			m.closeOwned(drv, nil)
+			return nil, core.Wrap("previous backend", err)
+		}
+		prev, m.ownPrev = d, true
+	}
+	eng, err := core.New(core.Options{
+		Driver:           drv,
+		Previous:         prev,
+		Lifetime:         cfg.Lifetime,
+		AbsoluteLifetime: cfg.AbsoluteLifetime,
+		TouchInterval:    cfg.TouchInterval,
+		ExpireOnClose:    cfg.ExpireOnClose,
+		MaxKeys:          cfg.MaxKeys,
+		MaxRecordSize:    cfg.MaxRecordSize,
+		EncryptionKeys:   cfg.EncryptionKeys,
+		Logger:           cfg.Logger,
+	})
+	if err != nil {
+		m.closeOwned(drv, prev)
+		return nil, err
+	}
+	m.eng = eng
+	return m, nil
+}
+
+// isMemoryDSN reports whether dsn names the in-process memory driver.
+func isMemoryDSN(dsn string) bool {
+	u, err := url.Parse(dsn)
+	return err == nil && strings.EqualFold(u.Scheme, "memory")
+}
+
+// FromEnv is the one-line set-up: ConfigFromEnv, NewManager, Handler.
+//
+//	router.Use(sessions.FromEnv())
+//
+// An invalid configuration panics at start-up with the error's text, so a
+// misconfigured deployment fails before it serves a request.
+func FromEnv() gin.HandlerFunc {
+	cfg, err := ConfigFromEnv()
+	if err != nil {
+		panic(err.Error())
+	}
+	m, err := NewManager(cfg)
+	if err != nil {
+		panic(err.Error())
+	}
+	return m.Handler()
+}
+
+// Config returns the Manager's configuration with its defaults filled in.
+func (m *Manager) Config() Config { return m.cfg }
+
+// Close closes the drivers the Manager opened (a Config.Driver or
+// Config.PreviousDriver given by the application is left open). Requests
+// still in flight may fail.
+func (m *Manager) Close() error {
+	var prev Driver
+	if m.ownPrev {
+		prev = m.eng.Previous()
+	}
+	var drv Driver
+	if m.ownDriver {
+		drv = m.eng.Driver()
+	}
+	return m.closeOwned(drv, prev)
+}
+
+// closeOwned closes drv and prev, those that are not nil, within ten
+// seconds.
+func (m *Manager) closeOwned(drv, prev Driver) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var errs []error
+	for _, d := range []Driver{drv, prev} {
+		if d != nil {
+			if err := d.Close(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("sessions: close: %w", err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
