@@ -1,8 +1,9 @@
 # The README's test command is `make test`: it installs the servers the
 # integration tests need (redis-server, redis-tools, memcached) from
-# Debian's packages when they are missing and apt-get is there, then runs
-# every test with the race detector, integration included, and each fuzz
-# target briefly (fuzz-ci; `make fuzz` runs them for a minute each).
+# Debian's packages when they are missing and apt-get is there, checks
+# formatting, go vet and staticcheck, then runs every test with the race
+# detector, integration included, and each fuzz target briefly (fuzz-ci;
+# `make fuzz` runs them for a minute each).
 # Packages run one at a time (-p 1): the fault-injection tests measure
 # request latencies against store timeouts, and on a 2-core machine other
 # packages' race-instrumented tests running beside them distort that.
@@ -11,9 +12,13 @@ GO ?= go
 PKGS := ./...
 SERVERS := redis-server redis-cli memcached
 
-.PHONY: test deps vet fmt-check unit example bench
+# STATICCHECK is honnef.co/go/tools' linter, pinned; `go run` fetches it
+# through the module proxy on first use.
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@2026.2.2
 
-test: deps fmt-check vet
+.PHONY: test deps vet fmt-check lint unit example bench
+
+test: deps fmt-check vet lint
 	$(GO) test -race -count=1 -p 1 -timeout 20m $(PKGS)
 	@$(MAKE) --no-print-directory fuzz-ci
 
@@ -37,6 +42,9 @@ deps:
 vet:
 	$(GO) vet $(PKGS)
 
+lint:
+	$(STATICCHECK) $(PKGS)
+
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -54,25 +62,28 @@ example:
 bench:
 	$(MAKE) -C bench bench
 
-# fuzz runs each native fuzz target (all in the root package) for FUZZTIME,
-# one after another, after its seed corpus in testdata/fuzz/; a failing
-# input is written to testdata/fuzz/<target>/ and stops the run. fuzz-ci
-# runs each for FUZZTIME_CI, briefly, for CI.
+# fuzz runs each native fuzz target for FUZZTIME, one after another, after
+# its seed corpus in the package's testdata/fuzz/; a failing input is
+# written to testdata/fuzz/<target>/ of its package and stops the run.
+# FUZZ_TARGETS lists package:target. fuzz-ci runs each for FUZZTIME_CI,
+# briefly, for CI.
 FUZZTIME ?= 1m
 # A count, not a duration: with a short -fuzztime duration the fuzzing
 # engine can stop a worker mid-start and report "context deadline
 # exceeded" as a failure; a count of inputs has no deadline.
 FUZZTIME_CI ?= 1000x
-FUZZ_TARGETS := FuzzOpen FuzzOpenSecret FuzzCookie FuzzStoredRecord FuzzConfigFromEnv \
-	FuzzParseEncryptionKeys FuzzDecodeRecord FuzzValidID FuzzGobCodecUnmarshal FuzzRequestID \
-	FuzzJSONCodecFast
+FUZZ_TARGETS := .:FuzzOpen .:FuzzOpenSecret .:FuzzCookie .:FuzzConfigFromEnv \
+	.:FuzzParseEncryptionKeys .:FuzzRequestID .:FuzzJSONCodecFast \
+	./internal/core:FuzzStoredRecord ./internal/core:FuzzDecodeRecord ./internal/core:FuzzValidID \
+	./contrib:FuzzGobCodecUnmarshal
 
 .PHONY: fuzz fuzz-ci
 
 fuzz:
-	@for t in $(FUZZ_TARGETS); do \
-		echo "fuzz $$t for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) . || exit 1; \
+	@for pt in $(FUZZ_TARGETS); do \
+		p=$${pt%%:*}; t=$${pt#*:}; \
+		echo "fuzz $$t in $$p for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
 	done
 
 fuzz-ci:

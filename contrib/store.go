@@ -471,4 +471,3 @@ func (cs *Store) stateFor(s *gsessions.Session) *contribState {
 	}
 	return cs.track(s, st)
 }
-

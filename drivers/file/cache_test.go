@@ -150,7 +150,7 @@ func TestReadCacheTwoDrivers(t *testing.T) {
 
 	// Re-created (version 0) with the same size.
 	mustSave(t, w, key, rec1, 0, time.Hour)
-	ver = expectLoad(t, r, key, rec1)
+	expectLoad(t, r, key, rec1)
 
 	// Expiry comes from the stat, not from the cache.
 	if err := os.Chtimes(path, time.Time{}, time.Now().Add(-time.Second)); err != nil {

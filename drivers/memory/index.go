@@ -117,7 +117,7 @@ func (d *Driver) IndexUser(ctx context.Context, user, key string, expires time.T
 		}
 		return nil
 	}
-	if m == nil || len(m) == 0 {
+	if len(m) == 0 {
 		m = make(map[string]int64)
 		ix.users[user] = m
 	}

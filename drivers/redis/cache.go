@@ -147,15 +147,3 @@ func (r *recentKeys) has(k string, now int64) bool {
 	s.mu.Unlock()
 	return ok
 }
-
-// len returns the number of keys held, expired ones included.
-func (r *recentKeys) len() int {
-	n := 0
-	for i := range r.shards {
-		s := &r.shards[i]
-		s.mu.Lock()
-		n += len(s.m)
-		s.mu.Unlock()
-	}
-	return n
-}
