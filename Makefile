@@ -20,6 +20,7 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@2026.2.2
 
 test: deps fmt-check vet lint
 	$(GO) test -race -count=1 -p 1 -timeout 20m $(PKGS)
+	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./...
 	@$(MAKE) --no-print-directory fuzz-ci
 
 # deps installs the server binaries, or says exactly what to install.
