@@ -2,6 +2,7 @@ package sessionstest
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -241,4 +242,41 @@ func waitUserKeys(t *testing.T, ix UserIndexer, user string, within time.Duratio
 		}
 		time.Sleep(opts10ms)
 	}
+}
+
+// UserKeys returns user's live index entries, sorted; it fails the test
+// on an error. For driver tests that look at an index directly.
+func UserKeys(t testing.TB, d UserIndexer, user string) []string {
+	t.Helper()
+	keys, err := d.UserKeys(context.Background(), user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// TestUserBound checks the per-user cap of a driver whose index keeps at
+// most bound entries per user, dropping the ones that expire soonest: it
+// indexes bound+5 keys ("k0000" … ) expiring one second apart for a fresh
+// user and checks that exactly the bound remain, the five soonest gone.
+// It returns that user, for checks of the driver's own.
+func TestUserBound(t *testing.T, d UserIndexer, bound int) (user string) {
+	t.Helper()
+	user = Key(t)
+	base := time.Now().Add(time.Hour)
+	for i := 0; i < bound+5; i++ {
+		if err := d.IndexUser(context.Background(), user, fmt.Sprintf("k%04d", i), base.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := UserKeys(t, d, user)
+	if len(keys) != bound || keys[0] != "k0005" {
+		first := ""
+		if len(keys) > 0 {
+			first = keys[0]
+		}
+		t.Fatalf("%d entries, first %q; want %d, the 5 soonest-expiring dropped", len(keys), first, bound)
+	}
+	return user
 }

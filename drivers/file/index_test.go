@@ -17,16 +17,6 @@ import (
 	"github.com/ginkit/sessions/sessionstest"
 )
 
-func userKeys(t *testing.T, d *Driver, user string) []string {
-	t.Helper()
-	keys, err := d.UserKeys(bg, user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 func TestIndexFile(t *testing.T) {
 	dir := t.TempDir()
 	d := newDriver(t, dir, Options{SweepInterval: -1})
@@ -115,7 +105,7 @@ func TestIndexDamaged(t *testing.T) {
 			t.Fatal(err)
 		}
 		os.Chtimes(path, time.Time{}, time.Now().Add(time.Hour))
-		if keys := userKeys(t, d, user); len(keys) != 0 {
+		if keys := sessionstest.UserKeys(t, d, user); len(keys) != 0 {
 			t.Errorf("%s index read as %v; want empty", name, keys)
 		}
 		if err := d.UnindexUser(bg, user, "kept"); err != nil {
@@ -124,7 +114,7 @@ func TestIndexDamaged(t *testing.T) {
 		if err := d.IndexUser(bg, user, "new", time.Now().Add(time.Hour)); err != nil {
 			t.Fatalf("%s: IndexUser = %v", name, err)
 		}
-		if keys := userKeys(t, d, user); !slices.Equal(keys, []string{"new"}) {
+		if keys := sessionstest.UserKeys(t, d, user); !slices.Equal(keys, []string{"new"}) {
 			t.Errorf("%s index after IndexUser: %v; want it replaced", name, keys)
 		}
 	}
@@ -140,17 +130,7 @@ func encodeRaw(body []byte) []byte {
 
 func TestIndexBound(t *testing.T) {
 	d := newDriver(t, t.TempDir(), Options{SweepInterval: -1})
-	user := sessionstest.Key(t)
-	base := time.Now().Add(time.Hour)
-	for i := 0; i < MaxUserEntries+5; i++ {
-		if err := d.IndexUser(bg, user, fmt.Sprintf("k%04d", i), base.Add(time.Duration(i)*time.Second)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	keys := userKeys(t, d, user)
-	if len(keys) != MaxUserEntries || keys[0] != "k0005" {
-		t.Fatalf("%d entries, first %s; want %d, the 5 soonest-expiring dropped", len(keys), keys[0], MaxUserEntries)
-	}
+	user := sessionstest.TestUserBound(t, d, MaxUserEntries)
 	if fi, _ := os.Stat(d.indexPath(user)); fi.Size() > maxIndexFile {
 		t.Fatalf("index file of %d bytes; readIndex reads at most %d", fi.Size(), maxIndexFile)
 	}
@@ -179,7 +159,7 @@ func TestIndexTwoDriversOneFolder(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if keys := userKeys(t, b, user); len(keys) != n {
+	if keys := sessionstest.UserKeys(t, b, user); len(keys) != n {
 		t.Fatalf("%d keys after %d concurrent IndexUser calls through two drivers", len(keys), n)
 	}
 }
@@ -239,7 +219,7 @@ func TestSweepIndexFiles(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "not.a.user.idx")); err != nil {
 		t.Errorf("Sweep removed a file it did not create")
 	}
-	if keys := userKeys(t, d, mixed); !slices.Equal(keys, []string{"long"}) {
+	if keys := sessionstest.UserKeys(t, d, mixed); !slices.Equal(keys, []string{"long"}) {
 		t.Errorf("UserKeys after Sweep = %v", keys)
 	}
 	// The sweeper goroutine does it too.

@@ -14,16 +14,6 @@ import (
 	"github.com/ginkit/sessions/sessionstest"
 )
 
-func userKeys(t *testing.T, d *Driver, user string) []string {
-	t.Helper()
-	keys, err := d.UserKeys(ctx, user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 func TestNoScan(t *testing.T) {
 	var d any = &Driver{}
 	if _, ok := d.(sessionstest.Scanner); ok {
@@ -112,13 +102,13 @@ func TestIndexCorruptItem(t *testing.T) {
 		if err := direct.Set(it); err != nil {
 			t.Fatal(err)
 		}
-		if keys := userKeys(t, d, user); len(keys) != 0 {
+		if keys := sessionstest.UserKeys(t, d, user); len(keys) != 0 {
 			t.Errorf("%s: UserKeys = %v; want empty", name, keys)
 		}
 		if err := d.IndexUser(ctx, user, "fresh", time.Now().Add(time.Hour)); err != nil {
 			t.Fatalf("%s: IndexUser = %v", name, err)
 		}
-		if keys := userKeys(t, d, user); !slices.Equal(keys, []string{"fresh"}) {
+		if keys := sessionstest.UserKeys(t, d, user); !slices.Equal(keys, []string{"fresh"}) {
 			t.Errorf("%s: after IndexUser, UserKeys = %v; want the corrupt item replaced", name, keys)
 		}
 	}
@@ -127,18 +117,7 @@ func TestIndexCorruptItem(t *testing.T) {
 func TestIndexBound(t *testing.T) {
 	t.Parallel()
 	addr, _ := testserver.StartMemcached(t)
-	d := openDSN(t, "memcached://"+addr)
-	user := sessionstest.Key(t)
-	base := time.Now().Add(time.Hour)
-	for i := 0; i < MaxUserEntries+5; i++ {
-		if err := d.IndexUser(ctx, user, fmt.Sprintf("k%04d", i), base.Add(time.Duration(i)*time.Second)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	keys := userKeys(t, d, user)
-	if len(keys) != MaxUserEntries || keys[0] != "k0005" {
-		t.Fatalf("%d entries, first %s; want %d, the 5 soonest-expiring dropped", len(keys), keys[0], MaxUserEntries)
-	}
+	sessionstest.TestUserBound(t, openDSN(t, "memcached://"+addr), MaxUserEntries)
 }
 
 // TestIndexContention runs concurrent IndexUser and UnindexUser calls for
@@ -181,7 +160,7 @@ func TestIndexContention(t *testing.T) {
 	for i := 1; i < n; i += 2 {
 		want = append(want, fmt.Sprintf("new%02d", i))
 	}
-	if got := userKeys(t, a, user); !slices.Equal(got, want) {
+	if got := sessionstest.UserKeys(t, a, user); !slices.Equal(got, want) {
 		t.Fatalf("UserKeys = %v; want %v", got, want)
 	}
 }

@@ -3,45 +3,22 @@ package memory
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
-)
 
-func userKeys(t *testing.T, d *Driver, user string) []string {
-	t.Helper()
-	keys, err := d.UserKeys(bg, user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(keys)
-	return keys
-}
+	"github.com/ginkit/sessions/sessionstest"
+)
 
 func TestIndexPerUserBound(t *testing.T) {
 	d := New(Options{SweepInterval: -1})
 	defer d.Close(bg)
-	base := time.Now().Add(time.Hour)
-	// Keys k0000 … k1004 expire one second apart, so the first five
-	// expire soonest.
-	for i := 0; i < MaxUserEntries+5; i++ {
-		if err := d.IndexUser(bg, "u", fmt.Sprintf("k%04d", i), base.Add(time.Duration(i)*time.Second)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	keys := userKeys(t, d, "u")
-	if len(keys) != MaxUserEntries {
-		t.Fatalf("user has %d entries; bound is %d", len(keys), MaxUserEntries)
-	}
-	if keys[0] != "k0005" {
-		t.Fatalf("the soonest-expiring entries were not the ones dropped: first kept is %s", keys[0])
-	}
+	user := sessionstest.TestUserBound(t, d, MaxUserEntries)
 	// Replacing an existing entry at the bound drops nothing.
-	if err := d.IndexUser(bg, "u", "k0500", base.Add(48*time.Hour)); err != nil {
+	if err := d.IndexUser(bg, user, "k0500", time.Now().Add(48*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(userKeys(t, d, "u")); n != MaxUserEntries {
+	if n := len(sessionstest.UserKeys(t, d, user)); n != MaxUserEntries {
 		t.Fatalf("re-indexing at the bound left %d entries", n)
 	}
 	if d.index.entries != MaxUserEntries {
@@ -87,13 +64,13 @@ func TestIndexBound(t *testing.T) {
 		}
 	}
 	for i := 0; i < 7; i++ {
-		if keys := userKeys(t, d, fmt.Sprintf("ghost%d", i)); len(keys) != 0 {
+		if keys := sessionstest.UserKeys(t, d, fmt.Sprintf("ghost%d", i)); len(keys) != 0 {
 			t.Fatalf("entries without a session survived the bound: %v", keys)
 		}
 	}
 	n := 0
 	for i := 0; i < 5; i++ {
-		n += len(userKeys(t, d, fmt.Sprintf("user%d", i)))
+		n += len(sessionstest.UserKeys(t, d, fmt.Sprintf("user%d", i)))
 	}
 	if n != bound {
 		t.Fatalf("%d entries of live sessions kept; want all %d", n, bound)
@@ -148,13 +125,13 @@ func TestIndexFarExpiries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if keys := userKeys(t, d, "u"); len(keys) != 1 {
+	if keys := sessionstest.UserKeys(t, d, "u"); len(keys) != 1 {
 		t.Fatalf("an entry expiring in the far future is missing: %v", keys)
 	}
 	if err := d.IndexUser(bg, "u", "k", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if keys := userKeys(t, d, "u"); len(keys) != 0 || d.index.entries != 0 {
+	if keys := sessionstest.UserKeys(t, d, "u"); len(keys) != 0 || d.index.entries != 0 {
 		t.Fatalf("IndexUser with the zero time kept the entry: %v", keys)
 	}
 }

@@ -1,0 +1,117 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ginkit/sessions/internal/sqlstore"
+)
+
+// Open connects to PostgreSQL as described by a DSN and returns a Driver
+// that owns its pool: its Close closes the pool.
+//
+//	postgres://[user[:password]@]host[:port][/database][?option=value&...]
+//	postgresql://...
+//
+// The port defaults to 5432. Options of the driver, all optional:
+//
+//	table=ginkit_sessions  the sessions table; the user index is the same
+//	                       name with "_users" appended (letters, digits and
+//	                       underscores, at most 45, not ending in _users or _idx)
+//	create_table=true      create the tables on first use; false only checks
+//	                       that they exist (for a user without DDL rights)
+//	sweep_interval=5m      how often expired rows are deleted; 0 = never
+//	timeout=5s             deadline of each operation (> 0)
+//	max_conns=10           size of the pool (pgxpool's pool_max_conns is
+//	                       accepted instead, not both)
+//
+// Every other option goes to pgxpool.ParseConfig unchanged, among them
+// sslmode, sslrootcert, connect_timeout, application_name, pool_max_conns,
+// pool_max_conn_lifetime and default_query_exec_mode (simple_protocol or
+// exec behind PgBouncer in transaction mode); pgx sends options it does
+// not know to the server as run-time parameters (search_path=…), which
+// the server rejects at connect time if they are not parameters either.
+//
+// Open does not connect: the first operation does, and creates the
+// tables. An unknown driver option is impossible to tell from a run-time
+// parameter, but a repeated option or a malformed value of a driver
+// option is an error that names it. No error shows the password.
+func Open(u *url.URL) (*Driver, error) {
+	cfg, opts, err := parseDSN(u)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		return nil, sqlstore.Scrub(fmt.Errorf("postgres: open: %w", err), passwords(u)...)
+	}
+	return newDriver(pool, true, opts)
+}
+
+// parseDSN splits a DSN into the pool configuration and the driver's
+// options.
+func parseDSN(u *url.URL) (*pgxpool.Config, sqlstore.Options, error) {
+	var o sqlstore.Options
+	if u == nil {
+		return nil, o, errors.New("postgres: open: nil DSN")
+	}
+	secrets := passwords(u)
+	fail := func(format string, args ...any) error {
+		return sqlstore.Scrub(fmt.Errorf("postgres: open: "+format, args...), secrets...)
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return nil, o, fail("scheme %q: want postgres or postgresql", u.Scheme)
+	}
+	if u.Opaque != "" {
+		return nil, o, fail("want %s://host:port/database", u.Scheme)
+	}
+	o, rest, err := sqlstore.ParseQuery(u.RawQuery, sqlstore.DefaultMaxConns)
+	if err != nil {
+		return nil, o, fail("%v", err)
+	}
+	if rest.Has("pool_max_conns") && hasOption(u, "max_conns") {
+		return nil, o, fail("options \"max_conns\" and \"pool_max_conns\" both given")
+	}
+	base := *u
+	base.RawQuery = rest.Encode()
+	base.Fragment, base.RawFragment = "", ""
+	cfg, err := pgxpool.ParseConfig(base.String())
+	if err != nil {
+		// pgx quotes the connection string, with the password redacted
+		// as best it can; keep only the reason.
+		msg := err.Error()
+		if i := strings.LastIndex(msg, "`: "); strings.HasPrefix(msg, "cannot parse `") && i > 0 {
+			msg = msg[i+3:]
+		}
+		return nil, o, fail("%s", msg)
+	}
+	if !rest.Has("pool_max_conns") {
+		cfg.MaxConns = int32(o.MaxConns)
+	}
+	return cfg, o, nil
+}
+
+// passwords returns the secrets a DSN may hold: the password of its user
+// information and of the password and sslpassword options.
+func passwords(u *url.URL) []string {
+	var out []string
+	if pw, ok := u.User.Password(); ok {
+		out = append(out, pw)
+	}
+	if q, err := url.ParseQuery(u.RawQuery); err == nil {
+		out = append(out, q["password"]...)
+		out = append(out, q["sslpassword"]...)
+	}
+	return out
+}
+
+// hasOption reports whether the DSN's query names option.
+func hasOption(u *url.URL, option string) bool {
+	q, err := url.ParseQuery(u.RawQuery)
+	return err == nil && q.Has(option)
+}

@@ -1,0 +1,29 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/ginkit/sessions"
+	"github.com/ginkit/sessions/internal/sqlstore/sqltest"
+	"github.com/ginkit/sessions/internal/testserver"
+)
+
+// TestTwoInstances: two Managers over two Drivers on one table, 50
+// parallel requests of one session, each setting its own key: all survive.
+func TestTwoInstances(t *testing.T) {
+	dsn := dsnFor(t, "table="+freshTable())
+	sqltest.TwoInstances(t, func(t *testing.T) sessions.Driver { return openDSN(t, dsn) })
+}
+
+// TestOutage stops PostgreSQL under load and starts it again on the same
+// port: errors while it is down, never a false success, and the same
+// Driver serves again afterwards.
+func TestOutage(t *testing.T) {
+	srv := testserver.StartPostgres(t)
+	dsn := srv.DSN("postgres", "connect_timeout=1&timeout="+sqltest.OutageTimeout.String())
+	sqltest.Outage(t, sqltest.Target{
+		Open:    func(t *testing.T) sessions.Driver { return openDSN(t, dsn) },
+		Stop:    srv.Stop,
+		Restart: func(t *testing.T) { srv.Restart(t) },
+	})
+}

@@ -1,0 +1,273 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ginkit/sessions/driver"
+	"github.com/ginkit/sessions/internal/sqlstore"
+)
+
+func init() {
+	open := func(u *url.URL) (driver.Driver, error) { return Open(u) }
+	driver.Register("postgres", open)
+	driver.Register("postgresql", open)
+}
+
+// DefaultTable is the sessions table used when Options.Table is empty or
+// the DSN has no table option; the user index is DefaultTable + "_users".
+const DefaultTable = sqlstore.DefaultTable
+
+// ErrClosed is returned by every method of a Driver after Close.
+var ErrClosed = errors.New("postgres: driver closed")
+
+// Options tunes a Driver made by New. The zero value is ready to use.
+type Options struct {
+	// Table names the sessions table; the user index is Table + "_users".
+	// Empty means DefaultTable. It must be 1 to 45 letters, digits and
+	// underscores, not start with a digit and not end in "_users" or
+	// "_idx"; New rejects any other name. Give each application sharing a
+	// database its own table.
+	Table string
+
+	// NoCreateTable makes the first operation only check that the tables
+	// exist, failing with an error that names them if not, instead of
+	// creating them (DSN create_table=false), for a database user without
+	// DDL rights.
+	NoCreateTable bool
+
+	// SweepInterval is how often the Driver deletes expired rows. Zero
+	// means 5 minutes; negative turns the sweep off (call Sweep yourself).
+	SweepInterval time.Duration
+
+	// Timeout bounds each operation (each round trip of Scan and Sweep).
+	// Zero means 5 seconds; negative means only the caller's context does.
+	Timeout time.Duration
+}
+
+// The contract this package implements, checked at compile time.
+var (
+	_ driver.Driver      = (*Driver)(nil)
+	_ driver.Toucher     = (*Driver)(nil)
+	_ driver.Scanner     = (*Driver)(nil)
+	_ driver.UserIndexer = (*Driver)(nil)
+)
+
+// Driver stores sessions in PostgreSQL. It implements driver.Driver,
+// driver.Toucher, driver.Scanner and driver.UserIndexer, and is safe for
+// concurrent use by any number of goroutines and processes sharing the
+// tables.
+type Driver struct {
+	s *sqlstore.Store
+}
+
+// New returns a Driver over a pool the application holds. The Driver
+// does not own the pool: Close stops the sweep and marks the Driver
+// closed, and leaves the pool open. New does not use the pool; the first
+// operation creates the tables (see Options.NoCreateTable). It fails
+// only for a nil pool or an invalid table name.
+func New(pool *pgxpool.Pool, opts Options) (*Driver, error) {
+	if pool == nil {
+		return nil, errors.New("postgres: open: nil pool")
+	}
+	o := sqlstore.Options{Table: opts.Table, CreateTable: !opts.NoCreateTable}
+	c := sqlstore.Resolve(opts.Table, opts.NoCreateTable, opts.SweepInterval, opts.Timeout)
+	o.Table, o.SweepInterval, o.Timeout = c.Table, c.SweepInterval, c.Timeout
+	return newDriver(pool, false, o)
+}
+
+func newDriver(pool *pgxpool.Pool, owned bool, o sqlstore.Options) (*Driver, error) {
+	s, err := sqlstore.New(&pgxDB{pool: pool, owned: owned}, dialect, sqlstore.Config{
+		Table:         o.Table,
+		CreateTable:   o.CreateTable,
+		SweepInterval: o.SweepInterval,
+		Timeout:       o.Timeout,
+		ErrClosed:     ErrClosed,
+	})
+	if err != nil {
+		if owned {
+			pool.Close()
+		}
+		return nil, err
+	}
+	return &Driver{s: s}, nil
+}
+
+// Load returns the live record under key, its version and its deadline,
+// with one SELECT; a missing or expired record is (nil, 0, time.Time{},
+// nil).
+func (d *Driver) Load(ctx context.Context, key string) ([]byte, uint64, time.Time, error) {
+	return d.s.Load(ctx, key)
+}
+
+// Save writes record under key with time to live ttl if the stored version
+// is version (0: no live record), in one statement, and reports whether
+// it wrote. Each write gets a new random version.
+func (d *Driver) Save(ctx context.Context, key string, record []byte, version uint64, ttl time.Duration) (bool, error) {
+	return d.s.Save(ctx, key, record, version, ttl)
+}
+
+// Touch sets the deadline of the live record under key to now + ttl,
+// keeping record and version; a missing record stays missing.
+func (d *Driver) Touch(ctx context.Context, key string, ttl time.Duration) error {
+	return d.s.Touch(ctx, key, ttl)
+}
+
+// Delete removes the record under key; a missing key is not an error.
+func (d *Driver) Delete(ctx context.Context, key string) error {
+	return d.s.Delete(ctx, key)
+}
+
+// Scan calls fn with the key of every live session, paging by key without
+// holding a cursor, so fn may call Delete; see driver.Scanner.
+func (d *Driver) Scan(ctx context.Context, fn func(key string) error) error {
+	return d.s.Scan(ctx, fn)
+}
+
+// IndexUser adds key to user's index with the given expiry, or replaces
+// the entry's expiry; see driver.UserIndexer.
+func (d *Driver) IndexUser(ctx context.Context, user, key string, expires time.Time) error {
+	return d.s.IndexUser(ctx, user, key, expires)
+}
+
+// UnindexUser removes key from user's index; a missing entry is not an
+// error.
+func (d *Driver) UnindexUser(ctx context.Context, user, key string) error {
+	return d.s.UnindexUser(ctx, user, key)
+}
+
+// UserKeys returns the keys of user's live index entries, or an empty
+// slice.
+func (d *Driver) UserKeys(ctx context.Context, user string) ([]string, error) {
+	return d.s.UserKeys(ctx, user)
+}
+
+// Sweep deletes expired sessions and index entries now, in batches of at
+// most 1000 rows, and returns how many rows it deleted. The background
+// sweep calls it every Options.SweepInterval; several Drivers may sweep
+// one table at once.
+func (d *Driver) Sweep(ctx context.Context) (int64, error) {
+	return d.s.Sweep(ctx)
+}
+
+// Close stops the sweep and marks the Driver closed: later calls, Close
+// included, return ErrClosed. A Driver made by Open also closes its pool,
+// waiting no longer than ctx allows.
+func (d *Driver) Close(ctx context.Context) error {
+	return d.s.Close(ctx)
+}
+
+// pgxDB adapts a pgx pool to sqlstore.DB. pgx prepares and caches each
+// statement per connection (unless the DSN picks another exec mode).
+type pgxDB struct {
+	pool  *pgxpool.Pool
+	owned bool
+}
+
+func (p *pgxDB) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := p.pool.Exec(ctx, query, args...)
+	return tag.RowsAffected(), err
+}
+
+func (p *pgxDB) QueryRow(ctx context.Context, query string, args []any, dest ...any) (bool, error) {
+	err := p.pool.QueryRow(ctx, query, args...).Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (p *pgxDB) QueryStrings(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := p.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+func (p *pgxDB) Close() {
+	if p.owned {
+		p.pool.Close()
+	}
+}
+
+// dialect is PostgreSQL's SQL.
+var dialect = sqlstore.Dialect{
+	Name:       "postgres",
+	Statements: statements,
+	SweepConflict: func(err error) bool {
+		var pe *pgconn.PgError
+		// lock_not_available, deadlock_detected, serialization_failure
+		return errors.As(err, &pe) && (pe.Code == "55P03" || pe.Code == "40P01" || pe.Code == "40001")
+	},
+}
+
+// now is PostgreSQL's clock in Unix milliseconds, fixed for a statement.
+const now = "(floor(extract(epoch from statement_timestamp()) * 1000)::bigint)"
+
+// schemaLock is the pg_advisory_xact_lock key that serialises schema
+// creation ("ginkit" in ASCII).
+const schemaLock = "112585221892468"
+
+func quote(name string) string { return `"` + name + `"` }
+
+// statements builds the SQL for a sessions table t and its user index u.
+func statements(t, u string) sqlstore.Statements {
+	T, U := quote(t), quote(u)
+	r := strings.NewReplacer("{T}", T, "{U}", U, "{now}", now,
+		"{TI}", quote(t+"_expires_idx"), "{UI}", quote(u+"_expires_idx"))
+	sql := func(s string) string { return r.Replace(s) }
+	return sqlstore.Statements{
+		// One simple-protocol message: one implicit transaction, so the
+		// advisory lock is held until every statement has run.
+		Schema: []string{sql(`SELECT pg_advisory_xact_lock(` + schemaLock + `);
+CREATE TABLE IF NOT EXISTS {T} (
+	session_key text COLLATE "C" PRIMARY KEY,
+	data bytea NOT NULL,
+	version bigint NOT NULL,
+	expires_ms bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS {TI} ON {T} (expires_ms);
+CREATE TABLE IF NOT EXISTS {U} (
+	user_key text COLLATE "C" NOT NULL,
+	session_key text COLLATE "C" NOT NULL,
+	expires_ms bigint NOT NULL,
+	PRIMARY KEY (user_key, session_key)
+);
+CREATE INDEX IF NOT EXISTS {UI} ON {U} (expires_ms);`)},
+		Check: []string{
+			sql(`SELECT session_key, data, version, expires_ms FROM {T} WHERE false`),
+			sql(`SELECT user_key, session_key, expires_ms FROM {U} WHERE false`),
+		},
+		Load: sql(`SELECT data, version, expires_ms FROM {T} WHERE session_key = $1 AND expires_ms > {now}`),
+		Create: sql(`INSERT INTO {T} AS t (session_key, data, version, expires_ms)
+VALUES ($1, $2, $3, {now} + $4::bigint)
+ON CONFLICT (session_key) DO UPDATE
+SET data = excluded.data, version = excluded.version, expires_ms = excluded.expires_ms
+WHERE t.expires_ms <= {now}`),
+		Update: sql(`UPDATE {T} SET data = $1, version = $2, expires_ms = {now} + $3::bigint
+WHERE session_key = $4 AND version = $5 AND expires_ms > {now}`),
+		Touch:    sql(`UPDATE {T} SET expires_ms = {now} + $1::bigint WHERE session_key = $2 AND expires_ms > {now}`),
+		Delete:   sql(`DELETE FROM {T} WHERE session_key = $1`),
+		ScanPage: sql(`SELECT session_key FROM {T} WHERE session_key > $1 AND expires_ms > {now} ORDER BY session_key LIMIT $2`),
+		Index: sql(`INSERT INTO {U} (user_key, session_key, expires_ms) VALUES ($1, $2, {now} + $3::bigint)
+ON CONFLICT (user_key, session_key) DO UPDATE SET expires_ms = excluded.expires_ms`),
+		Unindex:  sql(`DELETE FROM {U} WHERE user_key = $1 AND session_key = $2`),
+		UserKeys: sql(`SELECT session_key FROM {U} WHERE user_key = $1 AND expires_ms > {now}`),
+		Sweep: []string{
+			sql(`DELETE FROM {T} WHERE session_key IN (
+	SELECT session_key FROM {T} WHERE expires_ms <= {now} LIMIT $1 FOR UPDATE SKIP LOCKED
+) AND expires_ms <= {now}`),
+			sql(`DELETE FROM {U} WHERE (user_key, session_key) IN (
+	SELECT user_key, session_key FROM {U} WHERE expires_ms <= {now} LIMIT $1 FOR UPDATE SKIP LOCKED
+) AND expires_ms <= {now}`),
+		},
+	}
+}

@@ -1,0 +1,40 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ginkit/sessions/internal/sqlstore/sqltest"
+)
+
+// rowCounter returns a function that counts the rows of table, expired or
+// not, straight from the database.
+func rowCounter(t *testing.T, table string) func(t *testing.T) int {
+	pool, err := pgxpool.New(context.Background(), dsnFor(t, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return func(t *testing.T) int {
+		t.Helper()
+		var n int
+		if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM "`+table+`"`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+}
+
+func TestSweep(t *testing.T) {
+	table := freshTable()
+	dsn := dsnFor(t, "sweep_interval=0&table="+table)
+	sqltest.SweepExpired(t, func(t *testing.T) sqltest.Sweeper { return openDSN(t, dsn) }, rowCounter(t, table))
+}
+
+func TestBackgroundSweep(t *testing.T) {
+	table := freshTable()
+	dsn := dsnFor(t, "sweep_interval=100ms&table="+table)
+	sqltest.BackgroundSweep(t, func(t *testing.T) sqltest.Sweeper { return openDSN(t, dsn) }, rowCounter(t, table))
+}

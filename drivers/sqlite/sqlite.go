@@ -1,0 +1,238 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/ginkit/sessions/driver"
+	"github.com/ginkit/sessions/internal/sqlstore"
+)
+
+func init() {
+	driver.Register("sqlite", func(u *url.URL) (driver.Driver, error) { return Open(u) })
+}
+
+// DefaultTable is the sessions table used when Options.Table is empty or
+// the DSN has no table option; the user index is DefaultTable + "_users".
+const DefaultTable = sqlstore.DefaultTable
+
+// ErrClosed is returned by every method of a Driver after Close.
+var ErrClosed = errors.New("sqlite: driver closed")
+
+// Options tunes a Driver made by New. The zero value is ready to use.
+type Options struct {
+	// Table names the sessions table; the user index is Table + "_users".
+	// Empty means DefaultTable. It must be 1 to 45 letters, digits and
+	// underscores, not start with a digit and not end in "_users" or
+	// "_idx"; New rejects any other name.
+	Table string
+
+	// NoCreateTable makes the first operation only check that the tables
+	// exist, failing with an error that names them if not, instead of
+	// creating them (DSN create_table=false).
+	NoCreateTable bool
+
+	// SweepInterval is how often the Driver deletes expired rows. Zero
+	// means 5 minutes; negative turns the sweep off (call Sweep yourself).
+	SweepInterval time.Duration
+
+	// Timeout bounds each operation (each round trip of Scan and Sweep).
+	// Zero means 5 seconds; negative means only the caller's context does.
+	Timeout time.Duration
+}
+
+// The contract this package implements, checked at compile time.
+var (
+	_ driver.Driver      = (*Driver)(nil)
+	_ driver.Toucher     = (*Driver)(nil)
+	_ driver.Scanner     = (*Driver)(nil)
+	_ driver.UserIndexer = (*Driver)(nil)
+)
+
+// Driver stores sessions in a SQLite database. It implements
+// driver.Driver, driver.Toucher, driver.Scanner and driver.UserIndexer,
+// and is safe for concurrent use by any number of goroutines and by the
+// processes of one machine sharing the file.
+type Driver struct {
+	s *sqlstore.Store
+}
+
+// New returns a Driver over a database/sql pool of modernc.org/sqlite (or
+// another SQLite driver) that the application holds. The Driver does not
+// own the pool: Close stops the sweep, closes the Driver's prepared
+// statements and leaves the pool open. Give the pool's connections a busy
+// timeout (and preferably WAL mode), as Open does, or concurrent writers
+// fail with "database is locked" at once. New does not use the pool; the
+// first operation creates the tables (see Options.NoCreateTable).
+func New(db *sql.DB, opts Options) (*Driver, error) {
+	if db == nil {
+		return nil, errors.New("sqlite: open: nil *sql.DB")
+	}
+	c := sqlstore.Resolve(opts.Table, opts.NoCreateTable, opts.SweepInterval, opts.Timeout)
+	return newDriver(sqlstore.NewSQLDB(db, false), c)
+}
+
+func openFile(c config) (*Driver, error) {
+	conn, err := msqlite.NewConnector(fileDSN(c))
+	if err != nil {
+		return nil, errors.New("sqlite: open: " + err.Error())
+	}
+	db := sql.OpenDB(conn)
+	db.SetMaxOpenConns(c.opts.MaxConns)
+	db.SetMaxIdleConns(c.opts.MaxConns)
+	d, err := newDriver(sqlstore.NewSQLDB(db, true), sqlstore.Config{
+		Table:         c.opts.Table,
+		CreateTable:   c.opts.CreateTable,
+		SweepInterval: c.opts.SweepInterval,
+		Timeout:       c.opts.Timeout,
+	})
+	if err != nil {
+		_ = db.Close()
+	}
+	return d, err
+}
+
+func newDriver(db sqlstore.DB, c sqlstore.Config) (*Driver, error) {
+	c.ErrClosed = ErrClosed
+	s, err := sqlstore.New(db, dialect, c)
+	if err != nil {
+		return nil, err
+	}
+	return &Driver{s: s}, nil
+}
+
+// Load returns the live record under key, its version and its deadline,
+// with one SELECT; a missing or expired record is (nil, 0, time.Time{},
+// nil).
+func (d *Driver) Load(ctx context.Context, key string) ([]byte, uint64, time.Time, error) {
+	return d.s.Load(ctx, key)
+}
+
+// Save writes record under key with time to live ttl if the stored version
+// is version (0: no live record), in one statement, and reports whether
+// it wrote. Each write gets a new random version.
+func (d *Driver) Save(ctx context.Context, key string, record []byte, version uint64, ttl time.Duration) (bool, error) {
+	return d.s.Save(ctx, key, record, version, ttl)
+}
+
+// Touch sets the deadline of the live record under key to now + ttl,
+// keeping record and version; a missing record stays missing.
+func (d *Driver) Touch(ctx context.Context, key string, ttl time.Duration) error {
+	return d.s.Touch(ctx, key, ttl)
+}
+
+// Delete removes the record under key; a missing key is not an error.
+func (d *Driver) Delete(ctx context.Context, key string) error {
+	return d.s.Delete(ctx, key)
+}
+
+// Scan calls fn with the key of every live session, paging by key without
+// holding a cursor, so fn may call Delete; see driver.Scanner.
+func (d *Driver) Scan(ctx context.Context, fn func(key string) error) error {
+	return d.s.Scan(ctx, fn)
+}
+
+// IndexUser adds key to user's index with the given expiry, or replaces
+// the entry's expiry; see driver.UserIndexer.
+func (d *Driver) IndexUser(ctx context.Context, user, key string, expires time.Time) error {
+	return d.s.IndexUser(ctx, user, key, expires)
+}
+
+// UnindexUser removes key from user's index; a missing entry is not an
+// error.
+func (d *Driver) UnindexUser(ctx context.Context, user, key string) error {
+	return d.s.UnindexUser(ctx, user, key)
+}
+
+// UserKeys returns the keys of user's live index entries, or an empty
+// slice.
+func (d *Driver) UserKeys(ctx context.Context, user string) ([]string, error) {
+	return d.s.UserKeys(ctx, user)
+}
+
+// Sweep deletes expired sessions and index entries now, in batches of at
+// most 1000 rows, and returns how many rows it deleted. The background
+// sweep calls it every Options.SweepInterval.
+func (d *Driver) Sweep(ctx context.Context) (int64, error) {
+	return d.s.Sweep(ctx)
+}
+
+// Close stops the sweep and marks the Driver closed: later calls, Close
+// included, return ErrClosed. A Driver made by Open also closes its pool,
+// waiting no longer than ctx allows.
+func (d *Driver) Close(ctx context.Context) error {
+	return d.s.Close(ctx)
+}
+
+// dialect is SQLite's SQL.
+var dialect = sqlstore.Dialect{
+	Name:       "sqlite",
+	Statements: statements,
+	SweepConflict: func(err error) bool {
+		var e *msqlite.Error
+		if !errors.As(err, &e) {
+			return false
+		}
+		code := e.Code() & 0xff
+		return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
+	},
+}
+
+// now is SQLite's clock in Unix milliseconds, fixed for a statement.
+const now = "CAST(unixepoch('subsec') * 1000 AS INTEGER)"
+
+func quote(name string) string { return `"` + name + `"` }
+
+// statements builds the SQL for a sessions table t and its user index u.
+func statements(t, u string) sqlstore.Statements {
+	r := strings.NewReplacer("{T}", quote(t), "{U}", quote(u), "{now}", now,
+		"{TI}", quote(t+"_expires_idx"), "{UI}", quote(u+"_expires_idx"))
+	sql := func(s string) string { return r.Replace(s) }
+	return sqlstore.Statements{
+		Schema: []string{
+			sql(`CREATE TABLE IF NOT EXISTS {T} (
+	session_key TEXT NOT NULL PRIMARY KEY,
+	data BLOB NOT NULL,
+	version INTEGER NOT NULL,
+	expires_ms INTEGER NOT NULL
+)`),
+			sql(`CREATE INDEX IF NOT EXISTS {TI} ON {T} (expires_ms)`),
+			sql(`CREATE TABLE IF NOT EXISTS {U} (
+	user_key TEXT NOT NULL,
+	session_key TEXT NOT NULL,
+	expires_ms INTEGER NOT NULL,
+	PRIMARY KEY (user_key, session_key)
+)`),
+			sql(`CREATE INDEX IF NOT EXISTS {UI} ON {U} (expires_ms)`),
+		},
+		Check: []string{
+			sql(`SELECT session_key, data, version, expires_ms FROM {T} WHERE 0`),
+			sql(`SELECT user_key, session_key, expires_ms FROM {U} WHERE 0`),
+		},
+		Load: sql(`SELECT data, version, expires_ms FROM {T} WHERE session_key = ? AND expires_ms > {now}`),
+		Create: sql(`INSERT INTO {T} (session_key, data, version, expires_ms) VALUES (?, ?, ?, {now} + ?)
+ON CONFLICT (session_key) DO UPDATE
+SET data = excluded.data, version = excluded.version, expires_ms = excluded.expires_ms
+WHERE {T}.expires_ms <= {now}`),
+		Update: sql(`UPDATE {T} SET data = ?, version = ?, expires_ms = {now} + ?
+WHERE session_key = ? AND version = ? AND expires_ms > {now}`),
+		Touch:    sql(`UPDATE {T} SET expires_ms = {now} + ? WHERE session_key = ? AND expires_ms > {now}`),
+		Delete:   sql(`DELETE FROM {T} WHERE session_key = ?`),
+		ScanPage: sql(`SELECT session_key FROM {T} WHERE session_key > ? AND expires_ms > {now} ORDER BY session_key LIMIT ?`),
+		Index: sql(`INSERT INTO {U} (user_key, session_key, expires_ms) VALUES (?, ?, {now} + ?)
+ON CONFLICT (user_key, session_key) DO UPDATE SET expires_ms = excluded.expires_ms`),
+		Unindex:  sql(`DELETE FROM {U} WHERE user_key = ? AND session_key = ?`),
+		UserKeys: sql(`SELECT session_key FROM {U} WHERE user_key = ? AND expires_ms > {now}`),
+		Sweep: []string{
+			sql(`DELETE FROM {T} WHERE rowid IN (SELECT rowid FROM {T} WHERE expires_ms <= {now} LIMIT ?)`),
+			sql(`DELETE FROM {U} WHERE rowid IN (SELECT rowid FROM {U} WHERE expires_ms <= {now} LIMIT ?)`),
+		},
+	}
+}
