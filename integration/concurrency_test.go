@@ -3,6 +3,7 @@ package integration
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"sync"
 	"testing"
@@ -13,34 +14,46 @@ import (
 // parallelRequests is the number of concurrent requests of one session.
 const parallelRequests = 60
 
-// TestParallelWritesOneSession sends many concurrent requests of ONE
-// session, each setting a different key, from goroutines through a real
-// HTTP server and client: every request succeeds and every key is stored
-// (no lost update), on every backend.
-func TestParallelWritesOneSession(t *testing.T) {
+// TestConcurrentWritesOneSession is the one concurrency scenario, run
+// against every front end (the native middleware and the gin-contrib
+// adapter) on every backend, with one application instance and with two
+// (two Managers, each with its own driver, over one backend, as behind a
+// round-robin load balancer): many concurrent requests of ONE session,
+// each setting a different key, through a real HTTP server and client.
+// Every request succeeds, no key is lost, and each instance reads the
+// other's writes.
+func TestConcurrentWritesOneSession(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			dsn, _ := b.start(t)
-			a := newApp(t, dsn, nil)
-			parallelWrites(t, []*app{a})
-		})
+	fronts := []struct {
+		name   string
+		newApp func(t *testing.T, dsn string) *app
+	}{
+		{"Middleware", func(t *testing.T, dsn string) *app { return newApp(t, dsn, nil) }},
+		{"Contrib", newContribApp},
 	}
-}
-
-// TestTwoInstancesShareSessions runs two application instances (two
-// Managers, each with its own driver) over one backend, and splits the
-// concurrent requests of one session between them, as a load balancer
-// would: no key is lost, and each instance reads the other's writes.
-func TestTwoInstancesShareSessions(t *testing.T) {
-	t.Parallel()
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			dsn, _ := b.start(t)
-			parallelWrites(t, []*app{newApp(t, dsn, nil), newApp(t, dsn, nil)})
-		})
+	local := []backend{
+		{name: "memory", start: func(*testing.T) (string, func() error) { return "memory://", nil }},
+		{name: "file", start: func(t *testing.T) (string, func() error) {
+			return (&url.URL{Scheme: "file", Path: t.TempDir()}).String(), nil
+		}},
+	}
+	for _, b := range append(local, backends...) {
+		for _, f := range fronts {
+			for _, instances := range []int{1, 2} {
+				if b.name == "memory" && instances > 1 {
+					continue // an in-process store is not shared between instances
+				}
+				t.Run(fmt.Sprintf("%s/%s/%dInstances", b.name, f.name, instances), func(t *testing.T) {
+					t.Parallel()
+					dsn, _ := b.start(t)
+					apps := make([]*app, instances)
+					for i := range apps {
+						apps[i] = f.newApp(t, dsn)
+					}
+					parallelWrites(t, apps)
+				})
+			}
+		}
 	}
 }
 
@@ -104,8 +117,8 @@ func parallelWrites(t *testing.T, apps []*app) {
 		}
 		for i := range parallelRequests {
 			k := fmt.Sprintf("k%02d", i)
-			if v, ok := sessions.SnapshotValue[string](snap, k); ok && v != fmt.Sprintf("v%02d", i) {
-				t.Errorf("instance %d: %s = %q; want %q", n, k, v, fmt.Sprintf("v%02d", i))
+			if v, ok := sessions.SnapshotValue[string](snap, k); !ok || v != fmt.Sprintf("v%02d", i) {
+				t.Errorf("instance %d: %s = %q, %v; want %q", n, k, v, ok, fmt.Sprintf("v%02d", i))
 			}
 		}
 		// And a request through each instance sees them all.

@@ -19,15 +19,18 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	ginsessions "github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
 
 	"github.com/ginkit/sessions"
+	"github.com/ginkit/sessions/contrib"
 	"github.com/ginkit/sessions/internal/testserver"
 	"github.com/ginkit/sessions/sessionstest"
 )
@@ -144,6 +147,55 @@ func newApp(t *testing.T, dsn string, mutate func(*sessions.Config)) *app {
 		if keys == nil {
 			keys = []string{}
 		}
+		c.JSON(http.StatusOK, gin.H{"keys": keys})
+	})
+	a.Srv = httptest.NewServer(a.Engine)
+	t.Cleanup(a.Srv.Close)
+	return a
+}
+
+// newContribApp is newApp's twin over the gin-contrib/sessions adapter
+// (package contrib): the same routes, written against gin-contrib's API,
+// with the session cookie under the same name. Save errors answer 500.
+func newContribApp(t *testing.T, dsn string) *app {
+	t.Helper()
+	a := &app{Errs: &errorLog{}, Logs: &syncBuffer{}}
+	cfg := sessions.DefaultConfig()
+	cfg.DSN = dsn
+	cfg.Logger = slog.New(slog.NewTextHandler(a.Logs, nil))
+	store, err := contrib.NewStoreWith(cfg)
+	if err != nil {
+		t.Fatalf("contrib.NewStoreWith(DSN %s): %v", sessions.RedactDSN(dsn), err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	a.M = store.Manager()
+	a.Engine = gin.New()
+	a.Engine.Use(ginsessions.Sessions(sessions.DefaultCookieName, store))
+	a.Engine.PUT("/kv/:k", func(c *gin.Context) {
+		s := ginsessions.Default(c)
+		s.Set(c.Param("k"), c.Query("v"))
+		if err := s.Save(); err != nil {
+			a.Errs.add(err)
+			c.JSON(http.StatusInternalServerError, gin.H{"saved": false})
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"saved": true})
+	})
+	a.Engine.GET("/kv/:k", func(c *gin.Context) {
+		v, ok := ginsessions.Default(c).Get(c.Param("k")).(string)
+		c.JSON(http.StatusOK, gin.H{"found": ok, "value": v})
+	})
+	a.Engine.GET("/keys", func(c *gin.Context) {
+		keys := []string{}
+		gs, err := store.Get(c.Request, sessions.DefaultCookieName) // the request's *gorilla Session
+		if err != nil {
+			c.Status(http.StatusServiceUnavailable)
+			return
+		}
+		for k := range gs.Values {
+			keys = append(keys, k.(string))
+		}
+		sort.Strings(keys)
 		c.JSON(http.StatusOK, gin.H{"keys": keys})
 	})
 	a.Srv = httptest.NewServer(a.Engine)
