@@ -9,7 +9,6 @@ import (
 	"github.com/ginkit/sessions"
 	"github.com/ginkit/sessions/drivers/file"
 	"github.com/ginkit/sessions/drivers/memory"
-	"github.com/ginkit/sessions/internal/suite"
 	"github.com/ginkit/sessions/internal/testserver"
 	"github.com/ginkit/sessions/sessionstest"
 )
@@ -47,14 +46,6 @@ func TestConformanceFile(t *testing.T) {
 		}
 		return d
 	}, sessionstest.Options{})
-}
-
-func TestMiddlewareMemory(t *testing.T) {
-	suite.Middleware(t, func(t *testing.T) sessions.Driver { return openDSN(t, "memory://") }, 0)
-}
-
-func TestMiddlewareFile(t *testing.T) {
-	suite.Middleware(t, func(t *testing.T) sessions.Driver { return openDSN(t, fileDSN(t)) }, 0)
 }
 
 func TestBuiltinSchemes(t *testing.T) {
