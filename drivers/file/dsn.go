@@ -1,6 +1,7 @@
 package file
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
@@ -50,10 +51,10 @@ func parseDSN(u *url.URL) (string, Options, error) {
 		return "", opts, fmt.Errorf("file: nil DSN")
 	}
 	if u.User != nil {
-		return "", opts, fmt.Errorf("file: DSN %q has user information; a file DSN is file:///absolute/path", u.Redacted())
+		return "", opts, errors.New("file: user information in a file DSN; want file:///absolute/path")
 	}
 	if u.Host != "" {
-		return "", opts, fmt.Errorf("file: DSN %q has a host part %q: the store is a folder on this machine, named by an absolute path after three slashes (file:///path/to/folder), or file:// for the default folder", u.Redacted(), u.Host)
+		return "", opts, fmt.Errorf("file: host %q in a file DSN; want file:///absolute/path (three slashes)", u.Host)
 	}
 	dir := u.Path
 	if u.Opaque != "" {
@@ -64,7 +65,7 @@ func parseDSN(u *url.URL) (string, Options, error) {
 	}
 	dir = filepath.FromSlash(dir)
 	if dir != "" && !filepath.IsAbs(dir) {
-		return "", opts, fmt.Errorf("file: DSN %q has the relative path %q: the folder must be absolute (file:///path/to/folder) so that it does not depend on the working directory", u.Redacted(), dir)
+		return "", opts, fmt.Errorf("file: relative path %q; the folder must be absolute (file:///path/to/folder)", dir)
 	}
 	if dir != "" {
 		dir = filepath.Clean(dir)

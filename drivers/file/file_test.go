@@ -784,10 +784,10 @@ func TestDSN(t *testing.T) {
 	d.Close(bg)
 
 	bad := []struct{ dsn, mention string }{
-		{"file://host/x", `host part "host"`},
-		{"file://var/sessions", `host part "var"`},
-		{"file://localhost/srv", `host part "localhost"`},
-		{"file://./x", `host part "."`},
+		{"file://host/x", `host "host"`},
+		{"file://var/sessions", `host "var"`},
+		{"file://localhost/srv", `host "localhost"`},
+		{"file://./x", `host "."`},
 		{"file:sessions", `relative path "sessions"`},
 		{"file:./sessions", "relative path"},
 		{"file://user@/srv", "user information"},

@@ -1,6 +1,7 @@
 package memcached
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -43,36 +44,36 @@ type config struct {
 }
 
 // parseDSN reads a memcached://host[:port][,host[:port]...][?options] URL.
-// Its errors quote the DSN redacted and never wrap url errors that might
-// repeat it unredacted.
+// Its errors name the part at fault (the caller, sessions.Open, names
+// the DSN, redacted) and never wrap url errors that might repeat it
+// unredacted.
 func parseDSN(u *url.URL) (config, error) {
 	c := config{timeout: DefaultTimeout, maxIdle: DefaultMaxIdle, prefix: DefaultPrefix}
 	if u == nil {
 		return c, fmt.Errorf("no DSN")
 	}
-	dsn := u.Redacted()
 	if u.Scheme != "memcached" {
-		return c, fmt.Errorf("DSN %q: scheme is %q, want memcached", dsn, u.Scheme)
+		return c, fmt.Errorf("scheme is %q, want memcached", u.Scheme)
 	}
 	if u.Opaque != "" {
-		return c, fmt.Errorf("DSN %q: want memcached://host:port", dsn)
+		return c, errors.New("want memcached://host:port")
 	}
 	if u.User != nil {
-		return c, fmt.Errorf("DSN %q: memcached has no authentication; remove the user info", dsn)
+		return c, errors.New("memcached has no authentication; remove the user info")
 	}
 	if u.Path != "" && u.Path != "/" {
-		return c, fmt.Errorf("DSN %q: unexpected path %q", dsn, u.Path)
+		return c, fmt.Errorf("unexpected path %q", u.Path)
 	}
 	if u.Fragment != "" {
-		return c, fmt.Errorf("DSN %q: unexpected fragment %q", dsn, u.Fragment)
+		return c, fmt.Errorf("unexpected fragment %q", u.Fragment)
 	}
 	servers, err := parseServers(u.Host)
 	if err != nil {
-		return c, fmt.Errorf("DSN %q: %v", dsn, err)
+		return c, fmt.Errorf("%v", err)
 	}
 	c.servers = servers
 	if err := parseOptions(&c, u.RawQuery); err != nil {
-		return c, fmt.Errorf("DSN %q: %v", dsn, err)
+		return c, fmt.Errorf("%v", err)
 	}
 	return c, nil
 }

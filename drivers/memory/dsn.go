@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"sort"
@@ -36,7 +37,7 @@ func parseDSN(u *url.URL) (Options, error) {
 		return opts, fmt.Errorf("memory: nil DSN")
 	}
 	if u.Opaque != "" || u.Host != "" || u.Path != "" || u.User != nil {
-		return opts, fmt.Errorf("memory: DSN %q has a host or path; the memory store takes none: use memory:// with optional ?max_entries=…&shards=…&sweep_interval=…", u.Redacted())
+		return opts, errors.New("memory: a host or path in the DSN; want memory:// with options only")
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {

@@ -50,7 +50,7 @@ func Open(u *url.URL) (*Driver, error) {
 	if err != nil {
 		return nil, sqlstore.Scrub(fmt.Errorf("postgres: open: %w", err), passwords(u)...)
 	}
-	return newDriver(pool, true, opts)
+	return newDriver(&pgxDB{pool: pool, owned: true}, opts.Config())
 }
 
 // parseDSN splits a DSN into the pool configuration and the driver's

@@ -210,7 +210,8 @@ var dsnOptions = map[string]dsnOption{
 }
 
 // parseDSN turns a DSN into rueidis client options and driver options,
-// validating every part. Its errors quote the DSN redacted.
+// validating every part. Its errors name the part at fault, never a
+// password; the caller (sessions.Open) names the DSN, redacted.
 func parseDSN(u *url.URL) (rueidis.ClientOption, Options, error) {
 	var opt rueidis.ClientOption
 	o := Options{Prefix: DefaultPrefix, Timeout: DefaultTimeout}
@@ -218,7 +219,7 @@ func parseDSN(u *url.URL) (rueidis.ClientOption, Options, error) {
 		return opt, o, errors.New("redis: open: nil DSN")
 	}
 	fail := func(format string, args ...any) error {
-		return fmt.Errorf("redis: DSN %s: %s", redact(u), fmt.Sprintf(format, args...))
+		return fmt.Errorf("redis: %s", fmt.Sprintf(format, args...))
 	}
 	if u.Scheme != "redis" && u.Scheme != "rediss" {
 		return opt, o, fail("scheme %q: want redis or rediss", u.Scheme)

@@ -114,10 +114,10 @@ func (e *Engine) decode(key string, rec []byte) (Record, error) {
 // checkRecord refuses a record the store should not be asked to hold.
 func (e *Engine) checkRecord(op string, values Values, rec []byte) error {
 	if max := e.opts.MaxKeys; max > 0 && len(values) > max {
-		return &Error{Op: op, Kind: KindOversize, Err: fmt.Errorf("%d values, over the limit of %d (Config.MaxKeys); nothing was written", len(values), max)}
+		return &Error{Op: op, Kind: KindOversize, Err: fmt.Errorf("the session holds %d values, over the limit of %d (Config.MaxKeys)", len(values), max)}
 	}
 	if max := e.opts.MaxRecordSize; max > 0 && len(rec) > max {
-		return &Error{Op: op, Kind: KindOversize, Err: fmt.Errorf("%d bytes, over the limit of %d (Config.MaxRecordSize); nothing was written", len(rec), max)}
+		return &Error{Op: op, Kind: KindOversize, Err: fmt.Errorf("the session encodes to %d bytes, over the limit of %d (Config.MaxRecordSize)", len(rec), max)}
 	}
 	return nil
 }
