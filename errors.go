@@ -1,22 +1,29 @@
 package sessions
 
-import "errors"
+import (
+	"errors"
 
-// Errors returned by the helpers and the Manager. Store errors are wrapped
-// with context ("sessions: save: redis: save: …") and can be
-// matched with errors.Is against the driver's own errors.
+	"github.com/ginkit/sessions/internal/core"
+)
+
+// Errors returned by the helpers and the Manager. Store errors carry the
+// operation that failed ("sessions: save: redis: save: …") and can be
+// matched with errors.Is against the driver's own errors. No error ever
+// holds a session ID, a value or a password.
 var (
 	// ErrNoMiddleware is returned (or added to c.Errors) when a helper is
 	// used on a request that did not pass through a Manager's Handler.
-	ErrNoMiddleware = errors.New("sessions: no session middleware on this route (router.Use(sessions.FromEnv()))")
+	ErrNoMiddleware error = &core.Error{Kind: core.KindConfig,
+		Err: errors.New("no session middleware on this route (router.Use(sessions.FromEnv()))")}
 
 	// ErrConflict is returned when a save lost the race against other
 	// requests of the same session more times in a row than the retry
 	// limit allows. Nothing was written.
-	ErrConflict = errors.New("sessions: save: too many concurrent writers to this session; nothing was written")
+	ErrConflict = core.ErrConflict
 
 	// ErrResponseWritten is reported when a request creates or renews a
 	// session after its response headers were sent: the new cookie can no
 	// longer reach the client, so the change is not saved.
-	ErrResponseWritten = errors.New("sessions: save: the response headers were already sent, so the session cookie could not be set")
+	ErrResponseWritten error = &core.Error{Op: "save", Kind: core.KindHeadersSent,
+		Err: errors.New("the response headers were already sent, so the session cookie could not be set")}
 )

@@ -30,7 +30,7 @@ const (
 // engine errors wrap each other ("sessions: save: load: redis: load: …"),
 // and never a session ID, a value or a password.
 type Error struct {
-	Op   string // "load", "save", "touch", "refresh", "destroy", "revoke", "move", …
+	Op   string // "load", "save", "touch", "refresh", "destroy", "revoke", "move", …; may be empty
 	Kind Kind
 	Err  error
 }
@@ -43,8 +43,10 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) write(b *strings.Builder) {
-	b.WriteString(e.Op)
-	b.WriteString(": ")
+	if e.Op != "" {
+		b.WriteString(e.Op)
+		b.WriteString(": ")
+	}
 	if inner, ok := e.Err.(*Error); ok {
 		inner.write(b)
 		return
