@@ -13,19 +13,36 @@
 // Pop, Has, Keys, Delete, Clear, ID, Refresh (a new ID after login),
 // Destroy (logout) and Save.
 //
+// # Layout
+//
+// This package is the public API: the Manager, its configuration, the
+// registry of DSN schemes, the Gin middleware and the handler helpers.
+// Every store operation is done by one engine, internal/core, which the
+// middleware, the gin-contrib adapter (package contrib) and the admin
+// operations (the move between backends, count, purge, used by
+// cmd/sessionctl) call and whose outcomes they act on. The storage
+// contract lives in package driver, as database/sql's lives in
+// database/sql/driver; each driver is a package under drivers/, and the
+// conformance suite for drivers is package sessionstest.
+//
 // # Files
 //
-// driver.go holds the storage contract (Driver, Toucher); registry.go the
-// DSN registry (Register, Open, Schemes); config.go the configuration;
-// gin.go the Manager and its middleware; helpers.go the handler API;
-// session.go the per-request state machine; delta.go the change set merged
-// onto the newest record; values.go a session's values as a sorted list;
-// record.go the stored envelope; store.go everything done through a Driver
-// for one session; codec.go and codec_fast.go the value encoding;
-// cookie.go the session cookie on the wire; id.go session IDs and store
-// keys; writer.go the commit before the headers go out. Each
-// built-in driver lives in its own package under drivers/ and is registered
-// by builtin.go. Package sessionstest is the conformance suite for drivers.
+//	manager.go     Manager: NewManager, FromEnv, Close
+//	config.go      Config, DefaultConfig, ConfigFromEnv and the SESSION_ variables
+//	registry.go    Register, Open, Schemes, RedactDSN
+//	builtin.go     the built-in drivers, registered under their schemes
+//	driver.go      aliases of the contract (Driver, Toucher, Scanner, UserIndexer)
+//	middleware.go  Handler: the middleware
+//	session.go     the per-request state machine over the engine
+//	writer.go      the response writer that commits before the headers go out
+//	handlers.go    the handler API: Get, Set, Put, Pop, Delete, Refresh, Destroy, …
+//	flash.go       flash messages
+//	users.go       per-user sessions: SetUser, UserSessions, RevokeUser, …
+//	migration.go   MovePrevious, CountSessions, PurgeSessions
+//	snapshot.go    Snapshot: a read-only copy of one session
+//	cookie.go      the session cookie on the wire
+//	codec.go       Codec and JSONCodec (codec_fast.go: its fast paths)
+//	errors.go      the package's error values
 //
 // # Guarantees
 //
@@ -33,11 +50,11 @@
 // cookie. A session is written only when something changed, or touched
 // when its idle deadline needs extending; the cookie is sent only when the
 // client's copy must change (a new session or ID, a logout, or an expiry
-// falling more than TouchInterval behind the store's). Changes are a delta applied to
-// the record as it is in the store at save time, with a conditional write
-// retried on conflict, so overlapping requests that change different keys
-// both keep their changes. A save that fails never yields a 2xx or 3xx
-// response. Session IDs are 256 random bits; malformed cookies are
-// rejected before any store I/O, unknown IDs are never adopted, and the
-// store sees only a SHA-256 of each ID.
+// falling more than TouchInterval behind the store's). Changes are a delta
+// applied to the record as it is in the store at save time, with a
+// conditional write retried on conflict, so overlapping requests that
+// change different keys both keep their changes. A save that fails never
+// yields a 2xx or 3xx response. Session IDs are 256 random bits;
+// malformed cookies are rejected before any store I/O, unknown IDs are
+// never adopted, and the store sees only a SHA-256 of each ID.
 package sessions
