@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -37,6 +38,17 @@ func encryptedApp(t *testing.T, d sessions.Driver, keys ...[]byte) (*gin.Engine,
 	e.GET("/set", func(c *gin.Context) { sessions.Set(c, "card", "4111-1111-1111-1111"); c.Status(204) })
 	e.GET("/get", func(c *gin.Context) { c.String(200, sessions.GetOr(c, "card", "")) })
 	return e, m
+}
+
+// serve runs one GET with the session cookie (if any) through e.
+func serve(e *gin.Engine, path, cookie string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest("GET", path, nil)
+	if cookie != "" {
+		req.AddCookie(&http.Cookie{Name: sessions.DefaultCookieName, Value: cookie})
+	}
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	return rec
 }
 
 func TestEncryptionAtRest(t *testing.T) {

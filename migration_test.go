@@ -51,13 +51,21 @@ func moveManager(t *testing.T, dsn, prev string, mutate func(*sessions.Config)) 
 	return m
 }
 
-// moveEngine serves m's middleware with /set/:v, /get and /login/:user.
+// moveEngine serves m's middleware with /set/:v, /get, /logout and
+// /login/:user.
 func moveEngine(m *sessions.Manager) *gin.Engine {
 	gin.SetMode(gin.TestMode)
 	e := gin.New()
 	e.Use(m.Handler())
 	e.GET("/set/:v", func(c *gin.Context) { sessions.Set(c, "v", c.Param("v")); c.Status(204) })
 	e.GET("/get", func(c *gin.Context) { c.String(200, sessions.GetOr(c, "v", "")) })
+	e.GET("/logout", func(c *gin.Context) {
+		if err := sessions.Destroy(c); err != nil {
+			c.Status(500)
+			return
+		}
+		c.Status(204)
+	})
 	e.GET("/login/:user", func(c *gin.Context) {
 		sessions.Set(c, "v", "user "+c.Param("user"))
 		if err := sessions.SetUser(c, c.Param("user")); err != nil {
@@ -355,49 +363,21 @@ func TestCountAndPurgeSessions(t *testing.T) {
 	}
 }
 
-// newMovingApp builds an app whose sessions live in dsn, moving from prev.
-func newMovingApp(t *testing.T, dsn, prev string) (*gin.Engine, *sessions.Manager) {
-	cfg := sessions.DefaultConfig()
-	cfg.DSN, cfg.PreviousDSN = dsn, prev
-	cfg.AbsoluteLifetime = 24 * time.Hour
-	m, err := sessions.NewManager(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = m.Close() })
-	gin.SetMode(gin.TestMode)
-	e := gin.New()
-	e.Use(m.Handler())
-	e.GET("/set/:v", func(c *gin.Context) { sessions.Set(c, "v", c.Param("v")); c.Status(204) })
-	e.GET("/get", func(c *gin.Context) { c.String(200, sessions.GetOr(c, "v", "")) })
-	e.GET("/logout", func(c *gin.Context) { require.NoError(t, sessions.Destroy(c)); c.Status(204) })
-	return e, m
-}
-
-func serve(e *gin.Engine, path, cookie string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest("GET", path, nil)
-	if cookie != "" {
-		req.AddCookie(&http.Cookie{Name: "session", Value: cookie})
-	}
-	rec := httptest.NewRecorder()
-	e.ServeHTTP(rec, req)
-	return rec
-}
-
 func TestPreviousBackendMove(t *testing.T) {
 	oldDSN, newDSN := fileDSN(t), fileDSN(t)
-	oldApp, oldM := newMovingApp(t, oldDSN, "")
-	rec := serve(oldApp, "/set/kept", "")
-	var id string
-	for _, c := range (&http.Response{Header: rec.Header()}).Cookies() {
-		id = c.Value
-	}
+	withAbsolute := func(c *sessions.Config) { c.AbsoluteLifetime = 24 * time.Hour }
+	oldM := moveManager(t, oldDSN, "", withAbsolute)
+	_, id := moveServe(t, moveEngine(oldM), "/set/kept", "")
 	require.NotEmpty(t, id)
 	before, err := oldM.Snapshot(context.Background(), id)
 	require.NoError(t, err)
 	require.NotNil(t, before)
 	time.Sleep(20 * time.Millisecond)
 
-	newApp, newM := newMovingApp(t, newDSN, oldDSN)
-	assert.Equal(t, "kept", serve(newApp, "/get", id).Body.String(), "a session of the previous backend is read after the switch")
+	newM := moveManager(t, newDSN, oldDSN, withAbsolute)
+	newApp := moveEngine(newM)
+	rec, _ := moveServe(t, newApp, "/get", id)
+	assert.Equal(t, "kept", rec.Body.String(), "a session of the previous backend is read after the switch")
 
 	ctx := context.Background()
 	cur, err := sessions.Open(newDSN)
@@ -415,36 +395,28 @@ func TestPreviousBackendMove(t *testing.T) {
 	assert.True(t, before.Created.Equal(after.Created), "the absolute deadline carries over (same creation time)")
 
 	// New sessions go only to the current backend.
-	rec = serve(newApp, "/set/fresh", "")
-	var fresh string
-	for _, c := range (&http.Response{Header: rec.Header()}).Cookies() {
-		fresh = c.Value
-	}
+	_, fresh := moveServe(t, newApp, "/set/fresh", "")
 	s, err := oldM.Snapshot(ctx, fresh)
 	require.NoError(t, err)
 	assert.Nil(t, s)
 
 	// Strict mode holds across both: an ID neither knows is not adopted.
 	unknown := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-	rec = serve(newApp, "/set/x", unknown)
-	for _, c := range (&http.Response{Header: rec.Header()}).Cookies() {
-		assert.NotEqual(t, unknown, c.Value)
-	}
+	_, got := moveServe(t, newApp, "/set/x", unknown)
+	assert.NotEqual(t, unknown, got)
 }
 
 func TestPreviousBackendLogoutCannotBeUndone(t *testing.T) {
 	oldDSN, newDSN := fileDSN(t), fileDSN(t)
-	oldApp, oldM := newMovingApp(t, oldDSN, "")
-	rec := serve(oldApp, "/set/secret", "")
-	var id string
-	for _, c := range (&http.Response{Header: rec.Header()}).Cookies() {
-		id = c.Value
-	}
+	oldM := moveManager(t, oldDSN, "", nil)
+	_, id := moveServe(t, moveEngine(oldM), "/set/secret", "")
 	// The logout happens on the new instance before the session was ever
 	// read there: the old copy must go too.
-	newApp, _ := newMovingApp(t, newDSN, oldDSN)
-	require.Equal(t, 204, serve(newApp, "/logout", id).Code)
-	assert.Equal(t, "", serve(newApp, "/get", id).Body.String(), "the logout holds")
+	newApp := moveEngine(moveManager(t, newDSN, oldDSN, nil))
+	rec, _ := moveServe(t, newApp, "/logout", id)
+	require.Equal(t, 204, rec.Code)
+	rec, _ = moveServe(t, newApp, "/get", id)
+	assert.Equal(t, "", rec.Body.String(), "the logout holds")
 	s, err := oldM.Snapshot(context.Background(), id)
 	require.NoError(t, err)
 	assert.Nil(t, s, "the previous backend's copy is deleted too")

@@ -14,17 +14,24 @@ import (
 	"github.com/ginkit/sessions"
 )
 
-// TestWriterUnwrapsToTheConnection: behind the middleware,
-// http.NewResponseController reaches the deadlines of the real connection
-// (a real server, not a recorder), and its Flush still commits the session
-// first, so the cookie goes out with the flushed headers.
-func TestWriterUnwrapsToTheConnection(t *testing.T) {
+// writerApp returns a Manager over memory:// and an engine behind its
+// middleware.
+func writerApp(t *testing.T) (*sessions.Manager, *gin.Engine) {
 	gin.SetMode(gin.TestMode)
 	m, err := sessions.NewManager(sessions.DefaultConfig())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = m.Close() })
 	r := gin.New()
 	r.Use(m.Handler())
+	return m, r
+}
+
+// TestWriterUnwrapsToTheConnection: behind the middleware,
+// http.NewResponseController reaches the deadlines of the real connection
+// (a real server, not a recorder), and its Flush still commits the session
+// first, so the cookie goes out with the flushed headers.
+func TestWriterUnwrapsToTheConnection(t *testing.T) {
+	m, r := writerApp(t)
 	r.GET("/deadline", func(c *gin.Context) {
 		rc := http.NewResponseController(c.Writer)
 		errW := rc.SetWriteDeadline(time.Now().Add(time.Minute))
@@ -64,12 +71,7 @@ func TestWriterUnwrapsToTheConnection(t *testing.T) {
 // TestWriterHijackCommitsFirst: a Hijack through a ResponseController
 // (websockets) saves the session before the connection is handed over.
 func TestWriterHijackCommitsFirst(t *testing.T) {
-	gin.SetMode(gin.TestMode)
-	m, err := sessions.NewManager(sessions.DefaultConfig())
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = m.Close() })
-	r := gin.New()
-	r.Use(m.Handler())
+	m, r := writerApp(t)
 	var id string
 	r.GET("/ws", func(c *gin.Context) {
 		sessions.Set(c, "ws", true)
