@@ -95,8 +95,13 @@ type Config struct {
 	SameSite http.SameSite
 	// ExpireOnClose makes the cookie a browser-session cookie (no
 	// Max-Age): it is gone when the browser closes, while the server
-	// still enforces Lifetime.
+	// still enforces Lifetime. RememberMe overrides it per session.
 	ExpireOnClose bool
+	// Partitioned adds the cookie's Partitioned attribute (CHIPS), for an
+	// application embedded in other sites' iframes: browsers that phase
+	// out third-party cookies keep a partitioned one, per top-level site.
+	// It requires Secure.
+	Partitioned bool
 
 	// MaxRecordSize is the largest encoded session, in bytes, that a save
 	// may write; a save over it fails with a clear error and writes
@@ -158,6 +163,7 @@ const (
 	EnvHTTPOnly         = "SESSION_HTTP_ONLY"
 	EnvSameSite         = "SESSION_SAME_SITE"
 	EnvExpireOnClose    = "SESSION_EXPIRE_ON_CLOSE"
+	EnvPartitioned      = "SESSION_PARTITIONED"
 	EnvEncryptionKeys   = "SESSION_ENCRYPTION_KEYS"
 )
 
@@ -175,6 +181,7 @@ const (
 //	SESSION_HTTP_ONLY          true/false
 //	SESSION_SAME_SITE          lax, strict or none
 //	SESSION_EXPIRE_ON_CLOSE    true/false
+//	SESSION_PARTITIONED        true/false; requires SESSION_SECURE_COOKIE=true
 //	SESSION_ENCRYPTION_KEYS    comma-separated base64 32-byte keys; the first encrypts, all decrypt
 //
 // A bad value is an error that names the variable and quotes the value
@@ -218,7 +225,7 @@ func ConfigFromEnv() (Config, error) {
 	for _, b := range []struct {
 		name string
 		dst  *bool
-	}{{EnvSecure, &cfg.Secure}, {EnvHTTPOnly, &cfg.HTTPOnly}, {EnvExpireOnClose, &cfg.ExpireOnClose}} {
+	}{{EnvSecure, &cfg.Secure}, {EnvHTTPOnly, &cfg.HTTPOnly}, {EnvExpireOnClose, &cfg.ExpireOnClose}, {EnvPartitioned, &cfg.Partitioned}} {
 		if v, ok := env(b.name); ok {
 			if *b.dst, err = strconv.ParseBool(v); err != nil {
 				return Config{}, fmt.Errorf("sessions: %s=%q: want true or false", b.name, v)
@@ -330,6 +337,9 @@ func (cfg Config) validate() error {
 	}
 	if cfg.SameSite == http.SameSiteNoneMode && !cfg.Secure {
 		return fmt.Errorf("sessions: SameSite=None requires a Secure cookie (set %s=true): browsers reject it otherwise", EnvSecure)
+	}
+	if cfg.Partitioned && !cfg.Secure {
+		return fmt.Errorf("sessions: a Partitioned cookie (%s) requires a Secure one (%s=true)", EnvPartitioned, EnvSecure)
 	}
 	return nil
 }

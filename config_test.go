@@ -13,7 +13,8 @@ import (
 
 func clearSessionEnv(t *testing.T) {
 	for _, v := range []string{sessions.EnvDSN, sessions.EnvLifetime, sessions.EnvAbsoluteLifetime, sessions.EnvCookieName,
-		sessions.EnvPath, sessions.EnvDomain, sessions.EnvSecure, sessions.EnvHTTPOnly, sessions.EnvSameSite, sessions.EnvExpireOnClose} {
+		sessions.EnvPath, sessions.EnvDomain, sessions.EnvSecure, sessions.EnvHTTPOnly, sessions.EnvSameSite, sessions.EnvExpireOnClose,
+		sessions.EnvPartitioned} {
 		t.Setenv(v, "")
 	}
 }
@@ -44,6 +45,7 @@ func TestConfigFromEnvValues(t *testing.T) {
 	t.Setenv("SESSION_HTTP_ONLY", "false")
 	t.Setenv("SESSION_SAME_SITE", "None")
 	t.Setenv("SESSION_EXPIRE_ON_CLOSE", "1")
+	t.Setenv("SESSION_PARTITIONED", "true")
 	cfg, err := sessions.ConfigFromEnv()
 	require.NoError(t, err)
 	assert.Equal(t, "redis://localhost:6379/2", cfg.DSN)
@@ -56,6 +58,7 @@ func TestConfigFromEnvValues(t *testing.T) {
 	assert.False(t, cfg.HTTPOnly)
 	assert.Equal(t, http.SameSiteNoneMode, cfg.SameSite)
 	assert.True(t, cfg.ExpireOnClose)
+	assert.True(t, cfg.Partitioned)
 
 	t.Setenv("SESSION_LIFETIME", "1h30m")
 	cfg, err = sessions.ConfigFromEnv()
@@ -92,6 +95,14 @@ func TestConfigFromEnvErrors(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "SameSite=None requires a Secure cookie")
 	})
+	t.Run("PartitionedNeedsSecure", func(t *testing.T) {
+		clearSessionEnv(t)
+		t.Setenv("SESSION_PARTITIONED", "true")
+		_, err := sessions.ConfigFromEnv()
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "SESSION_PARTITIONED")
+		assert.Contains(t, err.Error(), "SESSION_SECURE_COOKIE=true", "the error names both variables")
+	})
 }
 
 func TestNewManagerDefaultsAndValidation(t *testing.T) {
@@ -106,6 +117,8 @@ func TestNewManagerDefaultsAndValidation(t *testing.T) {
 
 	_, err = sessions.NewManager(sessions.Config{SameSite: http.SameSiteNoneMode})
 	assert.ErrorContains(t, err, "SameSite=None requires a Secure cookie")
+	_, err = sessions.NewManager(sessions.Config{Partitioned: true})
+	assert.ErrorContains(t, err, "requires a Secure one")
 	_, err = sessions.NewManager(sessions.Config{Lifetime: -time.Second})
 	assert.ErrorContains(t, err, "Lifetime")
 	_, err = sessions.NewManager(sessions.Config{DSN: "redis://:hunter2@%zz"})

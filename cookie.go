@@ -65,12 +65,12 @@ func validCookieValue(v string) bool {
 type cookieFormat struct {
 	name  string // "name="
 	attrs string // "; Path=…; Domain=…", before the expiry
-	flags string // "; HttpOnly; Secure; SameSite=…", after it
+	flags string // "; HttpOnly; Secure; SameSite=…; Partitioned", after it
 }
 
 func newCookieFormat(cfg Config) cookieFormat {
 	head := (&http.Cookie{Name: cfg.CookieName, Path: cfg.Path, Domain: cfg.Domain}).String()
-	tail := (&http.Cookie{Name: cfg.CookieName, HttpOnly: cfg.HTTPOnly, Secure: cfg.Secure, SameSite: cfg.SameSite}).String()
+	tail := (&http.Cookie{Name: cfg.CookieName, HttpOnly: cfg.HTTPOnly, Secure: cfg.Secure, SameSite: cfg.SameSite, Partitioned: cfg.Partitioned}).String()
 	name := cfg.CookieName + "="
 	return cookieFormat{name: name, attrs: head[len(name):], flags: tail[len(name):]}
 }

@@ -418,7 +418,7 @@ func fuzzKey(name string) []byte {
 
 // fuzzEnvVars are the variables ConfigFromEnv reads.
 var fuzzEnvVars = []string{EnvDSN, EnvPreviousDSN, EnvLifetime, EnvAbsoluteLifetime, EnvCookieName, EnvPath,
-	EnvDomain, EnvSecure, EnvHTTPOnly, EnvSameSite, EnvExpireOnClose, EnvEncryptionKeys}
+	EnvDomain, EnvSecure, EnvHTTPOnly, EnvSameSite, EnvExpireOnClose, EnvPartitioned, EnvEncryptionKeys}
 
 // canaryParts wraps every comma-separated part of a key list in the
 // canaries, keeping the list's shape.

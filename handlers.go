@@ -128,6 +128,101 @@ func Put(c *gin.Context, key string, value any) error {
 	return Save(c)
 }
 
+// Update reads the value under key, stores fn's result and saves the
+// session before it returns, atomically with respect to every other
+// request of the session, on every instance and every driver: when
+// another request changed the session between this one's load and its
+// conditional save, fn runs again on the newest stored value. That makes
+// counters, carts and rate limits safe under concurrency without a lock.
+// It returns the value it stored.
+//
+// fn gets the current value and whether there is one (ok is false when
+// the key is absent, and cur is the zero T). fn may run more than once,
+// so it must be pure: no side effects, no I/O, only its result.
+//
+// A visitor without a session gets one, cookie included, as with Set. A
+// stored value that does not decode as a T is an error, and nothing is
+// stored; so is a store failure, and nothing is claimed. Other changes
+// the request made before are saved with it. After the response headers
+// are out, Update of a session the client does not hold yet returns
+// ErrResponseWritten.
+func Update[T any](c *gin.Context, key string, fn func(cur T, ok bool) T) (T, error) {
+	var stored T
+	s := sessionOf(c)
+	if s == nil {
+		return stored, ErrNoMiddleware
+	}
+	codec := s.m.cfg.Codec
+	run := func(raw []byte, ok bool) ([]byte, error) {
+		var cur T
+		if ok {
+			if err := codec.Unmarshal(raw, &cur); err != nil {
+				return nil, fmt.Errorf("update %q: the stored value is not a %T", key, cur)
+			}
+		}
+		next := fn(cur, ok)
+		b, err := codec.Marshal(next)
+		if err != nil {
+			return nil, &core.Error{Op: "update", Kind: core.KindEncode, Err: fmt.Errorf("%q: encode %T: %w", key, next, err)}
+		}
+		stored = next
+		return b, nil
+	}
+	s.mu.Lock()
+	loadErr := s.ensureLoaded()
+	var err error
+	switch {
+	case s.encodeErr != nil:
+		err = s.encodeErr
+	case (s.ID == "" || !s.Exists) && s.c.Writer.Written():
+		err = ErrResponseWritten
+	default:
+		s.beginChange()
+		undo := s.Delta.Update(key, run)
+		if err = s.commit(); err != nil {
+			undo()
+		}
+	}
+	soft := s.takeSoftErr()
+	s.mu.Unlock()
+	for _, e := range []error{loadErr, soft} {
+		if e != nil {
+			s.m.report(c, e)
+		}
+	}
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return stored, nil
+}
+
+// RememberMe sets this session's cookie to persistent (remember true:
+// Max-Age follows the idle deadline, so the session survives a browser
+// restart) or to a browser-session cookie (false: no Max-Age or Expires;
+// the server still enforces the lifetime), as the "remember me" box of a
+// login form does. The choice is stored with the session and holds for
+// every later response that sends the cookie, across Refresh and on every
+// instance; the cookie is re-sent with this response. Without a call,
+// Config.ExpireOnClose decides.
+func RememberMe(c *gin.Context, remember bool) {
+	want := core.PersistBrowser
+	if remember {
+		want = core.PersistCookie
+	}
+	if !withSession(c, func(s *session) {
+		meta := s.CurrentMeta()
+		if meta.Persist == want {
+			return
+		}
+		meta.Persist = want
+		s.beginChange()
+		s.Delta.Meta = &meta
+	}) {
+		_ = c.Error(ErrNoMiddleware)
+	}
+}
+
 // Pop returns the value under key decoded into a T and deletes it, as for
 // a flash message. If the value does not decode into a T, Pop reports
 // false and leaves it in place.

@@ -222,7 +222,7 @@ func (s *session) writeCookie() {
 	var hdr string
 	switch {
 	case s.sendCookie && s.ID != "" && s.Exists:
-		if s.m.cfg.ExpireOnClose {
+		if s.m.eng.ExpireOnClose(s.Meta) {
 			hdr = s.m.cookieFmt.header(s.ID, time.Time{}, 0)
 		} else {
 			hdr = s.m.cookieFmt.header(s.ID, s.Expires, max(1, int((time.Until(s.Expires)+time.Second-1)/time.Second)))
@@ -390,5 +390,6 @@ func (s *session) takeSoftErr() error {
 
 // keys returns the keys this request sees, sorted.
 func (s *session) keys() []string {
-	return s.Delta.Apply(s.Base).Keys()
+	values, _ := s.Delta.Apply(s.Base) // no update is ever pending here
+	return values.Keys()
 }

@@ -160,12 +160,13 @@ func NewStoreFromManager(m *sessions.Manager) *Store {
 		maxAge = max(1, int((cfg.Lifetime+time.Second-1)/time.Second))
 	}
 	return &Store{m: m, eng: core.ManagerEngine(m), cfg: cfg, opts: gsessions.Options{
-		Path:     cfg.Path,
-		Domain:   cfg.Domain,
-		MaxAge:   maxAge,
-		Secure:   cfg.Secure,
-		HttpOnly: cfg.HTTPOnly,
-		SameSite: cfg.SameSite,
+		Path:        cfg.Path,
+		Domain:      cfg.Domain,
+		MaxAge:      maxAge,
+		Secure:      cfg.Secure,
+		HttpOnly:    cfg.HTTPOnly,
+		SameSite:    cfg.SameSite,
+		Partitioned: cfg.Partitioned,
 	}}
 }
 
@@ -193,6 +194,8 @@ func (cs *Store) Close() error {
 // lifetime, if configured, caps every time to live.
 func (cs *Store) Options(o ginsessions.Options) {
 	g := o.ToGorillaOptions()
+	// gin-contrib's Options has no Partitioned: the Config's stands.
+	g.Partitioned = cs.cfg.Partitioned
 	cs.mu.Lock()
 	cs.opts = *g
 	cs.mu.Unlock()
@@ -293,6 +296,12 @@ func (cs *Store) Save(r *http.Request, w http.ResponseWriter, s *gsessions.Sessi
 	opts := s.Options
 	if opts == nil {
 		o := cs.defaultOptions()
+		opts = &o
+	}
+	if cs.cfg.Partitioned && !opts.Partitioned {
+		// Session.Options(ginsessions.Options{…}) cannot carry it.
+		o := *opts
+		o.Partitioned = true
 		opts = &o
 	}
 	ctx := context.Background()

@@ -1,9 +1,11 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -31,13 +33,7 @@ func TestConcurrentWritesOneSession(t *testing.T) {
 		{"Middleware", func(t *testing.T, dsn string) *app { return newApp(t, dsn, nil) }},
 		{"Contrib", newContribApp},
 	}
-	local := []backend{
-		{name: "memory", start: func(*testing.T) (string, func() error) { return "memory://", nil }},
-		{name: "file", start: func(t *testing.T) (string, func() error) {
-			return (&url.URL{Scheme: "file", Path: t.TempDir()}).String(), nil
-		}},
-	}
-	for _, b := range append(local, backends...) {
+	for _, b := range append(localBackends(), backends...) {
 		for _, f := range fronts {
 			for _, instances := range []int{1, 2} {
 				if b.name == "memory" && instances > 1 {
@@ -54,6 +50,68 @@ func TestConcurrentWritesOneSession(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestConcurrentUpdates: 40 concurrent increments of one counter of one
+// session with Update, spread over two application instances sharing the
+// backend (one instance on memory://), on every backend: none is lost,
+// the final value is 40, and every request got a distinct value.
+func TestConcurrentUpdates(t *testing.T) {
+	t.Parallel()
+	const n = 40
+	for _, b := range append(localBackends(), backends...) {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			dsn, _ := b.start(t)
+			apps := []*app{newApp(t, dsn, nil)}
+			if b.name != "memory" {
+				apps = append(apps, newApp(t, dsn, nil))
+			}
+			c := newClient(t)
+			first := c.do("PUT", apps[0].Srv.URL+"/kv/base?v=1")
+			if first.Err != nil || first.Cookie == nil {
+				t.Fatalf("creating the session: %v", first)
+			}
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			got := make([]int, n)
+			for i := range n {
+				wg.Go(func() {
+					<-start
+					r := c.do("POST", apps[i%len(apps)].Srv.URL+"/incr/visits")
+					var v struct{ Value int }
+					if r.Err != nil || r.Status != http.StatusOK || json.Unmarshal([]byte(r.Body), &v) != nil {
+						t.Errorf("increment %d: %v", i, r)
+					}
+					got[i] = v.Value
+				})
+			}
+			close(start)
+			wg.Wait()
+			slices.Sort(got)
+			for i, v := range got {
+				if v != i+1 {
+					t.Fatalf("the increments returned %v; want each of 1..%d once", got, n)
+				}
+			}
+			for i, a := range apps {
+				final, ok := sessions.SnapshotValue[int](a.snapshot(t, first.Cookie.Value), "visits")
+				if !ok || final != n {
+					t.Errorf("instance %d reads visits=%d (%v); want %d", i, final, ok, n)
+				}
+			}
+		})
+	}
+}
+
+// localBackends are the in-process and single-host backends.
+func localBackends() []backend {
+	return []backend{
+		{name: "memory", start: func(*testing.T) (string, func() error) { return "memory://", nil }},
+		{name: "file", start: func(t *testing.T) (string, func() error) {
+			return (&url.URL{Scheme: "file", Path: t.TempDir()}).String(), nil
+		}},
 	}
 }
 

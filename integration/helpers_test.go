@@ -116,6 +116,8 @@ type app struct {
 //	                that claims success, as a login handler would
 //	GET /kv/:k      answers 200 {"found":…, "value":…}
 //	GET /keys       answers 200 {"keys":[…]}
+//	POST /incr/:k   adds one to the int under k with Update, answers 200
+//	                {"value":n}
 func newApp(t *testing.T, dsn string, mutate func(*sessions.Config)) *app {
 	t.Helper()
 	a := &app{Errs: &errorLog{}, Logs: &syncBuffer{}}
@@ -141,6 +143,15 @@ func newApp(t *testing.T, dsn string, mutate func(*sessions.Config)) *app {
 	a.Engine.GET("/kv/:k", func(c *gin.Context) {
 		v, ok := sessions.Get[string](c, c.Param("k"))
 		c.JSON(http.StatusOK, gin.H{"found": ok, "value": v})
+	})
+	a.Engine.POST("/incr/:k", func(c *gin.Context) {
+		n, err := sessions.Update(c, c.Param("k"), func(cur int, _ bool) int { return cur + 1 })
+		if err != nil {
+			a.Errs.add(err)
+			c.JSON(http.StatusServiceUnavailable, gin.H{"error": err.Error()})
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"value": n})
 	})
 	a.Engine.GET("/keys", func(c *gin.Context) {
 		keys := sessions.Keys(c)

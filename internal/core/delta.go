@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"slices"
 	"strings"
 )
@@ -11,21 +12,35 @@ import (
 // two overlapping requests that change different keys both keep their
 // changes, and on the same key the later commit wins.
 //
+// An update (Update) is a change that carries a function instead of a
+// value: applying the Delta runs it on the value as stored at that moment,
+// so when a conditional save meets a newer version and re-applies the
+// Delta, the function runs again on the newest value. That is how
+// read-modify-write stays atomic on every driver without a lock.
+//
 // ops holds at most one operation per key, sorted by key: the later
-// operation on a key replaces the earlier one.
+// operation on a key replaces the earlier one (an update composes with it
+// instead, so it sees the request's own earlier change).
 type Delta struct {
 	ops     []op
 	cleared bool
-	Meta    *Meta // a new user binding (SetUser), or nil
+	Meta    *Meta // a new user binding (SetUser, RememberMe), or nil
 }
 
-// op is a set (del false) or a deletion of one key.
+// UpdateFunc computes a key's new encoded value from its current one (ok
+// false when absent). It may run several times and must have no side
+// effects; an error aborts the save.
+type UpdateFunc func(cur []byte, ok bool) ([]byte, error)
+
+// op is a set (Del false, Fn nil), a deletion, or an update of one key.
 type op struct {
 	Key string
 	Val []byte
 	Del bool
+	Fn  UpdateFunc
 }
 
+// Empty reports whether the Delta records no change at all.
 func (d *Delta) Empty() bool {
 	return !d.cleared && len(d.ops) == 0 && d.Meta == nil
 }
@@ -48,15 +63,53 @@ func (d *Delta) put(o op) {
 	d.ops[i] = o
 }
 
+// Set records that key takes the encoded value val.
 func (d *Delta) Set(key string, val []byte) { d.put(op{Key: key, Val: val}) }
 
+// Del records that key is deleted.
 func (d *Delta) Del(key string) { d.put(op{Key: key, Del: true}) }
 
-// clear drops every value; a pending user binding stands.
+// Update records that key takes fn's result on its value at save time.
+// An earlier change of the request to key is what fn sees; without one,
+// fn sees the stored value (none after Clear). undo puts back what the
+// Delta held for key before, for an update that failed.
+func (d *Delta) Update(key string, fn UpdateFunc) (undo func()) {
+	prev, had := op{}, false
+	if i, ok := d.find(key); ok {
+		prev, had = d.ops[i], true
+	}
+	run := fn
+	if had {
+		run = func([]byte, bool) ([]byte, error) {
+			if prev.Fn != nil {
+				return nil, errNestedUpdate
+			}
+			return fn(prev.Val, !prev.Del)
+		}
+	}
+	d.put(op{Key: key, Fn: run})
+	return func() {
+		if had {
+			d.put(prev)
+			return
+		}
+		if i, ok := d.find(key); ok {
+			d.ops = slices.Delete(d.ops, i, i+1)
+		}
+	}
+}
+
+// errNestedUpdate guards against an update composed with a pending
+// update, which the engine never leaves in a Delta.
+var errNestedUpdate = errors.New("an update of a key with a pending update")
+
+// Clear records that every value is dropped; a pending user binding
+// stands.
 func (d *Delta) Clear() {
 	*d = Delta{cleared: true, Meta: d.Meta}
 }
 
+// Reset forgets every change.
 func (d *Delta) Reset() { *d = Delta{} }
 
 // lookup tells what the Delta says about key: a value set by this request,
@@ -65,14 +118,18 @@ func (d *Delta) Reset() { *d = Delta{} }
 func (d *Delta) Lookup(key string) (val []byte, present, decided bool) {
 	if i, ok := d.find(key); ok {
 		o := d.ops[i]
+		if o.Fn != nil {
+			return nil, false, false // an update in progress: the stored value stands until it is saved
+		}
 		return o.Val, !o.Del, true
 	}
 	return nil, false, d.cleared
 }
 
-// apply returns base with the Delta applied, in one merge of the two
-// sorted lists. base is not modified.
-func (d *Delta) Apply(base Values) Values {
+// Apply returns base with the Delta applied, in one merge of the two
+// sorted lists, running each update on the value base holds for its key.
+// base is not modified. The error is an update's.
+func (d *Delta) Apply(base Values) (Values, error) {
 	if d.cleared {
 		base = nil
 	}
@@ -83,12 +140,22 @@ func (d *Delta) Apply(base Values) Values {
 			out = append(out, base[i])
 			i++
 		}
+		var cur []byte
+		var found bool
 		if i < len(base) && base[i].Key == o.Key {
+			cur, found = base[i].Val, true
 			i++ // replaced or deleted
 		}
-		if !o.Del {
+		switch {
+		case o.Fn != nil:
+			v, err := o.Fn(cur, found)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, Entry{o.Key, v})
+		case !o.Del:
 			out = append(out, Entry{o.Key, o.Val})
 		}
 	}
-	return append(out, base[i:]...)
+	return append(out, base[i:]...), nil
 }

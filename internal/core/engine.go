@@ -162,15 +162,28 @@ func (e *Engine) TouchDue(st *State, lifetime time.Duration) bool {
 // last sent with an expiry of cookieUntil, would expire more than
 // TouchInterval before the session does. Within that slack a response to
 // a write carries no Set-Cookie, as a response to a read does not.
-func (e *Engine) cookieDue(existed bool, cookieUntil, deadline time.Time) bool {
+func (e *Engine) cookieDue(existed bool, meta Meta, deadline time.Time) bool {
 	switch {
 	case !existed:
 		return true
-	case e.opts.ExpireOnClose:
+	case e.ExpireOnClose(meta):
 		return false
 	default:
-		return deadline.Sub(cookieUntil) > max(e.opts.TouchInterval, 0)
+		return deadline.Sub(meta.CookieUntil) > max(e.opts.TouchInterval, 0)
 	}
+}
+
+// ExpireOnClose reports whether the session whose metadata is meta gets a
+// browser-session cookie: its own choice (RememberMe) if it made one,
+// else Config.ExpireOnClose.
+func (e *Engine) ExpireOnClose(meta Meta) bool {
+	switch meta.Persist {
+	case PersistCookie:
+		return false
+	case PersistBrowser:
+		return true
+	}
+	return e.opts.ExpireOnClose
 }
 
 // ManagerEngine returns the Engine of a *sessions.Manager (nil for

@@ -17,6 +17,7 @@ const (
 	KindConflict    Kind = "conflict"     // too many concurrent writers; nothing was written
 	KindOversize    Kind = "oversize"     // over Config.MaxRecordSize or Config.MaxKeys
 	KindEncode      Kind = "encode"       // a value the Codec could not encode
+	KindDecode      Kind = "decode"       // a stored value that is not of the type asked for
 	KindExpired     Kind = "expired"      // the session passed its absolute lifetime
 	KindNoIndex     Kind = "no_index"     // the driver keeps no per-user index
 	KindNoSession   Kind = "no_session"   // the operation needs a stored session

@@ -11,7 +11,7 @@ import (
 // envelope around the session's Values, each value already encoded by the
 // Codec.
 //
-//	byte    format version (recordV2; recordV1 records are still read)
+//	byte    format version (recordV3; recordV1 and recordV2 records are still read)
 //	varint  created-at, Unix milliseconds (the absolute lifetime runs from it)
 //	string  user the session is bound to (SetUser), or empty
 //	string  client IP recorded at SetUser, or empty
@@ -19,6 +19,8 @@ import (
 //	varint  until when the user index covers this session, Unix ms (0: not indexed)
 //	varint  the Expires of the session cookie last sent with a save, Unix ms
 //	        (0: unknown); absent in recordV1
+//	byte    the session's cookie choice (Persistence, RememberMe); absent
+//	        before recordV3
 //	uvarint number of Values
 //	then per value, in strictly ascending key order (so no key twice):
 //	        uvarint key length, key bytes, uvarint value length, value bytes
@@ -31,6 +33,7 @@ import (
 const (
 	recordV1 = 0x01
 	recordV2 = 0x02
+	recordV3 = 0x03
 )
 
 // maxRecordKeys bounds the number of Values a record may declare, so a
@@ -56,7 +59,21 @@ type Meta struct {
 	// A save re-sends the cookie only when the new idle deadline runs
 	// more than TouchInterval past it (see mergeSave).
 	CookieUntil time.Time
+	// Persist is the session's own choice of cookie (RememberMe), which
+	// overrides Config.ExpireOnClose: PersistDefault leaves it to the
+	// Config.
+	Persist Persistence
 }
+
+// Persistence is a session's choice between a persistent cookie and a
+// browser-session one.
+type Persistence uint8
+
+const (
+	PersistDefault Persistence = iota // Config.ExpireOnClose decides
+	PersistCookie                     // a persistent cookie: Max-Age follows the idle deadline
+	PersistBrowser                    // a browser-session cookie: no Max-Age, no Expires
+)
 
 func unixMilliOrZero(ms int64) time.Time {
 	if ms == 0 {
@@ -73,12 +90,12 @@ func milliOrZero(t time.Time) int64 {
 }
 
 func EncodeRecord(r Record) []byte {
-	size := 1 + 5*binary.MaxVarintLen64 + len(r.Meta.User) + len(r.Meta.IP) + len(r.Meta.UserAgent)
+	size := 2 + 5*binary.MaxVarintLen64 + len(r.Meta.User) + len(r.Meta.IP) + len(r.Meta.UserAgent)
 	for _, e := range r.Values {
 		size += 2*binary.MaxVarintLen64 + len(e.Key) + len(e.Val)
 	}
 	b := make([]byte, 0, size)
-	b = append(b, recordV2)
+	b = append(b, recordV3)
 	b = binary.AppendVarint(b, r.Created.UnixMilli())
 	for _, f := range []string{r.Meta.User, r.Meta.IP, r.Meta.UserAgent} {
 		b = binary.AppendUvarint(b, uint64(len(f)))
@@ -86,6 +103,7 @@ func EncodeRecord(r Record) []byte {
 	}
 	b = binary.AppendVarint(b, milliOrZero(r.Meta.IndexedUntil))
 	b = binary.AppendVarint(b, milliOrZero(r.Meta.CookieUntil))
+	b = append(b, byte(r.Meta.Persist))
 	b = binary.AppendUvarint(b, uint64(len(r.Values)))
 	for _, e := range r.Values {
 		b = binary.AppendUvarint(b, uint64(len(e.Key)))
@@ -98,7 +116,7 @@ func EncodeRecord(r Record) []byte {
 
 func DecodeRecord(b []byte) (Record, error) {
 	var r Record
-	if len(b) < 1 || b[0] != recordV1 && b[0] != recordV2 {
+	if len(b) < 1 || b[0] < recordV1 || b[0] > recordV3 {
 		return r, errBadRecord
 	}
 	format := b[0]
@@ -130,6 +148,13 @@ func DecodeRecord(b []byte) (Record, error) {
 		}
 		b = b[n:]
 		r.Meta.CookieUntil = unixMilliOrZero(cookie)
+	}
+	if format >= recordV3 {
+		if len(b) < 1 || b[0] > byte(PersistBrowser) {
+			return Record{}, errBadRecord
+		}
+		r.Meta.Persist = Persistence(b[0])
+		b = b[1:]
 	}
 	count, n := binary.Uvarint(b)
 	if n <= 0 || count > maxRecordKeys || count > uint64(len(b)/2) {

@@ -125,7 +125,32 @@ func TestRecordV1StillReads(t *testing.T) {
 	if got, _ := r.Values.Get("a"); string(got) != "1" {
 		t.Fatalf("value a = %q", got)
 	}
-	if b := EncodeRecord(r); b[0] != recordV2 {
+	if b := EncodeRecord(r); b[0] != recordV3 {
 		t.Fatalf("re-encoded as format %d", b[0])
+	}
+}
+
+// TestRecordV2StillReads: records written before the cookie choice was
+// kept (format 2) load with the choice left to the Config, and a
+// persistence byte out of range is a damaged record.
+func TestRecordV2StillReads(t *testing.T) {
+	v2 := []byte{recordV2, 0x80, 0x01, 1, 'u', 0, 0, 0, 0x80, 0x01, 1, 1, 'a', 1, '1'}
+	r, err := DecodeRecord(v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Meta.User != "u" || r.Meta.CookieUntil.UnixMilli() != 64 || r.Meta.Persist != PersistDefault {
+		t.Fatalf("decoded %+v", r)
+	}
+	r.Meta.Persist = PersistBrowser
+	b := EncodeRecord(r)
+	back, err := DecodeRecord(b)
+	if err != nil || back.Meta.Persist != PersistBrowser {
+		t.Fatalf("round trip of the cookie choice: %+v, %v", back.Meta, err)
+	}
+	i := bytes.Index(b, []byte{byte(PersistBrowser), 1, 1, 'a'})
+	b[i] = 7
+	if _, err := DecodeRecord(b); err == nil {
+		t.Fatal("a cookie choice out of range decoded")
 	}
 }

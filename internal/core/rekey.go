@@ -16,7 +16,10 @@ func (e *Engine) Rekey(ctx context.Context, st *State) error {
 	if !ok {
 		return fail("refresh", KindExpired, "the session has passed its absolute lifetime")
 	}
-	values := st.Delta.Apply(st.Base)
+	values, err := st.Delta.Apply(st.Base)
+	if err != nil {
+		return wrap("refresh", KindDecode, err)
+	}
 	meta := st.CurrentMeta()
 	id := NewID()
 	key := StoreKey(id)

@@ -42,7 +42,10 @@ func (e *Engine) Save(ctx context.Context, st *State, lifetime time.Duration) (O
 				return out, wrap("save", KindStore, err)
 			}
 		}
-		values := st.Delta.Apply(st.Base)
+		values, err := st.Delta.Apply(st.Base)
+		if err != nil {
+			return out, wrap("save", KindDecode, err)
+		}
 		meta := st.Meta
 		if st.Delta.Meta != nil {
 			meta = *st.Delta.Meta
@@ -62,8 +65,9 @@ func (e *Engine) Save(ctx context.Context, st *State, lifetime time.Duration) (O
 		if err := e.indexFor(ctx, st.Key, &meta, st.Meta.User, now, ttl); err != nil {
 			return out, wrap("save", KindStore, err)
 		}
-		cookieDue := e.cookieDue(st.Exists, meta.CookieUntil, expiresAt(now, ttl))
-		if cookieDue && !st.NoCookie && !e.opts.ExpireOnClose {
+		// A changed cookie choice (RememberMe) re-sends the cookie at once.
+		cookieDue := e.cookieDue(st.Exists, meta, expiresAt(now, ttl)) || meta.Persist != st.Meta.Persist
+		if cookieDue && !st.NoCookie && !e.ExpireOnClose(meta) {
 			meta.CookieUntil = expiresAt(now, ttl)
 		}
 		rec := e.encode(st.Key, Record{Created: st.Created, Meta: meta, Values: values})

@@ -104,7 +104,7 @@ func TestDeltaApply(t *testing.T) {
 					clear(model)
 				}
 			}
-			got := d.Apply(base)
+			got, _ := d.Apply(base)
 			if want := valuesOf(model); !got.equal(want) || !got.sorted() {
 				t.Fatalf("apply = %q; want %q", got, want)
 			}
