@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -207,4 +209,57 @@ func ExampleRegister() {
 	// Output:
 	// <nil> true
 	// sessions: open tenant://: tenant: want tenant://name
+}
+
+// A counter that no concurrent request can lose: fn runs on the value as
+// stored when the session is saved, again if another request got there
+// first. fn must be pure: it may run more than once.
+func ExampleUpdate() {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(sessions.FromEnv())
+	r.POST("/cart/add", func(c *gin.Context) {
+		items, err := sessions.Update(c, "cart", func(cart []string, _ bool) []string {
+			return append(slices.Clone(cart), c.Query("item"))
+		})
+		if err != nil {
+			c.AbortWithStatus(http.StatusServiceUnavailable)
+			return
+		}
+		c.String(http.StatusOK, "%v", items)
+	})
+	first := do(r, "POST", "/cart/add?item=apple", nil)
+	fmt.Println(body(first))
+	fmt.Println(body(do(r, "POST", "/cart/add?item=pear", first)))
+	// Output:
+	// [apple]
+	// [apple pear]
+}
+
+// The "remember me" box of a login form: a persistent cookie when ticked,
+// a browser-session cookie otherwise. The choice is kept with the session.
+func ExampleRememberMe() {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(sessions.FromEnv())
+	r.POST("/login", func(c *gin.Context) {
+		if err := sessions.Refresh(c); err != nil {
+			c.AbortWithStatus(http.StatusServiceUnavailable)
+			return
+		}
+		sessions.Set(c, "user", "ada")
+		sessions.RememberMe(c, c.PostForm("remember") == "on")
+		c.Status(http.StatusNoContent)
+	})
+	for _, form := range []string{"remember=on", ""} {
+		req := httptest.NewRequest("POST", "/login", strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		ck := rec.Result().Cookies()[0]
+		fmt.Printf("remember=%v: persistent=%v\n", form != "", ck.MaxAge > 0)
+	}
+	// Output:
+	// remember=true: persistent=true
+	// remember=false: persistent=false
 }
