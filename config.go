@@ -132,9 +132,17 @@ type Config struct {
 	// error is logged through Logger.
 	ErrorHandler func(c *gin.Context, err error)
 
-	// Logger receives errors and noteworthy events (records that do not
-	// decode). Nil means slog.Default().
+	// Logger receives the Manager's events: its open and close (Info,
+	// with the DSN redacted), records that do not decode and failed
+	// touches (Warn), request errors (Error, when there is no
+	// ErrorHandler) and save conflicts (Debug). No log line holds a
+	// session ID, a store key or a value. Nil means slog.Default().
 	Logger *slog.Logger
+
+	// Observer, when set, is told of every logical store operation (load,
+	// save, touch, refresh, destroy, revoke, move) with its duration and
+	// outcome; see Observer and package otelsessions. Nil costs nothing.
+	Observer Observer
 }
 
 // DefaultConfig returns the defaults: the memory driver, a 120-minute

@@ -40,6 +40,7 @@
 //	users.go       per-user sessions: SetUser, UserSessions, RevokeUser, …
 //	migration.go   MovePrevious, CountSessions, PurgeSessions
 //	snapshot.go    Snapshot: a read-only copy of one session
+//	observe.go     Stats, the Observer hook and ErrorType
 //	cookie.go      the session cookie on the wire
 //	codec.go       Codec and JSONCodec (codec_fast.go: its fast paths)
 //	errors.go      the package's error values

@@ -185,10 +185,11 @@ func Update[T any](c *gin.Context, key string, fn func(cur T, ok bool) T) (T, er
 	}
 	soft := s.takeSoftErr()
 	s.mu.Unlock()
-	for _, e := range []error{loadErr, soft} {
-		if e != nil {
-			s.m.report(c, e)
-		}
+	if loadErr != nil {
+		s.m.report(c, loadErr)
+	}
+	if soft != nil {
+		s.m.warn(c, soft)
 	}
 	if err != nil {
 		var zero T
@@ -329,7 +330,7 @@ func Save(c *gin.Context) error {
 	soft := s.takeSoftErr()
 	s.mu.Unlock()
 	if soft != nil {
-		s.m.report(c, soft)
+		s.m.warn(c, soft)
 	}
 	return err
 }

@@ -27,6 +27,7 @@ type Manager struct {
 	ownDriver bool // the Manager opened cfg.DSN and closes it
 	ownPrev   bool // likewise cfg.PreviousDSN
 	cookieFmt cookieFormat
+	backend   string // the backend's name for events and logs
 }
 
 func init() {
@@ -52,7 +53,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	if isMemoryDSN(cfg.PreviousDSN) {
 		return nil, fmt.Errorf("sessions: previous backend %s: an in-process store cannot be moved from", RedactDSN(cfg.PreviousDSN))
 	}
-	m := &Manager{cfg: cfg, cookieFmt: newCookieFormat(cfg)}
+	m := &Manager{cfg: cfg, cookieFmt: newCookieFormat(cfg), backend: backendName(cfg.DSN, cfg.Driver)}
 	drv, prev := cfg.Driver, cfg.PreviousDriver
 	if drv == nil {
 		d, err := Open(cfg.DSN)
@@ -80,13 +81,23 @@ func NewManager(cfg Config) (*Manager, error) {
 		MaxRecordSize:    cfg.MaxRecordSize,
 		EncryptionKeys:   cfg.EncryptionKeys,
 		Logger:           cfg.Logger,
+		Hook:             m.hook(),
 	})
 	if err != nil {
 		m.closeOwned(drv, prev)
 		return nil, err
 	}
 	m.eng = eng
+	cfg.Logger.Info("sessions: manager opened", "backend", m.backend, "dsn", RedactDSN(cfg.DSN), "previous", RedactDSN(cfg.PreviousDSN))
 	return m, nil
+}
+
+// hook returns the engine's Hook for the Config's Observer, or nil.
+func (m *Manager) hook() core.Hook {
+	if m.cfg.Observer == nil {
+		return nil
+	}
+	return hook{obs: m.cfg.Observer, backend: m.backend}
 }
 
 // isMemoryDSN reports whether dsn names the in-process memory driver.
@@ -128,7 +139,9 @@ func (m *Manager) Close() error {
 	if m.ownDriver {
 		drv = m.eng.Driver()
 	}
-	return m.closeOwned(drv, prev)
+	err := m.closeOwned(drv, prev)
+	m.cfg.Logger.Info("sessions: manager closed", "backend", m.backend, "error", err)
+	return err
 }
 
 // closeOwned closes drv and prev, those that are not nil, within ten

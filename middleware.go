@@ -41,7 +41,8 @@ func (m *Manager) Handler() gin.HandlerFunc {
 	}
 }
 
-// report adds err to c.Errors and hands it to the error handler.
+// report adds err to c.Errors and hands it to the error handler, or
+// logs it as an error.
 func (m *Manager) report(c *gin.Context, err error) {
 	_ = c.Error(err)
 	if h := m.cfg.ErrorHandler; h != nil {
@@ -49,6 +50,17 @@ func (m *Manager) report(c *gin.Context, err error) {
 		return
 	}
 	m.cfg.Logger.Error("sessions: request failed to use its session", "method", c.Request.Method, "path", c.Request.URL.Path, "error", err)
+}
+
+// warn is report for an error that did not fail the request (a touch
+// that could not extend the idle deadline): logged as a warning.
+func (m *Manager) warn(c *gin.Context, err error) {
+	_ = c.Error(err)
+	if h := m.cfg.ErrorHandler; h != nil {
+		h(c, err)
+		return
+	}
+	m.cfg.Logger.Warn("sessions: the session's idle deadline could not be extended", "method", c.Request.Method, "path", c.Request.URL.Path, "error", err)
 }
 
 // sessionOf returns the request's session, or nil without the middleware.

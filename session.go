@@ -293,7 +293,7 @@ func (s *session) destroy() error {
 		if s.Delta.Meta != nil && user == "" {
 			user = s.Delta.Meta.User
 		}
-		if err := s.m.eng.Delete(s.writeCtx(), s.Key, user); err != nil {
+		if err := s.m.eng.Destroy(s.writeCtx(), s.Key, user); err != nil {
 			return core.Wrap("destroy", err)
 		}
 	}
@@ -332,7 +332,7 @@ func (s *session) finalCommit() {
 	soft := s.takeSoftErr()
 	s.mu.Unlock()
 	if soft != nil {
-		s.m.report(s.c, soft)
+		s.m.warn(s.c, soft)
 	}
 	if err == nil {
 		return
@@ -343,6 +343,7 @@ func (s *session) finalCommit() {
 		return
 	}
 	s.failedSave = true
+	s.m.eng.CountFailedResponse()
 	h := w.Header()
 	for _, name := range []string{"Location", "Content-Length", "Content-Disposition", "Content-Encoding", "Etag", "Last-Modified"} {
 		h.Del(name)
@@ -372,10 +373,11 @@ func (s *session) lateCommit() {
 	}
 	soft := s.takeSoftErr()
 	s.mu.Unlock()
-	for _, e := range []error{soft, err} {
-		if e != nil {
-			s.m.report(s.c, e)
-		}
+	if soft != nil {
+		s.m.warn(s.c, soft)
+	}
+	if err != nil {
+		s.m.report(s.c, err)
 	}
 }
 

@@ -21,7 +21,6 @@ import (
 	"net/http"
 	"reflect"
 	"runtime"
-	"slices"
 	"sync"
 	"time"
 	"weak"
@@ -245,21 +244,20 @@ func (cs *Store) New(r *http.Request, name string) (*gsessions.Session, error) {
 	}
 	s.ID, s.IsNew = st.ID, false
 	st.snap = make(map[string][]byte, len(st.Base))
-	var hidden []string
+	hidden := 0
 	for _, e := range st.Base {
 		k, raw := e.Key, e.Val
 		var v any
 		if err := cs.cfg.Codec.Unmarshal(raw, &v); err != nil {
-			hidden = append(hidden, k)
+			hidden++
 			continue
 		}
 		s.Values[k] = v
 		st.snap[k] = raw
 	}
-	if len(hidden) > 0 {
-		slices.Sort(hidden)
+	if hidden > 0 {
 		cs.cfg.Logger.Warn("sessions: contrib: stored values that do not decode with the store's codec are left out of the session and kept in the store (gob.Register their types, or use the codec that wrote them)",
-			"session", name, "key", st.Key, "values", hidden)
+			"session", name, "values", hidden)
 	}
 	return s, nil
 }
@@ -311,7 +309,7 @@ func (cs *Store) Save(r *http.Request, w http.ResponseWriter, s *gsessions.Sessi
 
 	if opts.MaxAge < 0 {
 		if st.Key != "" {
-			if err := cs.eng.Delete(ctx, st.Key, st.Meta.User); err != nil {
+			if err := cs.eng.Destroy(ctx, st.Key, st.Meta.User); err != nil {
 				return core.Wrap(fmt.Sprintf("contrib: session %q", s.Name()), err)
 			}
 		}
@@ -415,7 +413,7 @@ func (cs *Store) touch(ctx context.Context, st *contribState, lifetime time.Dura
 		return
 	}
 	if _, err := cs.eng.Touch(ctx, &st.State, lifetime); err != nil {
-		cs.cfg.Logger.Warn("sessions: contrib: extending a session's idle deadline failed", "key", st.Key, "error", err)
+		cs.cfg.Logger.Warn("sessions: contrib: extending a session's idle deadline failed", "error", err)
 	}
 }
 

@@ -2,11 +2,22 @@ package core
 
 import "context"
 
-// Delete deletes the record under key from the current backend and,
+// Destroy ends the session stored under key (a logout): see delete.
+func (e *Engine) Destroy(ctx context.Context, key, user string) error {
+	ctx, start := e.begin(ctx, OpDestroy)
+	err := e.delete(ctx, key, user)
+	if err == nil {
+		e.count.destroys.Add(1)
+	}
+	e.end(ctx, start, Done{Op: OpDestroy, Result: ResultWritten, Err: err})
+	return err
+}
+
+// delete deletes the record under key from the current backend and,
 // during a move, from the previous one too, so a logout can never be
 // undone by an old copy; then it drops the key from user's index (best
 // effort: a stale entry is pruned when the index is next read).
-func (e *Engine) Delete(ctx context.Context, key, user string) error {
+func (e *Engine) delete(ctx context.Context, key, user string) error {
 	if err := e.driver.Delete(ctx, key); err != nil {
 		return wrap("delete", KindStore, err)
 	}

@@ -39,6 +39,7 @@ type Options struct {
 	MaxRecordSize    int           // ≤ 0: no limit
 	EncryptionKeys   [][]byte      // nil: records in the clear
 	Logger           *slog.Logger
+	Hook             Hook // nil: nothing observes the operations
 }
 
 // Engine performs every store operation of sessions over one driver (and
@@ -50,6 +51,7 @@ type Engine struct {
 	index   driver.UserIndexer // driver's user index, or nil
 	prev    driver.Driver      // previous backend, or nil
 	ring    *Keyring           // encryption at rest, or nil
+	count   counters
 }
 
 // New returns an Engine over opts.Driver. It fails only on bad encryption

@@ -13,6 +13,25 @@ import (
 // then unchanged, as it is on a store error. The caller decides what
 // absence means for its state (strict mode: never adopt the ID).
 func (e *Engine) Load(ctx context.Context, st *State) (bool, error) {
+	ctx, start := e.begin(ctx, OpLoad)
+	found, err := e.load(ctx, st)
+	e.count.loads.Add(1)
+	result := ResultMiss
+	switch {
+	case err != nil:
+		e.count.loadErrors.Add(1)
+	case found:
+		e.count.hits.Add(1)
+		result = ResultHit
+	default:
+		e.count.misses.Add(1)
+	}
+	e.end(ctx, start, Done{Op: OpLoad, Result: result, Err: err})
+	return found, err
+}
+
+// load is Load without the counting, for the reload inside a save.
+func (e *Engine) load(ctx context.Context, st *State) (bool, error) {
 	rec, ver, exp, err := e.driver.Load(ctx, st.Key)
 	if err != nil {
 		return false, wrap("load", KindStore, err)
@@ -53,7 +72,7 @@ func (e *Engine) usable(ctx context.Context, key string, rec []byte) (Record, bo
 	r, err := e.decode(key, rec)
 	if err != nil {
 		e.opts.Logger.Warn("sessions: a stored record did not open or decode; the visitor gets a fresh session and the record is removed",
-			"key", key, "error", err)
+			"error", err)
 		_ = e.driver.Delete(context.WithoutCancel(ctx), key)
 		return Record{}, false
 	}
@@ -69,7 +88,7 @@ func (e *Engine) usable(ctx context.Context, key string, rec []byte) (Record, bo
 // is never resurrected under the old ID: st starts a new session, which
 // what the request changed goes to.
 func (e *Engine) reload(ctx context.Context, st *State) error {
-	found, err := e.Load(ctx, st)
+	found, err := e.load(ctx, st)
 	if err != nil {
 		st.Fresh = false
 		return err

@@ -56,6 +56,14 @@ type MoveStats struct {
 // the calls never overlap. The stats are valid with or without an error;
 // errors name sessions by store key, never by ID.
 func (e *Engine) Move(ctx context.Context, progress func(MoveProgress)) (MoveStats, error) {
+	ctx, begun := e.begin(ctx, OpMove)
+	stats, err := e.move(ctx, progress)
+	e.count.moves.Add(uint64(stats.Moved))
+	e.end(ctx, begun, Done{Op: OpMove, Result: ResultWritten, Count: stats.Moved, Err: err})
+	return stats, err
+}
+
+func (e *Engine) move(ctx context.Context, progress func(MoveProgress)) (MoveStats, error) {
 	start := time.Now()
 	stats := MoveStats{Remaining: -1}
 	sc, err := e.previousScanner()
@@ -326,7 +334,7 @@ func (e *Engine) moveFromPrevious(ctx context.Context, key string) (bool, error)
 	// backend holds it now. The old copy goes; if that fails it is only
 	// read again after the new one is gone, and Destroy deletes both.
 	if err := e.prev.Delete(ctx, key); err != nil {
-		e.opts.Logger.Warn("sessions: a session moved to the new backend could not be deleted from the previous one", "key", key, "error", err)
+		e.opts.Logger.Warn("sessions: a session moved to the new backend could not be deleted from the previous one", "error", err)
 	}
 	return true, nil
 }

@@ -11,6 +11,16 @@ import (
 // the defence against session fixation. On error st is unchanged and the
 // session keeps its old ID.
 func (e *Engine) Rekey(ctx context.Context, st *State) error {
+	ctx, start := e.begin(ctx, OpRefresh)
+	err := e.rekey(ctx, st)
+	if err == nil {
+		e.count.refreshes.Add(1)
+	}
+	e.end(ctx, start, Done{Op: OpRefresh, Result: ResultWritten, Err: err})
+	return err
+}
+
+func (e *Engine) rekey(ctx context.Context, st *State) error {
 	now := time.Now()
 	ttl, ok := e.ttlAt(st.Created, now, e.opts.Lifetime)
 	if !ok {
@@ -37,7 +47,7 @@ func (e *Engine) Rekey(ctx context.Context, st *State) error {
 	if err != nil {
 		return wrap("refresh", KindStore, err)
 	}
-	if err := e.Delete(ctx, st.Key, st.Meta.User); err != nil {
+	if err := e.delete(ctx, st.Key, st.Meta.User); err != nil {
 		// The old ID must not stay valid beside the new one: undo.
 		_ = e.driver.Delete(ctx, key)
 		if meta.User != "" {

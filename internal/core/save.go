@@ -24,7 +24,25 @@ import (
 // old record or, when the driver's error leaves it unknown, possibly the
 // new one.
 func (e *Engine) Save(ctx context.Context, st *State, lifetime time.Duration) (Outcome, error) {
-	var out Outcome
+	ctx, start := e.begin(ctx, OpSave)
+	out, attempts, err := e.save(ctx, st, lifetime)
+	conflicts := max(attempts-1, 0)
+	e.count.saveConflicts.Add(uint64(conflicts))
+	result := ResultNoChange
+	switch {
+	case err != nil:
+		e.count.saveErrors.Add(1)
+	case out.Written:
+		e.count.saves.Add(1)
+		result = ResultWritten
+	}
+	e.end(ctx, start, Done{Op: OpSave, Result: result, Attempts: attempts, Conflicts: conflicts, Err: err})
+	return out, err
+}
+
+// save is Save without the counting; attempts is how many conditional
+// writes it tried (each after the first followed a conflict).
+func (e *Engine) save(ctx context.Context, st *State, lifetime time.Duration) (out Outcome, attempts int, err error) {
 	for attempt := 0; attempt < maxSaveAttempts; attempt++ {
 		if attempt > 0 {
 			t := time.NewTimer(conflictBackoff(attempt))
@@ -32,19 +50,19 @@ func (e *Engine) Save(ctx context.Context, st *State, lifetime time.Duration) (O
 			case <-t.C:
 			case <-ctx.Done():
 				t.Stop()
-				return out, wrap("save", KindCanceled, ctx.Err())
+				return out, attempts, wrap("save", KindCanceled, ctx.Err())
 			}
 		}
 		if !st.Fresh {
 			out.Reloaded = true
 			if err := e.reload(ctx, st); err != nil {
 				out.ReloadFailed = true
-				return out, wrap("save", KindStore, err)
+				return out, attempts, wrap("save", KindStore, err)
 			}
 		}
 		values, err := st.Delta.Apply(st.Base)
 		if err != nil {
-			return out, wrap("save", KindDecode, err)
+			return out, attempts, wrap("save", KindDecode, err)
 		}
 		meta := st.Meta
 		if st.Delta.Meta != nil {
@@ -54,7 +72,7 @@ func (e *Engine) Save(ctx context.Context, st *State, lifetime time.Duration) (O
 		if !st.Exists && len(values) == 0 && meta.User == "" {
 			// A new session whose changes cancel out: nothing to store.
 			st.Delta.Reset()
-			return out, nil
+			return out, attempts, nil
 		}
 		now := time.Now()
 		ttl, ok := e.ttlAt(st.Created, now, lifetime)
@@ -63,7 +81,7 @@ func (e *Engine) Save(ctx context.Context, st *State, lifetime time.Duration) (O
 			continue
 		}
 		if err := e.indexFor(ctx, st.Key, &meta, st.Meta.User, now, ttl); err != nil {
-			return out, wrap("save", KindStore, err)
+			return out, attempts, wrap("save", KindStore, err)
 		}
 		// A changed cookie choice (RememberMe) re-sends the cookie at once.
 		cookieDue := e.cookieDue(st.Exists, meta, expiresAt(now, ttl)) || meta.Persist != st.Meta.Persist
@@ -72,14 +90,16 @@ func (e *Engine) Save(ctx context.Context, st *State, lifetime time.Duration) (O
 		}
 		rec := e.encode(st.Key, Record{Created: st.Created, Meta: meta, Values: values})
 		if err := e.checkRecord("save", values, rec); err != nil {
-			return out, err
+			return out, attempts, err
 		}
+		attempts++
 		written, err := e.driver.Save(ctx, st.Key, rec, st.Version, ttl)
 		if err != nil {
-			return out, wrap("save", KindStore, err)
+			return out, attempts, wrap("save", KindStore, err)
 		}
 		if !written {
 			st.Fresh = false
+			e.opts.Logger.Debug("sessions: save: a newer version was stored meanwhile; merging again", "attempt", attempts)
 			continue
 		}
 		if old := st.Meta.User; old != "" && old != meta.User {
@@ -91,7 +111,7 @@ func (e *Engine) Save(ctx context.Context, st *State, lifetime time.Duration) (O
 		st.Expires = expiresAt(now, ttl)
 		st.Delta.Reset()
 		out.Written, out.CookieDue = true, cookieDue
-		return out, nil
+		return out, attempts, nil
 	}
-	return out, ErrConflict
+	return out, attempts, ErrConflict
 }

@@ -44,7 +44,7 @@ func TestSaveNeverResurrects(t *testing.T) {
 	e := newEngine(t, newMemory(t), nil)
 	first := stored(t, e, "n", "1")
 	st, _ := loaded(t, e, first.ID)
-	if err := e.Delete(bg, first.Key, ""); err != nil {
+	if err := e.Destroy(bg, first.Key, ""); err != nil {
 		t.Fatal(err)
 	}
 	st.Delta.Set("n", []byte("2"))

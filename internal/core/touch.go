@@ -12,13 +12,29 @@ import (
 // expire before the new deadline is saved in full instead (Save), renewing
 // the entry. Outcome.Written reports whether the deadline moved.
 func (e *Engine) Touch(ctx context.Context, st *State, lifetime time.Duration) (Outcome, error) {
+	ctx, start := e.begin(ctx, OpTouch)
+	out, err := e.touch(ctx, st, lifetime)
+	result := ResultNoChange
+	switch {
+	case err != nil:
+		e.count.touchErrors.Add(1)
+	case out.Written:
+		e.count.touches.Add(1)
+		result = ResultWritten
+	}
+	e.end(ctx, start, Done{Op: OpTouch, Result: result, Err: err})
+	return out, err
+}
+
+func (e *Engine) touch(ctx context.Context, st *State, lifetime time.Duration) (Outcome, error) {
 	now := time.Now()
 	ttl, ok := e.ttlAt(st.Created, now, lifetime)
 	if !ok || !expiresAt(now, ttl).After(st.Expires) {
 		return Outcome{}, nil // capped by the absolute lifetime: nothing to extend
 	}
 	if st.Meta.User != "" && e.index != nil && expiresAt(now, ttl).After(st.Meta.IndexedUntil) {
-		return e.Save(ctx, st, lifetime)
+		out, _, err := e.save(ctx, st, lifetime)
+		return out, err
 	}
 	var err error
 	switch {

@@ -66,7 +66,7 @@ func (e *Engine) indexFor(ctx context.Context, key string, meta *Meta, oldUser s
 func (e *Engine) unindex(ctx context.Context, userID, key string) {
 	for _, ix := range e.indexers() {
 		if err := ix.UnindexUser(ctx, UserKey(userID), key); err != nil {
-			e.opts.Logger.Debug("sessions: removing a user index entry failed; it is pruned later", "key", key, "error", err)
+			e.opts.Logger.Debug("sessions: removing a user index entry failed; it is pruned later", "error", err)
 		}
 	}
 }
@@ -124,6 +124,14 @@ func (e *Engine) UserSessions(ctx context.Context, userID string) ([]*Snapshot, 
 // flight cannot bring it back: its save finds the record gone and starts
 // a new, anonymous session instead.
 func (e *Engine) RevokeUser(ctx context.Context, userID, keep string) (int, error) {
+	ctx, start := e.begin(ctx, OpRevoke)
+	n, err := e.revokeUser(ctx, userID, keep)
+	e.count.revocations.Add(uint64(n))
+	e.end(ctx, start, Done{Op: OpRevoke, Result: ResultWritten, Count: n, Err: err})
+	return n, err
+}
+
+func (e *Engine) revokeUser(ctx context.Context, userID, keep string) (int, error) {
 	keys, err := e.userKeys(ctx, userID)
 	if err != nil {
 		return 0, err
@@ -143,7 +151,7 @@ func (e *Engine) RevokeUser(ctx context.Context, userID, keep string) (int, erro
 			e.unindex(ctx, userID, key) // rebound to someone else: not theirs to end
 			continue
 		}
-		if err := e.Delete(ctx, key, userID); err != nil {
+		if err := e.delete(ctx, key, userID); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -160,6 +168,18 @@ func (e *Engine) RevokeUser(ctx context.Context, userID, keep string) (int, erro
 // RevokeSession ends the session of userID stored under key, and reports
 // whether it ended one: a key not bound to userID is left alone.
 func (e *Engine) RevokeSession(ctx context.Context, userID, key string) (bool, error) {
+	ctx, start := e.begin(ctx, OpRevoke)
+	ok, err := e.revokeSession(ctx, userID, key)
+	n := 0
+	if ok {
+		n = 1
+		e.count.revocations.Add(1)
+	}
+	e.end(ctx, start, Done{Op: OpRevoke, Result: ResultWritten, Count: n, Err: err})
+	return ok, err
+}
+
+func (e *Engine) revokeSession(ctx context.Context, userID, key string) (bool, error) {
 	snap, err := e.Snapshot(ctx, key)
 	if err != nil {
 		return false, wrap("revoke", KindStore, err)
@@ -167,7 +187,7 @@ func (e *Engine) RevokeSession(ctx context.Context, userID, key string) (bool, e
 	if snap == nil || snap.Meta.User != userID {
 		return false, nil
 	}
-	if err := e.Delete(ctx, key, userID); err != nil {
+	if err := e.delete(ctx, key, userID); err != nil {
 		return false, wrap("revoke", KindStore, err)
 	}
 	return true, nil
