@@ -127,6 +127,11 @@ func FromEnv() gin.HandlerFunc {
 // Config returns the Manager's configuration with its defaults filled in.
 func (m *Manager) Config() Config { return m.cfg }
 
+// Backend returns the name of the Manager's backend, as Observer events
+// and logs give it: the DSN's scheme ("memory", "redis", …), or for a
+// Config.Driver the name of its package.
+func (m *Manager) Backend() string { return m.backend }
+
 // Close closes the drivers the Manager opened (a Config.Driver or
 // Config.PreviousDriver given by the application is left open). Requests
 // still in flight may fail.

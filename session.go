@@ -86,7 +86,7 @@ func (s *session) readCtx() context.Context { return s.c.Request.Context() }
 // request that writes nothing does not pay for it.
 func (s *session) writeCtx() context.Context {
 	if s.wctx == nil {
-		s.wctx = context.WithoutCancel(s.c.Request.Context())
+		s.wctx = core.Detach(s.c.Request.Context())
 	}
 	return s.wctx
 }

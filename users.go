@@ -142,7 +142,7 @@ func RevokeOtherSessions(c *gin.Context) (int, error) {
 	if user == "" || !exists {
 		return 0, &core.Error{Op: "revoke other sessions", Kind: core.KindNoSession, Err: errors.New("the session is not bound to a user, or not saved yet")}
 	}
-	return s.m.eng.RevokeUser(context.WithoutCancel(c.Request.Context()), user, key)
+	return s.m.eng.RevokeUser(core.Detach(c.Request.Context()), user, key)
 }
 
 // ManagerOf returns the Manager whose middleware serves the request, or

@@ -304,7 +304,7 @@ func (cs *Store) Save(r *http.Request, w http.ResponseWriter, s *gsessions.Sessi
 	}
 	ctx := context.Background()
 	if r != nil {
-		ctx = context.WithoutCancel(r.Context())
+		ctx = core.Detach(r.Context())
 	}
 
 	if opts.MaxAge < 0 {

@@ -73,11 +73,11 @@ func (e *Engine) usable(ctx context.Context, key string, rec []byte) (Record, bo
 	if err != nil {
 		e.opts.Logger.Warn("sessions: a stored record did not open or decode; the visitor gets a fresh session and the record is removed",
 			"error", err)
-		_ = e.driver.Delete(context.WithoutCancel(ctx), key)
+		_ = e.driver.Delete(Detach(ctx), key)
 		return Record{}, false
 	}
 	if e.pastAbsolute(r.Created) {
-		_ = e.driver.Delete(context.WithoutCancel(ctx), key)
+		_ = e.driver.Delete(Detach(ctx), key)
 		return Record{}, false
 	}
 	return r, true
