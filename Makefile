@@ -1,6 +1,8 @@
 # The README's test command is `make test`: it installs the servers the
-# integration tests need (redis-server, redis-tools, memcached) from
-# Debian's packages when they are missing and apt-get is there, checks
+# integration tests need (redis-server, redis-tools, memcached,
+# postgresql, mariadb-server) and the browser of the example's test
+# (chromium) from Debian's packages when they are missing and apt-get is
+# there, checks
 # formatting, go vet and staticcheck, then runs every test with the race
 # detector, integration included, and each fuzz target briefly (fuzz-ci;
 # `make fuzz` runs them for a minute each).
@@ -21,22 +23,29 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@2026.2.2
 test: deps fmt-check vet lint
 	$(GO) test -race -count=1 -p 1 -timeout 20m $(PKGS)
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./...
+	cd otelsessions && $(GO) vet ./... && $(STATICCHECK) ./... && $(GO) test -race -count=1 ./...
 	@$(MAKE) --no-print-directory fuzz-ci
 
-# deps installs the server binaries, or says exactly what to install.
+# deps installs the servers and the browser the tests need, from
+# Debian's packages, or says exactly what to install. PostgreSQL's
+# binaries live in /usr/lib/postgresql/<version>/bin, off PATH; the tests
+# find them there.
+DEB_PACKAGES := redis-server redis-tools memcached postgresql mariadb-server chromium
+
 deps:
 	@missing=""; \
-	for b in $(SERVERS); do command -v $$b >/dev/null 2>&1 || missing="$$missing $$b"; done; \
+	for b in $(SERVERS) mariadbd mariadb-install-db chromium; do command -v $$b >/dev/null 2>&1 || missing="$$missing $$b"; done; \
+	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || command -v postgres >/dev/null 2>&1 || missing="$$missing postgres"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	echo "missing:$$missing"; \
 	if command -v apt-get >/dev/null 2>&1; then \
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
 		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends redis-server redis-tools memcached >/dev/null && \
-		echo "installed redis-server, redis-tools and memcached"; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES) >/dev/null && \
+		echo "installed $(DEB_PACKAGES)"; \
 	else \
-		echo "install them first: Debian/Ubuntu: apt-get install redis-server redis-tools memcached;"; \
-		echo "macOS: brew install redis memcached. Without them the integration tests skip (and fail when CI is set)."; \
+		echo "install them first: Debian/Ubuntu: apt-get install $(DEB_PACKAGES);"; \
+		echo "macOS: brew install redis memcached postgresql mariadb chromium. Without them the integration tests skip (and fail when CI is set)."; \
 		[ -z "$$CI" ] || exit 1; \
 	fi
 
@@ -52,7 +61,7 @@ fmt-check:
 
 # unit runs the tests that need no server binaries.
 unit:
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /integration)
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -e /integration -e /drivers/postgres -e /drivers/mysql)
 
 example:
 	$(GO) run ./examples/basic

@@ -27,3 +27,8 @@ func TestOutage(t *testing.T) {
 		Restart: func(t *testing.T) { srv.Restart(t) },
 	})
 }
+
+// TestKeysCompareAsBytes: keys differing only in case are two records.
+func TestKeysCompareAsBytes(t *testing.T) {
+	sqltest.KeysCompareAsBytes(t, openDSN(t, dsnFor(t, "table="+freshTable())))
+}

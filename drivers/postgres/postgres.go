@@ -77,24 +77,15 @@ func New(pool *pgxpool.Pool, opts Options) (*Driver, error) {
 	if pool == nil {
 		return nil, errors.New("postgres: open: nil pool")
 	}
-	o := sqlstore.Options{Table: opts.Table, CreateTable: !opts.NoCreateTable}
 	c := sqlstore.Resolve(opts.Table, opts.NoCreateTable, opts.SweepInterval, opts.Timeout)
-	o.Table, o.SweepInterval, o.Timeout = c.Table, c.SweepInterval, c.Timeout
-	return newDriver(pool, false, o)
+	return newDriver(&pgxDB{pool: pool}, c)
 }
 
-func newDriver(pool *pgxpool.Pool, owned bool, o sqlstore.Options) (*Driver, error) {
-	s, err := sqlstore.New(&pgxDB{pool: pool, owned: owned}, dialect, sqlstore.Config{
-		Table:         o.Table,
-		CreateTable:   o.CreateTable,
-		SweepInterval: o.SweepInterval,
-		Timeout:       o.Timeout,
-		ErrClosed:     ErrClosed,
-	})
+func newDriver(db sqlstore.DB, c sqlstore.Config) (*Driver, error) {
+	c.ErrClosed = ErrClosed
+	s, err := sqlstore.New(db, dialect, c)
 	if err != nil {
-		if owned {
-			pool.Close()
-		}
+		db.Close()
 		return nil, err
 	}
 	return &Driver{s: s}, nil
@@ -171,11 +162,13 @@ type pgxDB struct {
 	owned bool
 }
 
+// Exec implements sqlstore.DB.
 func (p *pgxDB) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	tag, err := p.pool.Exec(ctx, query, args...)
 	return tag.RowsAffected(), err
 }
 
+// QueryRow implements sqlstore.DB.
 func (p *pgxDB) QueryRow(ctx context.Context, query string, args []any, dest ...any) (bool, error) {
 	err := p.pool.QueryRow(ctx, query, args...).Scan(dest...)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -184,6 +177,7 @@ func (p *pgxDB) QueryRow(ctx context.Context, query string, args []any, dest ...
 	return err == nil, err
 }
 
+// QueryStrings implements sqlstore.DB.
 func (p *pgxDB) QueryStrings(ctx context.Context, query string, args ...any) ([]string, error) {
 	rows, err := p.pool.Query(ctx, query, args...)
 	if err != nil {
@@ -192,6 +186,7 @@ func (p *pgxDB) QueryStrings(ctx context.Context, query string, args ...any) ([]
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
+// Close implements sqlstore.DB: it closes the pool if the Driver owns it.
 func (p *pgxDB) Close() {
 	if p.owned {
 		p.pool.Close()

@@ -27,6 +27,24 @@ func TestConformance(t *testing.T) {
 	}, sessionstest.Options{MaxRecord: 1<<20 + 1024})
 }
 
+// TestConformanceSimpleProtocol runs the suite as behind PgBouncer in
+// transaction mode: no prepared statements, arguments interpolated by pgx.
+func TestConformanceSimpleProtocol(t *testing.T) {
+	for _, mode := range []string{"simple_protocol", "exec"} {
+		t.Run(mode, func(t *testing.T) {
+			dsn := dsnFor(t, "default_query_exec_mode="+mode+"&table="+freshTable())
+			sessionstest.TestDriver(t, func(t *testing.T) sessionstest.Driver {
+				u, _ := url.Parse(dsn)
+				d, err := postgres.Open(u)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return d
+			}, sessionstest.Options{})
+		})
+	}
+}
+
 // TestConformanceNew runs the suite on Drivers made by New from a pool
 // the test holds: Close leaves the pool open.
 func TestConformanceNew(t *testing.T) {
@@ -48,9 +66,16 @@ func TestConformanceNew(t *testing.T) {
 	}
 }
 
+// middlewareExpiry is the suite's slowExpiry: each subtest opens a new
+// Driver, whose first request also connects and prepares its statements,
+// and under -race on a loaded two-core machine that can take a good part
+// of the suite's default 300ms, which its lifetime tests count from the
+// first response.
+const middlewareExpiry = time.Second
+
 func TestMiddleware(t *testing.T) {
 	dsn := dsnFor(t, "table="+freshTable())
-	suite.Middleware(t, func(t *testing.T) sessions.Driver { return openDSN(t, dsn) }, 0)
+	suite.Middleware(t, func(t *testing.T) sessions.Driver { return openDSN(t, dsn) }, middlewareExpiry)
 }
 
 func TestUsers(t *testing.T) {

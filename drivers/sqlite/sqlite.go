@@ -87,22 +87,14 @@ func openFile(c config) (*Driver, error) {
 	db := sql.OpenDB(conn)
 	db.SetMaxOpenConns(c.opts.MaxConns)
 	db.SetMaxIdleConns(c.opts.MaxConns)
-	d, err := newDriver(sqlstore.NewSQLDB(db, true), sqlstore.Config{
-		Table:         c.opts.Table,
-		CreateTable:   c.opts.CreateTable,
-		SweepInterval: c.opts.SweepInterval,
-		Timeout:       c.opts.Timeout,
-	})
-	if err != nil {
-		_ = db.Close()
-	}
-	return d, err
+	return newDriver(sqlstore.NewSQLDB(db, true), c.opts.Config())
 }
 
 func newDriver(db sqlstore.DB, c sqlstore.Config) (*Driver, error) {
 	c.ErrClosed = ErrClosed
 	s, err := sqlstore.New(db, dialect, c)
 	if err != nil {
+		db.Close() // the pool too, if the Driver was to own it
 		return nil, err
 	}
 	return &Driver{s: s}, nil
