@@ -2,8 +2,10 @@ package sessions_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -48,5 +50,25 @@ func TestDocFileMap(t *testing.T) {
 	slices.Sort(gone)
 	if len(gone) > 0 {
 		t.Errorf("doc.go's file map lists files that do not exist: %v", gone)
+	}
+}
+
+// TestRootDependencies: an application that imports only this package
+// compiles neither the gin-contrib adapter's libraries (gorilla,
+// gin-contrib/sessions) nor the SQL drivers' nor OpenTelemetry.
+func TestRootDependencies(t *testing.T) {
+	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
+	out, err := exec.Command(goCmd, "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, banned := range []string{"github.com/gorilla/", "github.com/gin-contrib/sessions", "github.com/jackc/pgx",
+			"github.com/go-sql-driver/mysql", "modernc.org/sqlite", "go.opentelemetry.io/", "github.com/ginkit/sessions/contrib",
+			"github.com/ginkit/sessions/drivers/postgres", "github.com/ginkit/sessions/drivers/mysql", "github.com/ginkit/sessions/drivers/sqlite"} {
+			if strings.HasPrefix(dep, banned) {
+				t.Errorf("the root package depends on %s", dep)
+			}
+		}
 	}
 }

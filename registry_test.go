@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -145,3 +146,21 @@ func TestFromEnvPanicsOnBadConfig(t *testing.T) {
 }
 
 func itoa(i int) string { return string(rune('0' + i)) }
+
+// TestOpenOptInSchemeNamesTheImport: the SQL drivers register themselves
+// when imported; without the import, Open of their schemes says which
+// import to add (this test binary links none of them).
+func TestOpenOptInSchemeNamesTheImport(t *testing.T) {
+	for dsn, pkg := range map[string]string{
+		"postgres://u:s3cret@db/app":   "github.com/ginkit/sessions/drivers/postgres",
+		"postgresql://db/app":          "github.com/ginkit/sessions/drivers/postgres",
+		"mysql://u:s3cret@db:3306/app": "github.com/ginkit/sessions/drivers/mysql",
+		"mariadb://db/app":             "github.com/ginkit/sessions/drivers/mysql",
+		"sqlite:///var/lib/app/s.db":   "github.com/ginkit/sessions/drivers/sqlite",
+	} {
+		_, err := sessions.Open(dsn)
+		if err == nil || !strings.Contains(err.Error(), `import _ "`+pkg+`"`) || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("Open(%s) = %v; want an error naming the import of %s, without the password", sessions.RedactDSN(dsn), err, pkg)
+		}
+	}
+}

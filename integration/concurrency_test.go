@@ -33,7 +33,7 @@ func TestConcurrentWritesOneSession(t *testing.T) {
 		{"Middleware", func(t *testing.T, dsn string) *app { return newApp(t, dsn, nil) }},
 		{"Contrib", newContribApp},
 	}
-	for _, b := range append(localBackends(), backends...) {
+	for _, b := range slices.Concat(localBackends(), backends, sqlBackends()) {
 		for _, f := range fronts {
 			for _, instances := range []int{1, 2} {
 				if b.name == "memory" && instances > 1 {
@@ -55,12 +55,13 @@ func TestConcurrentWritesOneSession(t *testing.T) {
 
 // TestConcurrentUpdates: 40 concurrent increments of one counter of one
 // session with Update, spread over two application instances sharing the
-// backend (one instance on memory://), on every backend: none is lost,
+// backend (one instance on memory://), on every backend, the SQL ones
+// included: none is lost,
 // the final value is 40, and every request got a distinct value.
 func TestConcurrentUpdates(t *testing.T) {
 	t.Parallel()
 	const n = 40
-	for _, b := range append(localBackends(), backends...) {
+	for _, b := range slices.Concat(localBackends(), backends, sqlBackends()) {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			dsn, _ := b.start(t)

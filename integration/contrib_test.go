@@ -46,6 +46,23 @@ var contribBackends = []contribBackend{
 	}},
 }
 
+// TestContribTesterSQL runs gin-contrib/sessions' own tester suite through
+// the adapter on the SQL drivers.
+func TestContribTesterSQL(t *testing.T) {
+	for _, b := range sqlBackends() {
+		t.Run(b.name, func(t *testing.T) {
+			dsn, _ := b.start(t)
+			newStore := func(t *testing.T) ginsessions.Store { return contribStore(t, dsn) }
+			t.Run("GetSet", func(t *testing.T) { tester.GetSet(t, newStore) })
+			t.Run("DeleteKey", func(t *testing.T) { tester.DeleteKey(t, newStore) })
+			t.Run("Flashes", func(t *testing.T) { tester.Flashes(t, newStore) })
+			t.Run("Clear", func(t *testing.T) { tester.Clear(t, newStore) })
+			t.Run("Options", func(t *testing.T) { tester.Options(t, newStore) })
+			t.Run("Many", func(t *testing.T) { tester.Many(t, newStore) })
+		})
+	}
+}
+
 // contribStore opens an adapter store for dsn, closed when t ends.
 func contribStore(t *testing.T, dsn string) *contrib.Store {
 	t.Helper()

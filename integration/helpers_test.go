@@ -19,6 +19,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,13 +32,36 @@ import (
 
 	"github.com/ginkit/sessions"
 	"github.com/ginkit/sessions/contrib"
+	_ "github.com/ginkit/sessions/drivers/mysql"
+	_ "github.com/ginkit/sessions/drivers/postgres"
+	_ "github.com/ginkit/sessions/drivers/sqlite"
 	"github.com/ginkit/sessions/internal/testserver"
 	"github.com/ginkit/sessions/sessionstest"
 )
 
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.TestMode)
-	os.Exit(m.Run())
+	code := m.Run()
+	testserver.StopShared() // the shared PostgreSQL and MariaDB servers
+	os.Exit(code)
+}
+
+// sqlBackends are the SQL drivers, each in a fresh database (or file) of
+// a server the test binary shares: PostgreSQL, MariaDB and SQLite.
+func sqlBackends() []backend {
+	return []backend{
+		{name: "postgres", start: func(t *testing.T) (string, func() error) {
+			pg := testserver.SharedPostgres(t)
+			return pg.DSN(pg.NewDatabase(t), ""), nil
+		}},
+		{name: "mysql", start: func(t *testing.T) (string, func() error) {
+			my := testserver.SharedMariaDB(t)
+			return my.DSN(my.NewDatabase(t), ""), nil
+		}},
+		{name: "sqlite", start: func(t *testing.T) (string, func() error) {
+			return "sqlite://" + filepath.ToSlash(filepath.Join(t.TempDir(), "sessions.db")), nil
+		}},
+	}
 }
 
 // backend starts a fresh server of one kind and returns the DSN that
