@@ -38,6 +38,20 @@ func TestMoveFileToRedisUnderLoad(t *testing.T) {
 	moveUnderLoad(t, moveFileDSN(t), "redis://"+addr+"/0")
 }
 
+// TestMoveFileToPostgresUnderLoad: the same move into a SQL database, and
+// TestMovePostgresToRedisUnderLoad out of one (a SQL driver enumerates its
+// sessions by keyset pages, so it can be a bulk source).
+func TestMoveFileToPostgresUnderLoad(t *testing.T) {
+	pg := testserver.SharedPostgres(t)
+	moveUnderLoad(t, moveFileDSN(t), pg.DSN(pg.NewDatabase(t), ""))
+}
+
+func TestMovePostgresToRedisUnderLoad(t *testing.T) {
+	pg := testserver.SharedPostgres(t)
+	addr, _ := testserver.StartRedis(t)
+	moveUnderLoad(t, pg.DSN(pg.NewDatabase(t), ""), "redis://"+addr+"/0")
+}
+
 func TestMoveRedisToMemcachedUnderLoad(t *testing.T) {
 	raddr, _ := testserver.StartRedis(t)
 	maddr, _ := testserver.StartMemcached(t)

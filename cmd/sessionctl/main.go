@@ -24,6 +24,10 @@ import (
 	"time"
 
 	"github.com/ginkit/sessions"
+	// The SQL drivers, so that migrate, count and purge take their DSNs.
+	_ "github.com/ginkit/sessions/drivers/mysql"
+	_ "github.com/ginkit/sessions/drivers/postgres"
+	_ "github.com/ginkit/sessions/drivers/sqlite"
 )
 
 // Exit codes.

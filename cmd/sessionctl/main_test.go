@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,9 @@ import (
 
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.TestMode)
-	os.Exit(m.Run())
+	code := m.Run()
+	testserver.StopShared()
+	os.Exit(code)
 }
 
 // clearEnv empties the SESSION_* variables for the test (empty counts as
@@ -305,6 +308,33 @@ func TestMigrateFileToFile(t *testing.T) {
 		if strings.Contains(r.stdout+r.stderr, id) {
 			t.Fatal("the output holds a raw session ID")
 		}
+	}
+}
+
+// TestSQLStores: count, migrate and purge from and to the SQL drivers
+// (SQLite in a temp folder and PostgreSQL, with the same code as MariaDB):
+// file -> sqlite -> postgres, every session kept, then purged.
+func TestSQLStores(t *testing.T) {
+	clearEnv(t)
+	file := fileDSN(t)
+	lite := "sqlite://" + filepath.ToSlash(filepath.Join(t.TempDir(), "s.db"))
+	pg := testserver.SharedPostgres(t)
+	pgDSN := pg.DSN(pg.NewDatabase(t), "")
+	ids := seed(t, file, 12)
+	for _, step := range [][2]string{{file, lite}, {lite, pgDSN}} {
+		if r := ctl("", "migrate", "--from", step[0], "--to", step[1]); r.code != 0 || !strings.Contains(r.stdout, "moved:    12\n") {
+			t.Fatalf("migrate %s -> %s:\n%v", sessions.RedactDSN(step[0]), sessions.RedactDSN(step[1]), r)
+		}
+		if r := ctl("", "count", step[1]); r.code != 0 || r.stdout != "12\n" {
+			t.Fatalf("count %s: want 12, got\n%v", sessions.RedactDSN(step[1]), r)
+		}
+	}
+	checkMoved(t, pgDSN, ids)
+	if r := ctl("", "purge", "--yes", pgDSN); r.code != 0 {
+		t.Fatalf("purge:\n%v", r)
+	}
+	if n := countOf(t, pgDSN); n != 0 {
+		t.Fatalf("%d sessions left after purge", n)
 	}
 }
 
