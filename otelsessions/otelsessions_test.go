@@ -221,3 +221,35 @@ func TestRegisterStats(t *testing.T) {
 	assert.Equal(t, int64(0), sum("ginkit.session.lookups", map[string]string{"ginkit.session.result": "miss"}))
 	assert.Equal(t, int64(1), sum("ginkit.session.saves", nil))
 }
+
+// BenchmarkObserver compares a request through the middleware with no
+// Observer, with otelsessions on an unsampled trace, and on a sampled one.
+func BenchmarkObserver(b *testing.B) {
+	unsampled := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
+	sampled := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tracetest.NewSpanRecorder()))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	for _, c := range []struct {
+		name string
+		obs  sessions.Observer
+		tp   trace.TracerProvider
+	}{
+		{"none", nil, unsampled},
+		{"otel-unsampled", otelsessions.New(otelsessions.WithMeterProvider(mp), otelsessions.WithTracerProvider(unsampled)), unsampled},
+		{"otel-sampled", otelsessions.New(otelsessions.WithMeterProvider(mp), otelsessions.WithTracerProvider(sampled)), sampled},
+	} {
+		a := newApp(b, c.obs, c.tp)
+		for _, route := range []string{"/none", "/read", "/write"} {
+			prev := a.do("/write", nil)
+			req := httptest.NewRequest("GET", route, nil)
+			for _, ck := range prev.Cookies() {
+				req.AddCookie(ck)
+			}
+			b.Run(c.name+route, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					a.r.ServeHTTP(httptest.NewRecorder(), req)
+				}
+			})
+		}
+	}
+}
