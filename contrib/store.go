@@ -372,11 +372,11 @@ func (cs *Store) diff(s *gsessions.Session, st *contribState) (d core.Delta, cur
 	for k, v := range s.Values {
 		key, ok := k.(string)
 		if !ok {
-			return core.Delta{}, nil, fmt.Errorf("sessions: contrib: session %q: key %#v is a %T, but session keys must be strings (records are keyed by string, shared with the native API); nothing was saved", s.Name(), k, k)
+			return core.Delta{}, nil, fmt.Errorf("sessions: contrib: session %q: key %#v is a %T, not a string; nothing was saved", s.Name(), k, k)
 		}
 		raw, err := codec.Marshal(v)
 		if err != nil {
-			return core.Delta{}, nil, fmt.Errorf("sessions: contrib: session %q: encode the value of %q (%T): %w (with GobCodec, gob.Register the type, as gorilla/sessions requires); nothing was saved", s.Name(), key, v, err)
+			return core.Delta{}, nil, fmt.Errorf("sessions: contrib: session %q: encode %q (%T): %w (gob.Register the type); nothing was saved", s.Name(), key, v, err)
 		}
 		if old, ok := st.snap[key]; ok && cs.sameValue(old, raw, v) {
 			cur[key] = old

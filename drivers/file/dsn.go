@@ -101,7 +101,7 @@ func parseDSN(u *url.URL) (string, Options, error) {
 		case "read_cache":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
-				return "", opts, fmt.Errorf("file: DSN option read_cache=%q: want a number of records, 0 or more (0 turns the read cache off)", v)
+				return "", opts, fmt.Errorf("file: read_cache=%q: want a number of records, 0 or more", v)
 			}
 			if n == 0 {
 				n = -1 // Options: negative is off, zero the default
@@ -110,7 +110,7 @@ func parseDSN(u *url.URL) (string, Options, error) {
 		case "read_cache_bytes":
 			n, ok := parseBytes(v)
 			if !ok {
-				return "", opts, fmt.Errorf("file: DSN option read_cache_bytes=%q: want a positive number of bytes, optionally with a unit KiB, MiB or GiB, such as 64MiB (read_cache=0 turns the read cache off)", v)
+				return "", opts, fmt.Errorf("file: read_cache_bytes=%q: want a positive size such as 64MiB (KiB, MiB, GiB)", v)
 			}
 			opts.ReadCacheBytes = n
 		default:

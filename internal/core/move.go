@@ -140,7 +140,7 @@ var errTooManyFailures = errors.New("too many failures in a row")
 
 // errUnreadable marks a session left in place because its record does not
 // open or decode.
-var errUnreadable = errors.New("the record does not open or decode with this configuration (are SESSION_ENCRYPTION_KEYS / Config.EncryptionKeys the application's?)")
+var errUnreadable = errors.New("the record does not open or decode with these keys (SESSION_ENCRYPTION_KEYS)")
 
 // previousScanner returns the previous backend as a Scanner, or an error
 // that says why a bulk move cannot run.
