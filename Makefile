@@ -16,7 +16,7 @@ SERVERS := redis-server redis-cli memcached
 
 # STATICCHECK is honnef.co/go/tools' linter, pinned; `go run` fetches it
 # through the module proxy on first use.
-STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@2026.2.2
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: test deps vet fmt-check lint unit example bench
 
