@@ -5,7 +5,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -57,7 +56,10 @@ func TestDocFileMap(t *testing.T) {
 // compiles neither the gin-contrib adapter's libraries (gorilla,
 // gin-contrib/sessions) nor the SQL drivers' nor OpenTelemetry.
 func TestRootDependencies(t *testing.T) {
-	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is not on PATH: %v", err)
+	}
 	out, err := exec.Command(goCmd, "list", "-deps", ".").Output()
 	if err != nil {
 		t.Fatalf("go list -deps: %v", err)
