@@ -5,7 +5,9 @@
 # there, checks
 # formatting, go vet and staticcheck, then runs every test with the race
 # detector, integration included, and each fuzz target briefly (fuzz-ci;
-# `make fuzz` runs them for a minute each).
+# `make fuzz` runs them for a minute each). The allocation tests
+# (build tag !race: the race detector empties sync.Pools at random) run in
+# a pass of their own without -race.
 # Packages run one at a time (-p 1): the fault-injection tests measure
 # request latencies against store timeouts, and on a 2-core machine other
 # packages' race-instrumented tests running beside them distort that.
@@ -22,8 +24,9 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 test: deps fmt-check vet lint
 	$(GO) test -race -count=1 -p 1 -timeout 20m $(PKGS)
+	$(GO) test -count=1 -run 'Alloc' . ./internal/core
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./...
-	cd otelsessions && $(GO) vet ./... && $(STATICCHECK) ./... && $(GO) test -race -count=1 ./...
+	cd otelsessions && $(GO) vet ./... && $(STATICCHECK) ./... && $(GO) test -race -count=1 ./... && $(GO) test -count=1 -run 'Alloc' .
 	@$(MAKE) --no-print-directory fuzz-ci
 
 # deps installs the servers and the browser the tests need, from
