@@ -64,8 +64,16 @@ var (
 // driver.Toucher, driver.Scanner and driver.UserIndexer, and is safe for
 // concurrent use by any number of goroutines and processes sharing the
 // tables.
+//
+// Its methods (Load, Save, Touch, Delete, Scan, IndexUser, UnindexUser,
+// UserKeys, Sweep and Close) are the shared SQL engine's, the same for
+// the three SQL drivers: each operation is one statement outside any
+// transaction, with the contract's guarantees (package driver); Sweep
+// deletes expired rows now, in batches of at most 1000, and Close stops
+// the background sweep, closes a pool the Driver opened itself, and makes
+// later calls return ErrClosed.
 type Driver struct {
-	s *sqlstore.Store
+	*sqlstore.Store
 }
 
 // New returns a Driver over a pool the application holds. The Driver
@@ -88,71 +96,7 @@ func newDriver(db sqlstore.DB, c sqlstore.Config) (*Driver, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Driver{s: s}, nil
-}
-
-// Load returns the live record under key, its version and its deadline,
-// with one SELECT; a missing or expired record is (nil, 0, time.Time{},
-// nil).
-func (d *Driver) Load(ctx context.Context, key string) ([]byte, uint64, time.Time, error) {
-	return d.s.Load(ctx, key)
-}
-
-// Save writes record under key with time to live ttl if the stored version
-// is version (0: no live record), in one statement, and reports whether
-// it wrote. Each write gets a new random version.
-func (d *Driver) Save(ctx context.Context, key string, record []byte, version uint64, ttl time.Duration) (bool, error) {
-	return d.s.Save(ctx, key, record, version, ttl)
-}
-
-// Touch sets the deadline of the live record under key to now + ttl,
-// keeping record and version; a missing record stays missing.
-func (d *Driver) Touch(ctx context.Context, key string, ttl time.Duration) error {
-	return d.s.Touch(ctx, key, ttl)
-}
-
-// Delete removes the record under key; a missing key is not an error.
-func (d *Driver) Delete(ctx context.Context, key string) error {
-	return d.s.Delete(ctx, key)
-}
-
-// Scan calls fn with the key of every live session, paging by key without
-// holding a cursor, so fn may call Delete; see driver.Scanner.
-func (d *Driver) Scan(ctx context.Context, fn func(key string) error) error {
-	return d.s.Scan(ctx, fn)
-}
-
-// IndexUser adds key to user's index with the given expiry, or replaces
-// the entry's expiry; see driver.UserIndexer.
-func (d *Driver) IndexUser(ctx context.Context, user, key string, expires time.Time) error {
-	return d.s.IndexUser(ctx, user, key, expires)
-}
-
-// UnindexUser removes key from user's index; a missing entry is not an
-// error.
-func (d *Driver) UnindexUser(ctx context.Context, user, key string) error {
-	return d.s.UnindexUser(ctx, user, key)
-}
-
-// UserKeys returns the keys of user's live index entries, or an empty
-// slice.
-func (d *Driver) UserKeys(ctx context.Context, user string) ([]string, error) {
-	return d.s.UserKeys(ctx, user)
-}
-
-// Sweep deletes expired sessions and index entries now, in batches of at
-// most 1000 rows, and returns how many rows it deleted. The background
-// sweep calls it every Options.SweepInterval; several Drivers may sweep
-// one table at once.
-func (d *Driver) Sweep(ctx context.Context) (int64, error) {
-	return d.s.Sweep(ctx)
-}
-
-// Close stops the sweep and marks the Driver closed: later calls, Close
-// included, return ErrClosed. A Driver made by Open also closes its pool,
-// waiting no longer than ctx allows.
-func (d *Driver) Close(ctx context.Context) error {
-	return d.s.Close(ctx)
+	return &Driver{Store: s}, nil
 }
 
 // pgxDB adapts a pgx pool to sqlstore.DB. pgx prepares and caches each
