@@ -144,11 +144,25 @@ func (s *Store) begin(ctx context.Context, op string) (context.Context, context.
 	return ctx, cancel, nil
 }
 
+// withTimeout returns the context of one statement. A client that hangs
+// up cancels its request's context, and pgx and go-sql-driver/mysql then
+// close the connection mid-statement, so the pool must open a new one (a
+// process fork on PostgreSQL): under load, every dropped client cost a
+// connection. A statement is short, so it runs to its end instead,
+// without the caller's cancellation but within the store's timeout and
+// the caller's own deadline, if it set one.
 func (s *Store) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	if s.cfg.Timeout <= 0 {
-		return context.WithCancel(ctx)
+	timeout := s.cfg.Timeout
+	if deadline, ok := ctx.Deadline(); ok {
+		if left := time.Until(deadline); timeout <= 0 || left < timeout {
+			timeout = max(left, time.Nanosecond)
+		}
 	}
-	return context.WithTimeout(ctx, s.cfg.Timeout)
+	base := context.WithoutCancel(ctx)
+	if timeout <= 0 {
+		return context.WithCancel(base)
+	}
+	return context.WithTimeout(base, timeout)
 }
 
 // ensureSchema creates the tables (or checks that they exist) once per
