@@ -1,7 +1,8 @@
 // Command charts draws the load harness' results as pictures for the
 // README: results/charts/headline.svg (every server's ratio to bare Gin
-// per route), size.svg (against session size) and conns.svg (against
-// connections), and a PNG of each unless -formats says otherwise.
+// per route), size.svg (against session size), conns.svg (against
+// connections) and sql.svg (the SQL stores, drawn as the headline), and a
+// PNG of each unless -formats says otherwise.
 //
 //	go run ./cmd/charts                              # the newest runs in results/
 //	go run ./cmd/charts -headline results/X-headline.json -formats svg
@@ -9,7 +10,8 @@
 // Without a file named, each chart is drawn from the run that
 // results/latest-MODE.md shows (the newest complete run of that mode), or
 // else the newest results/STAMP-MODE.json; a mode with no results yet is
-// skipped with a note. make bench, bench-size and bench-conns run it.
+// skipped with a note. make bench, bench-size, bench-conns and bench-sql
+// run it.
 package main
 
 import (
@@ -40,6 +42,7 @@ func run(args []string, stdout io.Writer) error {
 		"headline": fs.String("headline", "", "headline results file (default: the newest complete headline run in DIR)"),
 		"size":     fs.String("size", "", "size results file (default: the newest complete size run in DIR)"),
 		"conns":    fs.String("conns", "", "conns results file (default: the newest complete conns run in DIR)"),
+		"sql":      fs.String("sql", "", "sql results file (default: the newest complete sql run in DIR)"),
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -65,7 +68,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 
 	drawn := 0
-	for _, mode := range []string{"headline", "size", "conns"} {
+	for _, mode := range []string{"headline", "size", "conns", "sql"} {
 		path := *files[mode]
 		if path == "" {
 			p, err := charts.Latest(*dir, mode)
@@ -90,6 +93,8 @@ func run(args []string, stdout io.Writer) error {
 			ch, err = charts.Sweep(f, charts.BySize)
 		case "conns":
 			ch, err = charts.Sweep(f, charts.ByConns)
+		case "sql":
+			ch, err = charts.SQL(f)
 		}
 		if err != nil {
 			return err

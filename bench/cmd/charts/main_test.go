@@ -98,3 +98,22 @@ func TestErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestDrawsSQLMode(t *testing.T) {
+	dir := t.TempDir()
+	results(t, dir, "20261204-215401-sql.json", "sql", []int{250}, []int{64})
+	var out bytes.Buffer
+	if err := run([]string{"-dir", dir, "-formats", "svg"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "charts", "sql.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "SQL stores") {
+		t.Error("sql.svg lacks its title")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "charts", "headline.svg")); err == nil {
+		t.Error("headline.svg drawn from an sql run")
+	}
+}

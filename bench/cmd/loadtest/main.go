@@ -1,5 +1,6 @@
 // Command loadtest is the session benchmark's driver. It starts its own
-// redis-server and memcached on loopback, then, one server at a time, runs
+// redis-server and memcached on loopback (and PostgreSQL and MariaDB when
+// a server needs them), then, one server at a time, runs
 // a Gin server for each library and backend (as a child process: this same
 // binary with the serve subcommand), creates a pool of sessions on it, and
 // measures GET /none, /read and /write with wrk, a cookie drawn at random
@@ -11,6 +12,7 @@
 //	go run ./cmd/loadtest                       # the headline comparison
 //	go run ./cmd/loadtest -mode size            # ginkit at 250 B, 4 KB, 64 KB
 //	go run ./cmd/loadtest -mode conns           # ginkit at 16, 64, 256 connections
+//	go run ./cmd/loadtest -mode sql             # the SQL drivers beside scs' and gin-contrib's PostgreSQL stores
 //	go run ./cmd/loadtest -servers bare,ginkit/redis,scs/redis -routes read
 //
 // Results go to results/ as JSON (every measurement) and Markdown (the
@@ -22,6 +24,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -43,8 +46,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ginkit/sessions"
 	"github.com/ginkit/sessions/bench/internal/app"
 	"github.com/ginkit/sessions/bench/internal/backend"
+	_ "modernc.org/sqlite" // sqlite_version() for the host line
 )
 
 //go:embed pool.lua
@@ -69,7 +74,13 @@ func serve(args []string) {
 	size := fs.Int("size", 0, "session size in bytes")
 	redisAddr := fs.String("redis", "", "redis host:port")
 	mcAddr := fs.String("memcached", "", "memcached host:port")
-	dir := fs.String("dir", "", "folder for the file driver")
+	dir := fs.String("dir", "", "folder for the file driver and the SQLite database")
+	pgAddr := fs.String("postgres", "", "PostgreSQL host:port (user postgres, no password)")
+	myAddr := fs.String("mysql", "", "MariaDB host:port (user root, no password)")
+	db := fs.String("db", "", "the server's database on PostgreSQL or MariaDB")
+	sqlConns := fs.Int("sql-conns", app.DefaultSQLConns, "connection pool of the PostgreSQL and MariaDB servers")
+	sqliteConns := fs.Int("sqlite-conns", app.DefaultSQLiteConns, "ginkit/sqlite's max_conns")
+	statsListen := fs.String("stats-listen", "", "serve this project's Manager.Stats as JSON at this address (another listener than the measured one)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for go tool pprof)")
 	_ = fs.Parse(args)
 	if *cpuprofile != "" {
@@ -87,6 +98,11 @@ func serve(args []string) {
 		log.Fatal(err)
 	}
 	spec.Size, spec.RedisAddr, spec.MemcachedAddr, spec.Dir = *size, *redisAddr, *mcAddr, *dir
+	spec.PostgresAddr, spec.MySQLAddr, spec.DB = *pgAddr, *myAddr, *db
+	spec.SQLConns, spec.SQLiteConns = *sqlConns, *sqliteConns
+	if *statsListen != "" {
+		spec.OnManager = func(m *sessions.Manager) { go serveStats(*statsListen, m) }
+	}
 	h, cleanup, err := app.Build(spec)
 	if err != nil {
 		log.Fatalf("serve %s: %v", *name, err)
@@ -106,6 +122,20 @@ func serve(args []string) {
 	cleanup()
 }
 
+// serveStats serves m.Stats() as JSON on its own listener, so that the
+// measured engine carries no extra route.
+func serveStats(addr string, m *sessions.Manager) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/stats", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(m.Stats())
+	})
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		log.Printf("stats listener: %v", err)
+	}
+}
+
 type options struct {
 	mode     string
 	servers  []string
@@ -122,14 +152,18 @@ type options struct {
 	fileDir  string
 	out      string
 	readme   string
+	// sqlConns is the pool of every PostgreSQL and MariaDB server,
+	// sqliteConns ginkit/sqlite's.
+	sqlConns    int
+	sqliteConns int
 }
 
 func run() error {
 	var o options
 	var servers, routes, conns, sizes string
-	flag.StringVar(&o.mode, "mode", "headline", "headline (every library, 250 B, 64 connections), size (session sizes) or conns (connection counts)")
-	flag.StringVar(&servers, "servers", "", "comma-separated servers (lib/store); default depends on -mode; known: "+strings.Join(app.Names(), ","))
-	flag.StringVar(&routes, "routes", "", "routes to measure (default none,read,write; -mode size and conns: read,write)")
+	flag.StringVar(&o.mode, "mode", "headline", "headline (every library, 250 B, 64 connections), size (session sizes), conns (connection counts) or sql (the SQL drivers beside scs' and gin-contrib's PostgreSQL stores)")
+	flag.StringVar(&servers, "servers", "", "comma-separated servers (lib/store); default depends on -mode; known: "+strings.Join(app.AllNames(), ","))
+	flag.StringVar(&routes, "routes", "", "routes to measure (default none,read,write; -mode size, conns and sql: read,write)")
 	flag.DurationVar(&o.duration, "duration", 8*time.Second, "measured time per server and route (and as much again for bare Gin, in alternation)")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured wrk run before each measured one")
 	flag.StringVar(&conns, "conns", "", "wrk connections, comma-separated (default 64; -mode conns: 16,64,256)")
@@ -141,8 +175,20 @@ func run() error {
 	flag.StringVar(&o.fileDir, "file-dir", "", "parent folder of the file driver's session folder (default: the OS temp folder)")
 	flag.StringVar(&o.out, "out", "results", "folder for the results")
 	flag.StringVar(&o.readme, "readme", "", "Markdown file whose bench:MODE section gets the table")
+	flag.IntVar(&o.sqlConns, "sql-conns", app.DefaultSQLConns, "connection pool of every server on PostgreSQL or MariaDB, this project's (max_conns) and the peers'")
+	flag.IntVar(&o.sqliteConns, "sqlite-conns", app.DefaultSQLiteConns, "ginkit/sqlite's pool (max_conns)")
 	flag.Parse()
+	if err := o.resolve(servers, routes, conns, sizes); err != nil {
+		return err
+	}
+	if _, err := exec.LookPath("wrk"); err != nil {
+		return fmt.Errorf("wrk not found on PATH (Debian: apt-get install wrk; make deps does it)")
+	}
+	return measureAll(o)
+}
 
+// resolve fills in the defaults of o.mode and checks the lists.
+func (o *options) resolve(servers, routes, conns, sizes string) error {
 	defServers, defConns, defSizes, defRoutes := app.Names(), "64", "250", "none,read,write"
 	ours := []string{"bare", "ginkit/memory", "ginkit/file", "ginkit/redis", "ginkit/redis-cache", "ginkit/memcached"}
 	switch o.mode {
@@ -151,8 +197,13 @@ func run() error {
 		defServers, defSizes, defRoutes = ours, "250,4096,65536", "read,write"
 	case "conns":
 		defServers, defConns, defRoutes = ours, "16,64,256", "read,write"
+	case "sql":
+		defServers, defRoutes = app.SQLNames(), "read,write"
 	default:
-		return fmt.Errorf("-mode %q: want headline, size or conns", o.mode)
+		return fmt.Errorf("-mode %q: want headline, size, conns or sql", o.mode)
+	}
+	if o.sqlConns <= 0 || o.sqliteConns <= 0 {
+		return fmt.Errorf("-sql-conns and -sqlite-conns must be positive")
 	}
 	o.partial = servers != "" || routes != ""
 	o.servers = splitList(servers, defServers)
@@ -172,10 +223,31 @@ func run() error {
 			return err
 		}
 	}
-	if _, err := exec.LookPath("wrk"); err != nil {
-		return fmt.Errorf("wrk not found on PATH (Debian: apt-get install wrk; make deps does it)")
+	for _, r := range o.routes {
+		if r != "none" && r != "read" && r != "write" {
+			return fmt.Errorf("-routes: %q: want none, read or write", r)
+		}
 	}
-	return measureAll(o)
+	return nil
+}
+
+// needs reports which backends the servers of o use: redis, memcached,
+// postgres, mariadb, sqlite.
+func (o *options) needs() map[string]bool {
+	out := map[string]bool{}
+	for _, name := range o.servers {
+		spec, err := app.ParseName(name)
+		switch {
+		case err != nil:
+		case spec.IsSQL():
+			out[spec.SQLBackend()] = true
+		case strings.Contains(spec.Store, "redis"):
+			out["redis"] = true
+		case spec.Store == "memcached":
+			out["memcached"] = true
+		}
+	}
+	return out
 }
 
 func splitList(s string, def []string) []string {
@@ -227,13 +299,19 @@ type Result struct {
 
 	// ServerCPUus is the server process' CPU time per request, in µs.
 	ServerCPUus float64 `json:"server_cpu_us"`
-	// Backend is "redis", "memcached" or "" (no store I/O).
+	// Backend is "redis", "memcached", "postgres", "mariadb", "sqlite" or
+	// "" (no store I/O).
 	Backend string `json:"backend,omitempty"`
 	// BackendCPUus is the backend's CPU time per request, in µs.
 	BackendCPUus float64 `json:"backend_cpu_us,omitempty"`
 	// Ops is backend commands sent per request: Redis commandstats less
-	// the commands Lua scripts ran (see splitOps), or memcached's
-	// get/set/add/cas/touch/delete commands.
+	// the commands Lua scripts ran (see splitOps), memcached's
+	// get/set/add/cas/touch/delete commands, the statements PostgreSQL
+	// (pg_stat_statements, the server's database) or MariaDB (Com_select,
+	// Com_insert, Com_update, Com_delete) executed, or for SQLite, which
+	// no other process can count, the driver calls this project's
+	// Manager.Stats counts (loads, saves, save conflicts, touches: one
+	// statement each, as the driver documents).
 	Ops float64 `json:"ops"`
 	// OpsDetail is Ops per command.
 	OpsDetail map[string]float64 `json:"ops_detail,omitempty"`
@@ -242,6 +320,19 @@ type Result struct {
 	ScriptOpsDetail map[string]float64 `json:"script_ops_detail,omitempty"`
 	// NewConns is backend connections opened per request.
 	NewConns float64 `json:"new_conns"`
+	// RoundTrips is, for PostgreSQL and MariaDB, the round trips to the
+	// database per request: the data segments the server process sent to
+	// it per statement (ss' data_segs_out over its connections; a request
+	// to the database fits in one segment) times the statements per
+	// request.
+	RoundTrips float64 `json:"round_trips,omitempty"`
+	// RoundTripsPerStatement is what RoundTrips is computed from: data
+	// segments per statement, measured apart (see probeRoundTrips), times
+	// Ops.
+	RoundTripsPerStatement float64 `json:"round_trips_per_statement,omitempty"`
+	// ExtraDetail is, per request, other counters of the backend:
+	// MariaDB's questions, stmt_prepare and stmt_execute.
+	ExtraDetail map[string]float64 `json:"extra_detail,omitempty"`
 
 	// BareRPS is bare Gin's RPS on the same route, size and conns, measured
 	// in slices alternating with this server's.
@@ -275,6 +366,9 @@ type env struct {
 	self     string
 	redis    *backend.Server
 	mc       *backend.Server
+	pg       *backend.SQLServer // nil unless a server needs it
+	maria    *backend.SQLServer // nil unless a server needs it
+	sqlNotes string             // how the SQL backends were set up, for the results
 	script   string
 	tmp      string
 	started  time.Time
@@ -294,6 +388,8 @@ type server struct {
 	poolFile string
 	log      *bytes.Buffer
 	dir      string
+	db       string // its database on PostgreSQL or MariaDB
+	stats    string // URL of its Manager.Stats (ginkit/sqlite)
 }
 
 func measureAll(o options) error {
@@ -319,8 +415,24 @@ func measureAll(o options) error {
 		return err
 	}
 	defer e.mc.Stop()
-	e.hostInfo = hostInfo(e.redis.Addr)
 	log.Printf("redis-server on %s, memcached on %s", e.redis.Addr, e.mc.Addr)
+	needs := o.needs()
+	if needs["postgres"] {
+		if e.pg, err = backend.StartPostgres(); err != nil {
+			return err
+		}
+		defer e.pg.Stop()
+		log.Printf("%s on %s", e.pg.Version, e.pg.Addr)
+	}
+	if needs["mariadb"] {
+		if e.maria, err = backend.StartMariaDB(); err != nil {
+			return err
+		}
+		defer e.maria.Stop()
+		log.Printf("%s on %s", e.maria.Version, e.maria.Addr)
+	}
+	e.hostInfo = hostInfo(needs, e.redis.Addr, e.pg, e.maria)
+	e.sqlNotes = sqlNotes(o, e.pg, e.maria, needs["sqlite"])
 
 	e.live = map[*server]bool{}
 	sig := make(chan os.Signal, 1)
@@ -333,13 +445,15 @@ func measureAll(o options) error {
 		}
 		e.redis.Stop()
 		e.mc.Stop()
+		e.pg.Stop()
+		e.maria.Stop()
 		os.RemoveAll(tmp)
 		os.Exit(130)
 	}()
 
 	// Bare Gin runs for the whole invocation: every measurement of a
 	// server is paired with one of bare Gin taken in alternation with it.
-	bare, err := e.start("bare", 0)
+	bare, err := e.start("bare", 0, 0)
 	if err != nil {
 		return err
 	}
@@ -365,15 +479,23 @@ func measureAll(o options) error {
 }
 
 // start runs a server as a child process and makes its session pool.
-func (e *env) start(name string, size int) (*server, error) {
+// run numbers its database on PostgreSQL or MariaDB (0 for bare Gin).
+func (e *env) start(name string, size, run int) (*server, error) {
 	spec, err := app.ParseName(name)
 	if err != nil {
 		return nil, err
 	}
 	s := &server{name: name, spec: spec, log: &bytes.Buffer{}}
-	if spec.Store == "file" {
-		if s.dir, err = os.MkdirTemp(e.o.fileDir, "ginkit-bench-file-"); err != nil {
+	if spec.Store == "file" || spec.Store == "sqlite" {
+		if s.dir, err = os.MkdirTemp(e.o.fileDir, "ginkit-bench-"+spec.Store+"-"); err != nil {
 			return nil, err
+		}
+	}
+	if db := e.sqlServer(spec); db != nil {
+		// Its own database, fresh for every run, dropped by stop.
+		s.db = backend.DBName(name, run)
+		if err := db.CreateDatabase(s.db); err != nil {
+			return nil, fmt.Errorf("%s: create database %s: %w", db.Name, s.db, err)
 		}
 	}
 	port, err := backend.FreePort()
@@ -381,8 +503,25 @@ func (e *env) start(name string, size int) (*server, error) {
 		return nil, err
 	}
 	addr := backend.Addr(port)
-	s.cmd = exec.Command(e.self, "serve", "-server", name, "-listen", addr, "-size", strconv.Itoa(size),
-		"-redis", e.redis.Addr, "-memcached", e.mc.Addr, "-dir", s.dir)
+	args := serveArgs(name, addr, size, e.redis.Addr, e.mc.Addr, s.dir)
+	if spec.IsSQL() {
+		args = append(args, "-db", s.db, "-sql-conns", strconv.Itoa(e.o.sqlConns), "-sqlite-conns", strconv.Itoa(e.o.sqliteConns))
+		if e.pg != nil {
+			args = append(args, "-postgres", e.pg.Addr)
+		}
+		if e.maria != nil {
+			args = append(args, "-mysql", e.maria.Addr)
+		}
+		if spec.Lib == "ginkit" && spec.Store == "sqlite" {
+			sp, err := backend.FreePort()
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, "-stats-listen", backend.Addr(sp))
+			s.stats = "http://" + backend.Addr(sp) + "/stats"
+		}
+	}
+	s.cmd = exec.Command(e.self, args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	e.mu.Lock()
 	err = s.cmd.Start()
@@ -417,6 +556,24 @@ func (e *env) start(name string, size int) (*server, error) {
 	return s, nil
 }
 
+// serveArgs is the command line of a server's child process.
+func serveArgs(name, addr string, size int, redisAddr, mcAddr, dir string) []string {
+	return []string{"serve", "-server", name, "-listen", addr, "-size", strconv.Itoa(size),
+		"-redis", redisAddr, "-memcached", mcAddr, "-dir", dir}
+}
+
+// sqlServer is the PostgreSQL or MariaDB server that spec keeps its
+// sessions in, or nil.
+func (e *env) sqlServer(spec app.Spec) *backend.SQLServer {
+	switch spec.SQLBackend() {
+	case "postgres":
+		return e.pg
+	case "mariadb":
+		return e.maria
+	}
+	return nil
+}
+
 // stop ends a server and empties the backends.
 func (e *env) stop(s *server) {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
@@ -434,6 +591,11 @@ func (e *env) stop(s *server) {
 	if spec, _ := app.ParseName(s.name); spec.HasSessions() {
 		_, _ = backend.RedisCommand(e.redis.Addr, "FLUSHALL")
 		_ = backend.MemcachedFlush(e.mc.Addr)
+	}
+	if db := e.sqlServer(s.spec); db != nil && s.db != "" {
+		if err := db.DropDatabase(s.db); err != nil {
+			log.Printf("%s: drop database %s: %v", db.Name, s.db, err)
+		}
 	}
 	if s.dir != "" {
 		_ = os.RemoveAll(s.dir)
@@ -453,7 +615,11 @@ type tally struct {
 	mcOps         map[string]int64
 	mcConns       int64
 	mcCPU         float64
-	samples       int
+	// sql sums the SQL server's counters over the slices; driverOps
+	// ginkit/sqlite's Manager.Stats counters.
+	sql       backend.SQLStats
+	driverOps map[string]int64
+	samples   int
 }
 
 func (t *tally) add(s wrkSummary) {
@@ -491,7 +657,7 @@ func (e *env) measureServer(run int, bare *server, name string, size, conns int)
 		log.Printf("skip %s at %d bytes: a cookie holds at most 4 KB", name, size)
 		return nil, nil
 	}
-	s, err := e.start(name, size)
+	s, err := e.start(name, size, run)
 	if err != nil {
 		return nil, err
 	}
@@ -509,6 +675,8 @@ func (e *env) measureServer(run int, bare *server, name string, size, conns int)
 		var tb, ts tally
 		ts.redis = backend.RedisStats{Calls: map[string]int64{}}
 		ts.mcOps = map[string]int64{}
+		ts.sql = backend.SQLStats{Statements: map[string]int64{}, Extra: map[string]int64{}}
+		ts.driverOps = map[string]int64{}
 		for i := 0; i < 2*slices; i++ {
 			// ABBA: bare first in even pairs, the server first in odd ones.
 			measureBare := (i%4 == 0) || (i%4 == 3)
@@ -537,6 +705,14 @@ func (e *env) measureServer(run int, bare *server, name string, size, conns int)
 			}
 		}
 		r := e.result(run, name, route, size, conns, spec, &ts, probe)
+		if db := e.sqlServer(spec); db != nil {
+			perStmt, err := e.probeRoundTrips(s, db, route, conns)
+			if err != nil {
+				return nil, err
+			}
+			r.RoundTripsPerStatement = perStmt
+			r.RoundTrips = perStmt * r.Ops
+		}
 		r.BareRPS = tb.rps()
 		if r.BareRPS > 0 {
 			r.Ratio = r.RPS / r.BareRPS
@@ -571,6 +747,9 @@ func sumErrs(m map[string]int64) int64 {
 // measureSlice runs one slice of wrk against s and adds it, with the
 // server's CPU time and the backends' counters over the slice, to t.
 func (e *env) measureSlice(s *server, route string, conns int, d time.Duration, t *tally) error {
+	if s.spec.IsSQL() {
+		return e.measureSQLSlice(s, route, conns, d, t)
+	}
 	beforeR, err := backend.ReadRedisStats(e.redis.Addr)
 	if err != nil {
 		return err
@@ -612,6 +791,93 @@ func (e *env) measureSlice(s *server, route string, conns int, d time.Duration, 
 	return nil
 }
 
+// measureSQLSlice is measureSlice for a server on PostgreSQL, MariaDB or
+// SQLite: the counters are the SQL server's (or, for SQLite, the
+// Manager's) and the server process' TCP segments to the database.
+func (e *env) measureSQLSlice(s *server, route string, conns int, d time.Duration, t *tally) error {
+	db := e.sqlServer(s.spec)
+	read := func() (backend.SQLStats, map[string]int64, error) {
+		var st backend.SQLStats
+		var ops map[string]int64
+		var err error
+		if db != nil {
+			if st, err = db.ReadStats(s.db); err != nil {
+				return st, ops, err
+			}
+		}
+		if s.stats != "" {
+			if ops, err = managerStats(s.stats); err != nil {
+				return st, ops, err
+			}
+		}
+		return st, ops, nil
+	}
+	before, opsBefore, err := read()
+	if err != nil {
+		return err
+	}
+	cpu0, err := procCPU(s.cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	sum, err := e.wrk(s.base+"/"+route, s.poolFile, conns, d)
+	if err != nil {
+		return err
+	}
+	cpu1, _ := procCPU(s.cmd.Process.Pid)
+	after, opsAfter, err := read()
+	if err != nil {
+		return err
+	}
+	t.add(sum)
+	t.cpu += cpu1 - cpu0
+	if db != nil {
+		dd := after.Sub(before)
+		for k, v := range dd.Statements {
+			t.sql.Statements[k] += v
+		}
+		for k, v := range dd.Extra {
+			t.sql.Extra[k] += v
+		}
+		t.sql.Connections += dd.Connections
+		t.sql.CPU += dd.CPU
+
+	}
+	for k, v := range opsAfter {
+		t.driverOps[k] += v - opsBefore[k]
+	}
+	return nil
+}
+
+// managerStats reads a ginkit server's Manager.Stats from its stats
+// listener: the counters of driver calls (loads, saves, save conflicts,
+// touches).
+func managerStats(url string) (map[string]int64, error) {
+	client := http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var st sessions.Stats
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return nil, fmt.Errorf("stats: %w", err)
+	}
+	return driverCalls(st), nil
+}
+
+// driverCalls picks from a Manager's Stats the calls that reach the
+// driver: each load, each conditional write (saves and the conflicts,
+// which were written again), each touch.
+func driverCalls(st sessions.Stats) map[string]int64 {
+	return map[string]int64{
+		"load":          int64(st.Loads),
+		"save":          int64(st.Saves),
+		"save_conflict": int64(st.SaveConflicts),
+		"touch":         int64(st.Touches),
+	}
+}
+
 // result turns a server's tally into a Result.
 func (e *env) result(run int, name, route string, size, conns int, spec app.Spec, t *tally, probe *redisProbe) Result {
 	r := Result{Run: run, Server: name, Route: route, Size: size, Conns: conns, Requests: t.requests, RPS: t.rps(), MaxUs: t.max}
@@ -644,6 +910,29 @@ func (e *env) result(run int, name, route string, size, conns int, spec app.Spec
 		}
 		r.NewConns = float64(t.redis.Connections) / n
 		r.BackendCPUus = t.redis.CPU * 1e6 / n
+	case spec.IsSQL():
+		r.Backend = spec.SQLBackend()
+		r.OpsDetail = map[string]float64{}
+		src := t.sql.Statements
+		if r.Backend == "sqlite" {
+			src = t.driverOps
+		}
+		for k, v := range src {
+			if v > 0 {
+				r.OpsDetail[k] = float64(v) / n
+				r.Ops += float64(v) / n
+			}
+		}
+		if r.Backend != "sqlite" {
+			r.NewConns = float64(t.sql.Connections) / n
+			r.BackendCPUus = t.sql.CPU * 1e6 / n
+			for k, v := range t.sql.Extra {
+				if r.ExtraDetail == nil {
+					r.ExtraDetail = map[string]float64{}
+				}
+				r.ExtraDetail[k] = float64(v) / n
+			}
+		}
 	case spec.Store == "memcached":
 		r.Backend = "memcached"
 		r.OpsDetail = map[string]float64{}
@@ -713,6 +1002,54 @@ func (e *env) probeRedis(s *server, route string) (*redisProbe, error) {
 	}
 	r := <-ch
 	return r.p, r.err
+}
+
+// probeRoundTrips measures the round trips to the database per statement
+// of the server s: the data segments its process sends over its
+// connections to db per statement executed, over two seconds in the
+// middle of a 4-second wrk run. Not over the measured slices: when wrk
+// stops, the requests in flight are cancelled, and a driver that closes
+// its database connection on cancellation (pgx and go-sql-driver do)
+// takes that connection's counters with it.
+func (e *env) probeRoundTrips(s *server, db *backend.SQLServer, route string, conns int) (float64, error) {
+	_, p, _ := strings.Cut(db.Addr, ":")
+	port, _ := strconv.Atoi(p)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := e.wrk(s.base+"/"+route, s.poolFile, conns, 4*time.Second)
+		errc <- err
+	}()
+	// The statement counters between two readings of the sockets, whose
+	// mean is taken: the readings are not simultaneous.
+	read := func() (backend.SQLStats, backend.SocketStats, error) {
+		a, err := backend.ReadSockets(s.cmd.Process.Pid, port)
+		if err != nil {
+			return backend.SQLStats{}, nil, err
+		}
+		st, err := db.ReadStats(s.db)
+		if err != nil {
+			return st, nil, err
+		}
+		b, err := backend.ReadSockets(s.cmd.Process.Pid, port)
+		return st, a.Mean(b), err
+	}
+	time.Sleep(time.Second)
+	st0, so0, err0 := read()
+	time.Sleep(2 * time.Second)
+	st1, so1, err1 := read()
+	if err := errors.Join(<-errc, err0, err1); err != nil {
+		return 0, err
+	}
+	// Only the connections open at both reads.
+	segs, _ := so1.Only(so0).Sub(so0.Only(so1))
+	var stmts int64
+	for _, v := range st1.Sub(st0).Statements {
+		stmts += v
+	}
+	if stmts == 0 {
+		return 0, nil
+	}
+	return float64(segs) / float64(stmts), nil
 }
 
 // wrk runs wrk against url with the cookie pool and returns its summary.
@@ -840,7 +1177,9 @@ func procCPU(pid int) (time.Duration, error) {
 // clockTicks is USER_HZ, 100 on every Linux the harness targets.
 const clockTicks = 100
 
-func hostInfo(redisAddr string) string {
+// hostInfo describes the machine and the versions of the backends the
+// servers use (needs, from options.needs).
+func hostInfo(needs map[string]bool, redisAddr string, pg, maria *backend.SQLServer) string {
 	var parts []string
 	if out, err := exec.Command("nproc").Output(); err == nil {
 		parts = append(parts, strings.TrimSpace(string(out))+" cores")
@@ -854,20 +1193,70 @@ func hostInfo(redisAddr string) string {
 			}
 		}
 	}
-	if v, err := backend.RedisCommand(redisAddr, "INFO", "server"); err == nil {
+	if v, err := backend.RedisCommand(redisAddr, "INFO", "server"); err == nil && needs["redis"] {
 		for _, l := range strings.Split(v, "\n") {
 			if s, ok := strings.CutPrefix(strings.TrimSpace(l), "redis_version:"); ok {
 				parts = append(parts, "Redis "+s)
 			}
 		}
 	}
-	if out, err := exec.Command("memcached", "-V").Output(); err == nil {
+	if out, err := exec.Command("memcached", "-V").Output(); err == nil && needs["memcached"] {
 		parts = append(parts, strings.TrimSpace(string(out)))
+	}
+	for _, db := range []*backend.SQLServer{pg, maria} {
+		if db != nil && db.Version != "" {
+			parts = append(parts, db.Version)
+		}
+	}
+	if needs["sqlite"] {
+		if v := sqliteVersion(); v != "" {
+			parts = append(parts, "SQLite "+v+" (modernc.org/sqlite)")
+		}
 	}
 	if out, err := exec.Command("wrk", "-v").CombinedOutput(); err == nil {
 		parts = append(parts, strings.SplitN(strings.TrimSpace(string(out)), " [", 2)[0])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// sqliteVersion is the version of the SQLite that modernc.org/sqlite
+// (this project's SQLite driver) embeds.
+func sqliteVersion() string {
+	db, err := sql.Open("sqlite", ":memory:")
+	if err != nil {
+		return ""
+	}
+	defer db.Close()
+	var v string
+	if err := db.QueryRow("SELECT sqlite_version()").Scan(&v); err != nil {
+		return ""
+	}
+	return v
+}
+
+// sqlNotes says how the SQL backends were set up and what their figures
+// count, for the results.
+func sqlNotes(o options, pg, maria *backend.SQLServer, sqlite bool) string {
+	if pg == nil && maria == nil && !sqlite {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "SQL backends: every server on PostgreSQL or MariaDB, this project's (`max_conns=%d`) and the peers' (pgxpool `pool_max_conns=%d`; database/sql `SetMaxOpenConns(%d)` and `SetMaxIdleConns(%d)`), has a pool of %d connections (`-sql-conns`), and its own database, created empty for each run and dropped after it. ",
+		o.sqlConns, o.sqlConns, o.sqlConns, o.sqlConns, o.sqlConns)
+	for _, db := range []*backend.SQLServer{pg, maria} {
+		if db != nil {
+			fmt.Fprintf(&b, "%s. ", db.Settings)
+		}
+	}
+	if sqlite {
+		where := o.fileDir
+		if where == "" {
+			where = os.TempDir()
+		}
+		fmt.Fprintf(&b, "SQLite: ginkit/sqlite's file in a fresh folder under %s, `max_conns=%d` (`-sqlite-conns`), in the driver's WAL mode with synchronous=NORMAL, which does not sync at each commit (durable across a crash of the process, not of the machine), unlike PostgreSQL and MariaDB here. ", where, o.sqliteConns)
+	}
+	b.WriteString("Ops/req is, for PostgreSQL, the statements pg_stat_statements counted in the server's database; for MariaDB the global Com_select, Com_insert, Com_update and Com_delete less the harness' own queries; for SQLite, embedded in the server process, the driver calls the Manager's Stats counted (each one statement). Round trips/req: statements per request times the round trips per statement, which is the data segments the server process sent to the database over its connections (ss' data_segs_out) per statement executed, over two seconds in the middle of a separate 4-second wrk run (not over the slices: when wrk stops, the requests in flight are cancelled, and pgx and go-sql-driver close a connection whose query is cancelled, taking its counters along). Backend CPU is PostgreSQL's postmaster and backends together, or mariadbd; SQLite's is part of the server's own.")
+	return b.String()
 }
 
 // keyOf groups results of one configuration across runs.
@@ -883,10 +1272,12 @@ type aggregate struct {
 	rps, ratio, p50, p99     float64
 	cpuRatio                 float64
 	cpu, bcpu, ops, newConns float64
+	roundTrips               float64
 	errors                   int64
 	ratioMin, ratioMax       float64
 	opsDetail                map[string]float64
 	scriptOps                map[string]float64
+	extra                    map[string]float64
 	backendName              string
 }
 
@@ -914,8 +1305,8 @@ func aggregateResults(rs []Result) (map[keyOf]*aggregate, []keyOf) {
 	}
 	out := map[keyOf]*aggregate{}
 	for k, g := range groups {
-		a := &aggregate{keyOf: k, n: len(g), ratioMin: 1e9, opsDetail: map[string]float64{}, scriptOps: map[string]float64{}}
-		var rps, ratio, p50, p99, cpu, bcpu, ops, nc, cr []float64
+		a := &aggregate{keyOf: k, n: len(g), ratioMin: 1e9, opsDetail: map[string]float64{}, scriptOps: map[string]float64{}, extra: map[string]float64{}}
+		var rps, ratio, p50, p99, cpu, bcpu, ops, nc, cr, rt []float64
 		for _, r := range g {
 			rps = append(rps, r.RPS)
 			ratio = append(ratio, r.Ratio)
@@ -926,6 +1317,10 @@ func aggregateResults(rs []Result) (map[keyOf]*aggregate, []keyOf) {
 			bcpu = append(bcpu, r.BackendCPUus)
 			ops = append(ops, r.Ops)
 			nc = append(nc, r.NewConns)
+			rt = append(rt, r.RoundTrips)
+			for c, v := range r.ExtraDetail {
+				a.extra[c] += v / float64(len(g))
+			}
 			a.errors += r.Errors
 			a.ratioMin = min(a.ratioMin, r.Ratio)
 			a.ratioMax = max(a.ratioMax, r.Ratio)
@@ -940,6 +1335,7 @@ func aggregateResults(rs []Result) (map[keyOf]*aggregate, []keyOf) {
 		a.rps, a.ratio, a.p50, a.p99 = median(rps), median(ratio), median(p50), median(p99)
 		a.cpu, a.bcpu, a.ops, a.newConns = median(cpu), median(bcpu), median(ops), median(nc)
 		a.cpuRatio = median(cr)
+		a.roundTrips = median(rt)
 		out[k] = a
 	}
 	return out, order
@@ -996,6 +1392,18 @@ func (e *env) markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Measured %s UTC on %s; wrk %d threads, per server and route %s of warm-up then %s in %d slices alternating with as many of bare Gin; a pool of %d sessions; %d run(s): medians, with the range of the ratio over the runs in brackets.\n\n",
 		e.started.UTC().Format("2006-01-02 15:04"), e.hostInfo, e.o.threads, e.o.warmup, e.o.duration, e.o.slices, e.o.pool, e.o.runs)
+	hasSQL, hasKV := false, false
+	for _, a := range aggs {
+		switch a.backendName {
+		case "postgres", "mariadb", "sqlite":
+			hasSQL = true
+		case "redis", "memcached":
+			hasKV = true
+		}
+	}
+	if e.sqlNotes != "" {
+		b.WriteString(e.sqlNotes + "\n\n")
+	}
 	fmt.Fprintf(&b, "Ratio: requests per second over those of bare Gin (same route, alternating slices). CPU ratio: bare Gin's server CPU time per request over this server's: the throughput ratio if the server had the machine to itself, and so a lower bound of it here, where wrk shares the cores; it is much less disturbed by other work on the machine than the throughput. p50/p99: wrk's, averaged over the slices. CPU: the server process' CPU time per request. Ops: backend commands sent per request. Conns: backend connections opened per request. The bare row is the median over all its slices.\n\n")
 
 	type section struct {
@@ -1014,8 +1422,13 @@ func (e *env) markdown() string {
 		if len(secs) > 1 {
 			fmt.Fprintf(&b, "#### Session of %s, %d connections\n\n", sizeLabel(s.size), s.conns)
 		}
-		fmt.Fprintf(&b, "| server | route | req/s | ratio to bare | CPU ratio | p50 ms | p99 ms | errors | CPU µs/req | backend CPU µs/req | ops/req | conns/req |\n")
-		fmt.Fprintf(&b, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		if hasSQL {
+			fmt.Fprintf(&b, "| server | route | req/s | ratio to bare | CPU ratio | p50 ms | p99 ms | errors | CPU µs/req | backend CPU µs/req | ops/req | round trips/req | conns/req |\n")
+			fmt.Fprintf(&b, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		} else {
+			fmt.Fprintf(&b, "| server | route | req/s | ratio to bare | CPU ratio | p50 ms | p99 ms | errors | CPU µs/req | backend CPU µs/req | ops/req | conns/req |\n")
+			fmt.Fprintf(&b, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		}
 		var servers []string
 		seenS := map[string]bool{}
 		for _, k := range order {
@@ -1034,28 +1447,58 @@ func (e *env) markdown() string {
 				if a.n > 1 && srv != "bare" {
 					ratio += fmt.Sprintf(" [%.2f–%.2f]", a.ratioMin, a.ratioMax)
 				}
-				bcpu, ops, nc := "–", "–", "–"
+				bcpu, ops, nc, rt := "–", "–", "–", "–"
 				if a.backendName != "" {
 					bcpu = fmt.Sprintf("%.1f", a.bcpu)
 					ops = fmt.Sprintf("%.2f", a.ops)
 					nc = fmt.Sprintf("%.3f", a.newConns)
 				}
-				fmt.Fprintf(&b, "| %s | /%s | %.0f | %s | %.2f | %.2f | %.2f | %d | %.1f | %s | %s | %s |\n",
-					srv, route, a.rps, ratio, a.cpuRatio, a.p50/1000, a.p99/1000, a.errors, a.cpu, bcpu, ops, nc)
+				switch a.backendName {
+				case "postgres", "mariadb":
+					rt = fmt.Sprintf("%.2f", a.roundTrips)
+				case "sqlite":
+					// In the server's process: no backend process, no
+					// connections, no round trips.
+					bcpu, nc = "–", "–"
+				}
+				row := fmt.Sprintf("| %s | /%s | %.0f | %s | %.2f | %.2f | %.2f | %d | %.1f | %s | %s |",
+					srv, route, a.rps, ratio, a.cpuRatio, a.p50/1000, a.p99/1000, a.errors, a.cpu, bcpu, ops)
+				if hasSQL {
+					row += " " + rt + " |"
+				}
+				b.WriteString(row + " " + nc + " |\n")
 			}
 		}
 		b.WriteString("\n")
 	}
 	// Per-command detail for the backends.
-	fmt.Fprintf(&b, "<details><summary>Backend commands per request</summary>\n\n| server | route | size | conns | sent by the server | run inside Lua scripts |\n|---|---|---:|---:|---|---|\n")
-	for _, k := range order {
-		a := aggs[k]
-		if a.backendName == "" {
-			continue
+	if hasKV || !hasSQL {
+		fmt.Fprintf(&b, "<details><summary>Backend commands per request</summary>\n\n| server | route | size | conns | sent by the server | run inside Lua scripts |\n|---|---|---:|---:|---|---|\n")
+		for _, k := range order {
+			a := aggs[k]
+			if a.backendName != "redis" && a.backendName != "memcached" {
+				continue
+			}
+			fmt.Fprintf(&b, "| %s | /%s | %s | %d | %s | %s |\n", k.server, k.route, sizeLabel(k.size), k.conns, opsList(a.opsDetail), opsList(a.scriptOps))
 		}
-		fmt.Fprintf(&b, "| %s | /%s | %s | %d | %s | %s |\n", k.server, k.route, sizeLabel(k.size), k.conns, opsList(a.opsDetail), opsList(a.scriptOps))
+		b.WriteString("\n</details>\n")
 	}
-	b.WriteString("\n</details>\n")
+	if hasSQL {
+		if hasKV {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "<details><summary>Statements per request</summary>\n\n| server | route | size | conns | backend | statements | round trips | other counters |\n|---|---|---:|---:|---|---|---:|---|\n")
+		for _, k := range order {
+			a := aggs[k]
+			switch a.backendName {
+			case "postgres", "mariadb":
+				fmt.Fprintf(&b, "| %s | /%s | %s | %d | %s | %s | %.2f | %s |\n", k.server, k.route, sizeLabel(k.size), k.conns, a.backendName, opsList(a.opsDetail), a.roundTrips, opsList(a.extra))
+			case "sqlite":
+				fmt.Fprintf(&b, "| %s | /%s | %s | %d | sqlite (driver calls) | %s | – | – |\n", k.server, k.route, sizeLabel(k.size), k.conns, opsList(a.opsDetail))
+			}
+		}
+		b.WriteString("\n</details>\n")
+	}
 	return b.String()
 }
 

@@ -14,8 +14,10 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -24,6 +26,7 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/goredisstore"
+	"github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/bradfitz/gomemcache/memcache"
@@ -31,11 +34,16 @@ import (
 	gccookie "github.com/gin-contrib/sessions/cookie"
 	gcmemcached "github.com/gin-contrib/sessions/memcached"
 	gcmemstore "github.com/gin-contrib/sessions/memstore"
+	gcpostgres "github.com/gin-contrib/sessions/postgres"
 	gcredis "github.com/gin-contrib/sessions/redis"
 	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/ginkit/sessions"
+	_ "github.com/ginkit/sessions/drivers/mysql"
+	_ "github.com/ginkit/sessions/drivers/postgres"
+	_ "github.com/ginkit/sessions/drivers/sqlite"
 )
 
 // CookieName is the session cookie of every server.
@@ -50,12 +58,66 @@ const BaseSize = 250
 // Spec names one server: a library, its backend and the session size.
 type Spec struct {
 	Lib   string // bare, floor, ginkit, gincontrib, scs
-	Store string // ginkit: memory, file, redis, redis-cache, memcached; gincontrib: cookie, memstore, redis, memcached; scs: memstore, redis
+	Store string // ginkit: memory, file, redis, redis-cache, memcached, postgres, mysql, sqlite; gincontrib: cookie, memstore, redis, memcached, postgres; scs: memstore, redis, pgxstore
 	Size  int    // session size in bytes; 0 or BaseSize: the fixed fields only
 
 	RedisAddr     string // host:port of the Redis server
 	MemcachedAddr string // host:port of the memcached server
-	Dir           string // folder for the file driver
+	Dir           string // folder for the file driver and the SQLite database
+
+	PostgresAddr string // host:port of the PostgreSQL server (user postgres, no password)
+	MySQLAddr    string // host:port of the MariaDB server (user root, no password)
+	// DB is the server's own database on PostgreSQL or MariaDB, which the
+	// harness creates empty before the server starts.
+	DB string
+	// SQLConns is the connection pool of every PostgreSQL and MariaDB
+	// server, this project's and the peers' alike (DefaultSQLConns if 0).
+	SQLConns int
+	// SQLiteConns is ginkit/sqlite's max_conns (DefaultSQLiteConns if 0).
+	SQLiteConns int
+
+	// OnManager, if set, is given this project's Manager once it is made
+	// (the harness reads its Stats).
+	OnManager func(*sessions.Manager)
+}
+
+// DefaultSQLConns is the pool size of the servers on PostgreSQL and
+// MariaDB: wrk's 64 connections make at most 64 requests wait on the
+// pool at once, and a database on 2 cores runs at most 2 statements at
+// a time, so a pool of 16 keeps the database busy (one statement running
+// on each core, more queued behind each in the server's socket buffers)
+// while the rest of the requests queue in the Go pool rather than as
+// database backends that would only contend for the same cores.
+const DefaultSQLConns = 16
+
+// DefaultSQLiteConns is ginkit/sqlite's pool: the driver's default, one
+// connection (SQLite has one writer at a time; queueing in the pool is
+// cheaper than SQLite's busy-wait, and with WAL a single connection keeps
+// reads and writes in one process' page cache).
+const DefaultSQLiteConns = 1
+
+// IsSQL reports whether the server keeps its sessions in PostgreSQL,
+// MariaDB or SQLite.
+func (s Spec) IsSQL() bool { return s.SQLBackend() != "" }
+
+// SQLBackend is "postgres", "mariadb", "sqlite" or "" for the others.
+func (s Spec) SQLBackend() string {
+	switch s.Store {
+	case "postgres", "pgxstore":
+		return "postgres"
+	case "mysql":
+		return "mariadb"
+	case "sqlite":
+		return "sqlite"
+	}
+	return ""
+}
+
+func (s Spec) sqlConns() int {
+	if s.SQLConns > 0 {
+		return s.SQLConns
+	}
+	return DefaultSQLConns
 }
 
 // Name is the spec's label in results: lib/store.
@@ -90,20 +152,41 @@ func Specs() []Spec {
 	}
 }
 
+// SQLSpecs lists the servers of the SQL comparison: this project's three
+// SQL drivers beside scs' and gin-contrib's PostgreSQL stores.
+func SQLSpecs() []Spec {
+	return []Spec{
+		{Lib: "ginkit", Store: "postgres"},
+		{Lib: "ginkit", Store: "mysql"},
+		{Lib: "ginkit", Store: "sqlite"},
+		{Lib: "scs", Store: "pgxstore"},
+		{Lib: "gincontrib", Store: "postgres"},
+	}
+}
+
+// SQLNames lists the names of SQLSpecs.
+func SQLNames() []string {
+	var out []string
+	for _, s := range SQLSpecs() {
+		out = append(out, s.Name())
+	}
+	return out
+}
+
 // ParseName turns "lib/store" (or "bare") back into a Spec.
 func ParseName(name string) (Spec, error) {
 	if name == "bare" {
 		return Spec{Lib: "bare"}, nil
 	}
-	for _, s := range Specs() {
+	for _, s := range append(Specs(), SQLSpecs()...) {
 		if s.Name() == name {
 			return s, nil
 		}
 	}
-	return Spec{}, fmt.Errorf("unknown server %q; known: %s", name, strings.Join(Names(), ", "))
+	return Spec{}, fmt.Errorf("unknown server %q; known: %s", name, strings.Join(AllNames(), ", "))
 }
 
-// Names lists the names of Specs.
+// Names lists the names of Specs: the headline comparison.
 func Names() []string {
 	var out []string
 	for _, s := range Specs() {
@@ -111,6 +194,9 @@ func Names() []string {
 	}
 	return out
 }
+
+// AllNames lists every server the harness knows: Specs, then SQLSpecs.
+func AllNames() []string { return append(Names(), SQLNames()...) }
 
 // Values is the content of a new session.
 type Values struct {
@@ -205,6 +291,30 @@ func GinkitDSN(spec Spec) (string, error) {
 		return "redis://" + spec.RedisAddr + "/0?client_cache=true", nil
 	case "memcached":
 		return "memcached://" + spec.MemcachedAddr, nil
+	case "postgres":
+		if spec.PostgresAddr == "" || spec.DB == "" {
+			return "", fmt.Errorf("ginkit/postgres needs a server and a database")
+		}
+		return fmt.Sprintf("postgres://postgres@%s/%s?sslmode=disable&max_conns=%d", spec.PostgresAddr, spec.DB, spec.sqlConns()), nil
+	case "mysql":
+		if spec.MySQLAddr == "" || spec.DB == "" {
+			return "", fmt.Errorf("ginkit/mysql needs a server and a database")
+		}
+		return fmt.Sprintf("mysql://root@%s/%s?max_conns=%d", spec.MySQLAddr, spec.DB, spec.sqlConns()), nil
+	case "sqlite":
+		if spec.Dir == "" {
+			return "", fmt.Errorf("ginkit/sqlite needs a folder")
+		}
+		abs, err := filepath.Abs(spec.Dir)
+		if err != nil {
+			return "", err
+		}
+		n := spec.SQLiteConns
+		if n <= 0 {
+			n = DefaultSQLiteConns
+		}
+		u := url.URL{Scheme: "sqlite", Path: filepath.ToSlash(filepath.Join(abs, "sessions.db")), RawQuery: "max_conns=" + strconv.Itoa(n)}
+		return u.String(), nil
 	}
 	return "", fmt.Errorf("ginkit: unknown store %q", spec.Store)
 }
@@ -221,6 +331,9 @@ func ginkit(spec Spec, vals Values) (http.Handler, func(), error) {
 	m, err := sessions.NewManager(cfg)
 	if err != nil {
 		return nil, nil, err
+	}
+	if spec.OnManager != nil {
+		spec.OnManager(m)
 	}
 	r := gin.New()
 	r.Use(m.Handler())
@@ -270,6 +383,24 @@ func gincontrib(spec Spec, vals Values) (http.Handler, func(), error) {
 		// As in gin-contrib's README: memcache.New with its defaults (two
 		// idle connections per server).
 		store = gcmemcached.NewStore(memcache.New(spec.MemcachedAddr), "sess:", gcKey)
+	case "postgres":
+		// As in gin-contrib's README: database/sql with lib/pq (which
+		// pgstore imports), and the same pool as every SQL server here
+		// (database/sql's default keeps only two idle connections, which
+		// would open a PostgreSQL backend every few requests).
+		db, err := sql.Open("postgres", postgresURL(spec))
+		if err != nil {
+			return nil, nil, err
+		}
+		db.SetMaxOpenConns(spec.sqlConns())
+		db.SetMaxIdleConns(spec.sqlConns())
+		s, err := gcpostgres.NewStore(db, gcKey)
+		if err != nil {
+			_ = db.Close()
+			return nil, nil, err
+		}
+		store = s
+		cleanup = func() { _ = db.Close() }
 	default:
 		return nil, nil, fmt.Errorf("gincontrib: unknown store %q", spec.Store)
 	}
@@ -310,7 +441,7 @@ func scsServer(spec Spec, vals Values) (http.Handler, func(), error) {
 	sm := scs.New()
 	sm.Lifetime = Lifetime
 	sm.Cookie.Name = CookieName
-	cleanup := func() {}
+	var cleanup func()
 	switch spec.Store {
 	case "memstore":
 		ms := memstore.New()
@@ -324,6 +455,21 @@ func scsServer(spec Spec, vals Values) (http.Handler, func(), error) {
 		}
 		sm.Store = goredisstore.New(client)
 		cleanup = func() { _ = client.Close() }
+	case "pgxstore":
+		// As in scs' README: a pgxpool (of the same size as every SQL
+		// server's here) and the sessions table its README gives.
+		ctx := context.Background()
+		pool, err := pgxpool.New(ctx, postgresURL(spec)+"&pool_max_conns="+strconv.Itoa(spec.sqlConns()))
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := pool.Exec(ctx, ScsSchema); err != nil {
+			pool.Close()
+			return nil, nil, err
+		}
+		ps := pgxstore.New(pool)
+		sm.Store = ps
+		cleanup = func() { ps.StopCleanup(); pool.Close() }
 	default:
 		return nil, nil, fmt.Errorf("scs: unknown store %q", spec.Store)
 	}
@@ -353,6 +499,19 @@ func scsServer(spec Spec, vals Values) (http.Handler, func(), error) {
 	// scs' documented integration: LoadAndSave wraps the whole handler, so
 	// it loads the session of every request that carries a cookie.
 	return sm.LoadAndSave(r), cleanup, nil
+}
+
+// ScsSchema is the table scs' PostgreSQL stores need, from their README.
+const ScsSchema = `CREATE TABLE IF NOT EXISTS sessions (
+	token TEXT PRIMARY KEY,
+	data BYTEA NOT NULL,
+	expiry TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_expiry_idx ON sessions (expiry);`
+
+// postgresURL is the peers' connection URL for the server's database.
+func postgresURL(spec Spec) string {
+	return "postgres://postgres@" + spec.PostgresAddr + "/" + spec.DB + "?sslmode=disable"
 }
 
 // TempDir makes a fresh folder for the file driver.

@@ -177,6 +177,17 @@ func Headline(f *File) (*Chart, error) {
 	return ch, nil
 }
 
+// SQL draws the SQL run (this project's SQL drivers beside the peers'
+// PostgreSQL stores) as the headline chart is drawn, under its own title.
+func SQL(f *File) (*Chart, error) {
+	ch, err := Headline(f)
+	if err != nil {
+		return nil, err
+	}
+	ch.Title = "SQL stores: requests per second relative to bare Gin (1.0 = bare Gin; higher is better)"
+	return ch, nil
+}
+
 // drawBarLegend draws, at the top of c, a table of the bar colours (one
 // column per family present, one row per route), then the bare Gin line
 // and what the whiskers are.
