@@ -168,29 +168,7 @@ func Update[T any](c *gin.Context, key string, fn func(cur T, ok bool) T) (T, er
 		stored = next
 		return b, nil
 	}
-	s.mu.Lock()
-	loadErr := s.ensureLoaded()
-	var err error
-	switch {
-	case s.encodeErr != nil:
-		err = s.encodeErr
-	case (s.ID == "" || !s.Exists) && s.c.Writer.Written():
-		err = ErrResponseWritten
-	default:
-		s.beginChange()
-		undo := s.Delta.Update(key, run)
-		if err = s.commit(); err != nil {
-			undo()
-		}
-	}
-	soft := s.takeSoftErr()
-	s.mu.Unlock()
-	if loadErr != nil {
-		s.m.report(c, loadErr)
-	}
-	if soft != nil {
-		s.m.warn(c, soft)
-	}
+	err := saveNow(s, func() (undo func()) { return s.Delta.Update(key, run) })
 	if err != nil {
 		var zero T
 		return zero, err
@@ -318,8 +296,20 @@ func Save(c *gin.Context) error {
 	if s == nil {
 		return ErrNoMiddleware
 	}
+	return saveNow(s, nil)
+}
+
+// saveNow commits the session now, for Save and Update. change, when not
+// nil, records one more change first, and its undo is called if the
+// commit fails, so that the end of the request does not save what the
+// caller was told failed.
+func saveNow(s *session, change func() (undo func())) error {
 	s.mu.Lock()
 	err := s.ensureLoaded()
+	var undo func()
+	if change != nil {
+		undo = change()
+	}
 	switch {
 	case err != nil && s.Delta.Empty():
 	case (s.ID == "" || !s.Exists) && !s.Delta.Empty() && s.c.Writer.Written():
@@ -327,10 +317,13 @@ func Save(c *gin.Context) error {
 	default:
 		err = s.commit()
 	}
+	if err != nil && undo != nil {
+		undo()
+	}
 	soft := s.takeSoftErr()
 	s.mu.Unlock()
 	if soft != nil {
-		s.m.warn(c, soft)
+		s.m.warn(s.c, soft)
 	}
 	return err
 }
