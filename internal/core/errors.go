@@ -108,5 +108,5 @@ func Wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &Error{Op: op, Kind: KindOf(err), Err: err}
+	return wrap(op, KindStore, err)
 }

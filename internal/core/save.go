@@ -25,8 +25,7 @@ import (
 // new one.
 func (e *Engine) Save(ctx context.Context, st *State, lifetime time.Duration) (Outcome, error) {
 	ctx, start := e.begin(ctx, OpSave)
-	out, attempts, err := e.save(ctx, st, lifetime)
-	conflicts := max(attempts-1, 0)
+	out, attempts, conflicts, err := e.save(ctx, st, lifetime)
 	e.count.saveConflicts.Add(uint64(conflicts))
 	result := ResultNoChange
 	switch {
@@ -41,8 +40,8 @@ func (e *Engine) Save(ctx context.Context, st *State, lifetime time.Duration) (O
 }
 
 // save is Save without the counting; attempts is how many conditional
-// writes it tried (each after the first followed a conflict).
-func (e *Engine) save(ctx context.Context, st *State, lifetime time.Duration) (out Outcome, attempts int, err error) {
+// writes it tried, conflicts how many of them met a newer version.
+func (e *Engine) save(ctx context.Context, st *State, lifetime time.Duration) (out Outcome, attempts, conflicts int, err error) {
 	for attempt := 0; attempt < maxSaveAttempts; attempt++ {
 		if attempt > 0 {
 			t := time.NewTimer(conflictBackoff(attempt))
@@ -50,19 +49,19 @@ func (e *Engine) save(ctx context.Context, st *State, lifetime time.Duration) (o
 			case <-t.C:
 			case <-ctx.Done():
 				t.Stop()
-				return out, attempts, wrap("save", KindCanceled, ctx.Err())
+				return out, attempts, conflicts, wrap("save", KindCanceled, ctx.Err())
 			}
 		}
 		if !st.Fresh {
 			out.Reloaded = true
 			if err := e.reload(ctx, st); err != nil {
 				out.ReloadFailed = true
-				return out, attempts, wrap("save", KindStore, err)
+				return out, attempts, conflicts, wrap("save", KindStore, err)
 			}
 		}
 		values, err := st.Delta.Apply(st.Base)
 		if err != nil {
-			return out, attempts, wrap("save", KindDecode, err)
+			return out, attempts, conflicts, wrap("save", KindDecode, err)
 		}
 		meta := st.Meta
 		if st.Delta.Meta != nil {
@@ -72,7 +71,7 @@ func (e *Engine) save(ctx context.Context, st *State, lifetime time.Duration) (o
 		if !st.Exists && len(values) == 0 && meta.User == "" {
 			// A new session whose changes cancel out: nothing to store.
 			st.Delta.Reset()
-			return out, attempts, nil
+			return out, attempts, conflicts, nil
 		}
 		now := time.Now()
 		ttl, ok := e.ttlAt(st.Created, now, lifetime)
@@ -81,7 +80,7 @@ func (e *Engine) save(ctx context.Context, st *State, lifetime time.Duration) (o
 			continue
 		}
 		if err := e.indexFor(ctx, st.Key, &meta, st.Meta.User, now, ttl); err != nil {
-			return out, attempts, wrap("save", KindStore, err)
+			return out, attempts, conflicts, wrap("save", KindStore, err)
 		}
 		// A changed cookie choice (RememberMe) re-sends the cookie at once.
 		cookieDue := e.cookieDue(st.Exists, meta, expiresAt(now, ttl)) || meta.Persist != st.Meta.Persist
@@ -90,14 +89,15 @@ func (e *Engine) save(ctx context.Context, st *State, lifetime time.Duration) (o
 		}
 		rec := e.encode(st.Key, Record{Created: st.Created, Meta: meta, Values: values})
 		if err := e.checkRecord("save", values, rec); err != nil {
-			return out, attempts, err
+			return out, attempts, conflicts, err
 		}
 		attempts++
 		written, err := e.driver.Save(ctx, st.Key, rec, st.Version, ttl)
 		if err != nil {
-			return out, attempts, wrap("save", KindStore, err)
+			return out, attempts, conflicts, wrap("save", KindStore, err)
 		}
 		if !written {
+			conflicts++
 			st.Fresh = false
 			e.opts.Logger.Debug("sessions: save: a newer version was stored meanwhile; merging again", "attempt", attempts)
 			continue
@@ -111,7 +111,7 @@ func (e *Engine) save(ctx context.Context, st *State, lifetime time.Duration) (o
 		st.Expires = expiresAt(now, ttl)
 		st.Delta.Reset()
 		out.Written, out.CookieDue = true, cookieDue
-		return out, attempts, nil
+		return out, attempts, conflicts, nil
 	}
-	return out, attempts, ErrConflict
+	return out, attempts, conflicts, ErrConflict
 }

@@ -35,6 +35,9 @@ func TestSaveMergesOverlappingRequests(t *testing.T) {
 	if out.CookieDue {
 		t.Fatal("a save of an existing session within the slack asked for the cookie again")
 	}
+	if s := e.Stats(); s.SaveConflicts != 1 || s.Saves != 3 {
+		t.Fatalf("stats %+v; want 3 saves and the one conflict", s)
+	}
 }
 
 // TestSaveNeverResurrects: a session deleted (logout, revocation) while a
@@ -145,5 +148,8 @@ func TestSaveGivesUpWithErrConflict(t *testing.T) {
 	}
 	if saves != maxSaveAttempts {
 		t.Fatalf("%d conditional saves; want %d attempts", saves, maxSaveAttempts)
+	}
+	if s := e.Stats(); s.SaveConflicts != maxSaveAttempts || s.SaveErrors != 1 {
+		t.Fatalf("stats %+v; want every attempt counted as a conflict, and one failed save", s)
 	}
 }

@@ -33,7 +33,7 @@ func (e *Engine) touch(ctx context.Context, st *State, lifetime time.Duration) (
 		return Outcome{}, nil // capped by the absolute lifetime: nothing to extend
 	}
 	if st.Meta.User != "" && e.index != nil && expiresAt(now, ttl).After(st.Meta.IndexedUntil) {
-		out, _, err := e.save(ctx, st, lifetime)
+		out, _, _, err := e.save(ctx, st, lifetime)
 		return out, err
 	}
 	var err error
