@@ -17,13 +17,16 @@ import (
 	"github.com/ginkit/sessions/drivers/memory"
 )
 
-// do sends one request to r, with the cookie of an earlier response when
-// prev is not nil, and returns the response.
+// do sends one request to r, with the cookies an earlier response set
+// (those it did not delete) when prev is not nil, and returns the
+// response. The examples and the tests of this package use it.
 func do(r http.Handler, method, path string, prev *http.Response) *http.Response {
 	req := httptest.NewRequest(method, path, nil)
 	if prev != nil {
 		for _, c := range prev.Cookies() {
-			req.AddCookie(c)
+			if c.MaxAge >= 0 {
+				req.AddCookie(c)
+			}
 		}
 	}
 	rec := httptest.NewRecorder()

@@ -37,21 +37,6 @@ func handlerApp(t *testing.T, mutate func(*sessions.Config)) (*sessions.Manager,
 	return m, r, mem
 }
 
-// call runs one request with the cookie header of an earlier response.
-func call(r http.Handler, method, path string, prev *http.Response) *http.Response {
-	req := httptest.NewRequest(method, path, nil)
-	if prev != nil {
-		for _, c := range prev.Cookies() {
-			if c.MaxAge >= 0 {
-				req.AddCookie(c)
-			}
-		}
-	}
-	rec := httptest.NewRecorder()
-	r.ServeHTTP(rec, req)
-	return rec.Result()
-}
-
 // TestUpdate: Update stores fn's result, persists it before returning and
 // returns it; fn sees the request's own earlier change; a new visitor
 // gets a session and its cookie.
@@ -78,11 +63,11 @@ func TestUpdate(t *testing.T) {
 		require.NoError(t, err)
 		c.String(200, "%d", n)
 	})
-	first := call(r, "POST", "/incr", nil)
+	first := do(r, "POST", "/incr", nil)
 	assert.Equal(t, "1 1", body(first), "a new visitor's counter starts at the zero value, and is stored")
 	require.Len(t, first.Cookies(), 1, "a new visitor gets the cookie")
-	assert.Equal(t, "2 2", body(call(r, "POST", "/incr", first)))
-	assert.Equal(t, "11", body(call(r, "POST", "/set-then-incr", first)), "fn sees the request's own earlier Set")
+	assert.Equal(t, "2 2", body(do(r, "POST", "/incr", first)))
+	assert.Equal(t, "11", body(do(r, "POST", "/set-then-incr", first)), "fn sees the request's own earlier Set")
 }
 
 // TestUpdateErrors: a stored value that is not a T, and a store that
@@ -95,13 +80,13 @@ func TestUpdateErrors(t *testing.T) {
 		c.String(200, "%v", err)
 	})
 	r.GET("/get", func(c *gin.Context) { v, _ := sessions.Get[string](c, "n"); c.String(200, v) })
-	set := call(r, "POST", "/set", nil)
-	resp := call(r, "POST", "/incr", set)
+	set := do(r, "POST", "/set", nil)
+	resp := do(r, "POST", "/incr", set)
 	assert.Contains(t, body(resp), "sessions: save: update \"n\": the stored value is not a int")
-	assert.Equal(t, "not a number", body(call(r, "GET", "/get", set)), "nothing was stored, not even at the end of the request")
+	assert.Equal(t, "not a number", body(do(r, "GET", "/get", set)), "nothing was stored, not even at the end of the request")
 
 	require.NoError(t, mem.Close(context.Background()))
-	resp = call(r, "POST", "/incr", set)
+	resp = do(r, "POST", "/incr", set)
 	assert.Contains(t, body(resp), "memory: driver closed", "a store failure is an error")
 }
 
@@ -134,7 +119,7 @@ func TestRememberMe(t *testing.T) {
 			if remember {
 				path += "?remember=on"
 			}
-			login := call(r, "POST", path, nil)
+			login := do(r, "POST", path, nil)
 			persistent := func(resp *http.Response, what string) {
 				t.Helper()
 				cs := resp.Cookies()
@@ -147,9 +132,9 @@ func TestRememberMe(t *testing.T) {
 				}
 			}
 			persistent(login, "the login response")
-			refreshed := call(r, "POST", "/refresh", login)
+			refreshed := do(r, "POST", "/refresh", login)
 			persistent(refreshed, "after Refresh")
-			persistent(call(r, "GET", "/read", refreshed), "an extension (TouchInterval<0 extends on every read)")
+			persistent(do(r, "GET", "/read", refreshed), "an extension (TouchInterval<0 extends on every read)")
 		}
 	}
 }
@@ -160,15 +145,15 @@ func TestRememberMeSwitches(t *testing.T) {
 	_, r, _ := handlerApp(t, nil)
 	r.POST("/start", func(c *gin.Context) { sessions.Set(c, "a", 1); c.Status(204) })
 	r.POST("/remember/:on", func(c *gin.Context) { sessions.RememberMe(c, c.Param("on") == "yes"); c.Status(204) })
-	start := call(r, "POST", "/start", nil)
+	start := do(r, "POST", "/start", nil)
 	require.Greater(t, start.Cookies()[0].MaxAge, 0)
-	off := call(r, "POST", "/remember/no", start)
+	off := do(r, "POST", "/remember/no", start)
 	require.Len(t, off.Cookies(), 1, "the switch re-sends the cookie")
 	assert.NotContains(t, off.Header.Get("Set-Cookie"), "Max-Age")
-	on := call(r, "POST", "/remember/yes", start)
+	on := do(r, "POST", "/remember/yes", start)
 	require.Len(t, on.Cookies(), 1)
 	assert.Greater(t, on.Cookies()[0].MaxAge, 0)
-	assert.Empty(t, call(r, "POST", "/remember/yes", start).Cookies(), "no change, no cookie")
+	assert.Empty(t, do(r, "POST", "/remember/yes", start).Cookies(), "no change, no cookie")
 }
 
 // TestPartitionedCookie: with Partitioned (and Secure) every session
@@ -177,8 +162,8 @@ func TestPartitionedCookie(t *testing.T) {
 	_, r, _ := handlerApp(t, func(c *sessions.Config) { c.Partitioned = true; c.Secure = true; c.SameSite = http.SameSiteNoneMode })
 	r.POST("/in", func(c *gin.Context) { sessions.Set(c, "a", 1); c.Status(204) })
 	r.POST("/out", func(c *gin.Context) { require.NoError(t, sessions.Destroy(c)); c.Status(204) })
-	in := call(r, "POST", "/in", nil)
-	for _, resp := range []*http.Response{in, call(r, "POST", "/out", in)} {
+	in := do(r, "POST", "/in", nil)
+	for _, resp := range []*http.Response{in, do(r, "POST", "/out", in)} {
 		h := resp.Header.Get("Set-Cookie")
 		assert.True(t, strings.HasSuffix(h, "; Secure; SameSite=None; Partitioned"), h)
 	}

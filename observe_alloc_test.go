@@ -32,7 +32,7 @@ func TestObserverCostsNoAllocation(t *testing.T) {
 		allocs := map[string]float64{}
 		for name, obs := range map[string]sessions.Observer{"none": nil, "nop": nopObserver{}} {
 			_, r := observedApp(t, obs, nil)
-			prev := call(r, "GET", "/write", nil)
+			prev := do(r, "GET", "/write", nil)
 			req := httptest.NewRequest("GET", route, nil)
 			for _, c := range prev.Cookies() {
 				req.AddCookie(c)

@@ -83,14 +83,14 @@ func TestStatsAndEvents(t *testing.T) {
 	obs := &recorder{}
 	m, r := observedApp(t, obs, func(c *sessions.Config) { c.TouchInterval = -1 })
 	unknown := &http.Response{Header: http.Header{"Set-Cookie": {"session=" + strings.Repeat("A", 43)}}}
-	w := call(r, "GET", "/write", nil) // no cookie: no load; a save
+	w := do(r, "GET", "/write", nil) // no cookie: no load; a save
 	id := w.Cookies()[0].Value
-	call(r, "GET", "/read", w)            // a load (hit), and a touch: TouchInterval < 0 extends on every use
-	call(r, "GET", "/read", unknown)      // a load (miss)
-	login := call(r, "POST", "/login", w) // a load (hit), a refresh, a save (the user binding)
-	call(r, "POST", "/login", nil)        // another device: a save
-	call(r, "POST", "/others", login)     // a load (hit), a revocation of the other device, a touch
-	call(r, "POST", "/logout", login)     // a destroy, with no load
+	do(r, "GET", "/read", w)            // a load (hit), and a touch: TouchInterval < 0 extends on every use
+	do(r, "GET", "/read", unknown)      // a load (miss)
+	login := do(r, "POST", "/login", w) // a load (hit), a refresh, a save (the user binding)
+	do(r, "POST", "/login", nil)        // another device: a save
+	do(r, "POST", "/others", login)     // a load (hit), a revocation of the other device, a touch
+	do(r, "POST", "/logout", login)     // a destroy, with no load
 
 	assert.Equal(t, sessions.Stats{
 		Loads: 4, Hits: 3, Misses: 1,
@@ -117,9 +117,9 @@ func TestStatsAndEvents(t *testing.T) {
 func TestStatsCountFailures(t *testing.T) {
 	obs := &recorder{}
 	m, r, mem := handlerAppObserved(t, obs)
-	w := call(r, "GET", "/write", nil)
+	w := do(r, "GET", "/write", nil)
 	require.NoError(t, mem.Close(context.Background()))
-	resp := call(r, "GET", "/write", w)
+	resp := do(r, "GET", "/write", w)
 	assert.Equal(t, 500, resp.StatusCode)
 	s := m.Stats()
 	assert.Equal(t, uint64(1), s.LoadErrors)
