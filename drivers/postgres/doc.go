@@ -38,15 +38,31 @@
 //
 // # Operations
 //
-// Every operation is one statement, outside any transaction, with no
-// explicit row lock; pgx prepares and caches each statement per
-// connection. Load is one SELECT of a live row. A Save with version 0 is
+// Every operation is one statement, with no explicit row lock and no
+// read-modify-write transaction; pgx prepares and caches each statement
+// per connection. Load is one SELECT of a live row. A Save with version 0 is
 // one INSERT … ON CONFLICT (session_key) DO UPDATE … WHERE the stored
 // row has expired, so it creates a record or replaces an expired one and
 // leaves a live one alone; a Save with a version is one UPDATE … WHERE
 // version = $old. Touch updates only the deadline. Scan pages through the
 // keys in order (WHERE session_key > $last ORDER BY session_key LIMIT
 // 500) without holding a cursor.
+//
+// # Pipelining
+//
+// The statements of one session row (Load, Save, Touch, Delete) that
+// concurrent requests issue while the driver's pipelines are busy go to
+// PostgreSQL together, in one round trip (a pgx.Batch) and one implicit
+// transaction, reads and writes apart; a batch of writes is committed by
+// one flush of the write-ahead log and takes its rows' locks in key
+// order, so batches cannot deadlock. Each statement's result is what it
+// would have been alone: if PostgreSQL refuses any statement of a batch
+// of writes, nothing of the batch is committed and each of its writes is
+// sent again on its own. A lone statement is sent at once, alone; nothing
+// waits to fill a batch. Options.Pipelines (DSN pipelines, default 2)
+// sets how many connections carry batches for reads, and as many for
+// writes; pipelines=0 sends every statement on its own. See pipeline.go
+// for the details.
 //
 // Deadlines are bigint Unix milliseconds that PostgreSQL computes from
 // its own clock (statement_timestamp()) plus the time to live, and every
@@ -66,5 +82,7 @@
 // Behind PgBouncer in transaction pooling mode, add
 // default_query_exec_mode=simple_protocol (or exec) to the DSN, since
 // prepared statements do not survive a change of server connection
-// there; every operation still takes one round trip.
+// there; every operation still takes one round trip (or a share of one,
+// in a batch). In statement pooling mode, which refuses transactions of
+// several statements, add pipelines=0 as well.
 package postgres

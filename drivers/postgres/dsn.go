@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -29,6 +30,12 @@ import (
 //	timeout=5s             deadline of each operation (> 0)
 //	max_conns=10           size of the pool (pgxpool's pool_max_conns is
 //	                       accepted instead, not both)
+//	pipelines=2            connections that carry the row statements of
+//	                       concurrent requests in batches, one round trip
+//	                       and one transaction each, for reads and again
+//	                       for writes (see Options.Pipelines); 0 sends
+//	                       each statement on its own (PgBouncer in
+//	                       statement mode)
 //
 // Every other option goes to pgxpool.ParseConfig unchanged, among them
 // sslmode, sslrootcert, connect_timeout, application_name, pool_max_conns,
@@ -50,13 +57,19 @@ func Open(u *url.URL) (*Driver, error) {
 	if err != nil {
 		return nil, sqlstore.Scrub(fmt.Errorf("postgres: open: %w", err), passwords(u)...)
 	}
-	return newDriver(&pgxDB{pool: pool, owned: true}, opts.Config())
+	return newDriver(newPgxDB(pool, true, opts.Pipelines), opts.Config())
+}
+
+// dsnOptions are the driver's options of a DSN.
+type dsnOptions struct {
+	sqlstore.Options
+	Pipelines int // pipelines, default DefaultPipelines; 0 = off
 }
 
 // parseDSN splits a DSN into the pool configuration and the driver's
 // options.
-func parseDSN(u *url.URL) (*pgxpool.Config, sqlstore.Options, error) {
-	var o sqlstore.Options
+func parseDSN(u *url.URL) (*pgxpool.Config, dsnOptions, error) {
+	var o dsnOptions
 	if u == nil {
 		return nil, o, errors.New("postgres: open: nil DSN")
 	}
@@ -70,9 +83,20 @@ func parseDSN(u *url.URL) (*pgxpool.Config, sqlstore.Options, error) {
 	if u.Opaque != "" {
 		return nil, o, fail("want %s://host:port/database", u.Scheme)
 	}
-	o, rest, err := sqlstore.ParseQuery(u.RawQuery, sqlstore.DefaultMaxConns)
+	shared, rest, err := sqlstore.ParseQuery(u.RawQuery, sqlstore.DefaultMaxConns)
+	o.Options = shared
 	if err != nil {
 		return nil, o, fail("%v", err)
+	}
+	o.Pipelines = DefaultPipelines
+	if rest.Has("pipelines") {
+		v := rest.Get("pipelines")
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 64 {
+			return nil, o, fail("option \"pipelines\": %q: want a number from 0 to 64", v)
+		}
+		o.Pipelines = n
+		rest.Del("pipelines")
 	}
 	if rest.Has("pool_max_conns") && hasOption(u, "max_conns") {
 		return nil, o, fail("options \"max_conns\" and \"pool_max_conns\" both given")

@@ -15,7 +15,7 @@ import (
 	"github.com/ginkit/sessions/internal/sqlstore"
 )
 
-func mustParse(t *testing.T, dsn string) (*pgxpool.Config, sqlstore.Options) {
+func mustParse(t *testing.T, dsn string) (*pgxpool.Config, dsnOptions) {
 	t.Helper()
 	u, err := url.Parse(dsn)
 	if err != nil {
@@ -30,7 +30,7 @@ func mustParse(t *testing.T, dsn string) (*pgxpool.Config, sqlstore.Options) {
 
 func TestParseDSNDefaults(t *testing.T) {
 	cfg, o := mustParse(t, "postgres://app:pw@db.example/appdb")
-	want := sqlstore.Options{Table: "ginkit_sessions", CreateTable: true, SweepInterval: 5 * time.Minute, Timeout: 5 * time.Second, MaxConns: 10}
+	want := dsnOptions{Options: sqlstore.Options{Table: "ginkit_sessions", CreateTable: true, SweepInterval: 5 * time.Minute, Timeout: 5 * time.Second, MaxConns: 10}, Pipelines: 2}
 	if o != want {
 		t.Errorf("Options = %+v; want %+v", o, want)
 	}
@@ -49,27 +49,32 @@ func TestParseDSNDefaults(t *testing.T) {
 func TestParseDSNOptions(t *testing.T) {
 	for _, tc := range []struct {
 		dsn   string
-		check func(*pgxpool.Config, sqlstore.Options) bool
+		check func(*pgxpool.Config, dsnOptions) bool
 	}{
-		{"postgres://h/db?table=app_sessions", func(_ *pgxpool.Config, o sqlstore.Options) bool { return o.Table == "app_sessions" }},
-		{"postgres://h/db?create_table=false", func(_ *pgxpool.Config, o sqlstore.Options) bool { return !o.CreateTable }},
-		{"postgres://h/db?create_table=true", func(_ *pgxpool.Config, o sqlstore.Options) bool { return o.CreateTable }},
-		{"postgres://h/db?sweep_interval=0", func(_ *pgxpool.Config, o sqlstore.Options) bool { return o.SweepInterval == 0 }},
-		{"postgres://h/db?sweep_interval=90s", func(_ *pgxpool.Config, o sqlstore.Options) bool { return o.SweepInterval == 90*time.Second }},
-		{"postgres://h/db?timeout=250ms", func(_ *pgxpool.Config, o sqlstore.Options) bool { return o.Timeout == 250*time.Millisecond }},
-		{"postgres://h/db?max_conns=3", func(c *pgxpool.Config, _ sqlstore.Options) bool { return c.MaxConns == 3 }},
-		{"postgres://h/db?pool_max_conns=7", func(c *pgxpool.Config, _ sqlstore.Options) bool { return c.MaxConns == 7 }},
-		{"postgres://h:6543/db", func(c *pgxpool.Config, _ sqlstore.Options) bool { return c.ConnConfig.Port == 6543 }},
-		{"postgresql://h/db", func(c *pgxpool.Config, _ sqlstore.Options) bool { return c.ConnConfig.Host == "h" }},
-		{"postgres://h/db?sslmode=disable", func(c *pgxpool.Config, _ sqlstore.Options) bool { return c.ConnConfig.TLSConfig == nil }},
-		{"postgres://h/db?sslmode=require", func(c *pgxpool.Config, _ sqlstore.Options) bool { return c.ConnConfig.TLSConfig != nil }},
-		{"postgres://h/db?default_query_exec_mode=simple_protocol", func(c *pgxpool.Config, _ sqlstore.Options) bool {
+		{"postgres://h/db?table=app_sessions", func(_ *pgxpool.Config, o dsnOptions) bool { return o.Table == "app_sessions" }},
+		{"postgres://h/db?create_table=false", func(_ *pgxpool.Config, o dsnOptions) bool { return !o.CreateTable }},
+		{"postgres://h/db?create_table=true", func(_ *pgxpool.Config, o dsnOptions) bool { return o.CreateTable }},
+		{"postgres://h/db?sweep_interval=0", func(_ *pgxpool.Config, o dsnOptions) bool { return o.SweepInterval == 0 }},
+		{"postgres://h/db?sweep_interval=90s", func(_ *pgxpool.Config, o dsnOptions) bool { return o.SweepInterval == 90*time.Second }},
+		{"postgres://h/db?pipelines=0", func(_ *pgxpool.Config, o dsnOptions) bool { return o.Pipelines == 0 }},
+		{"postgres://h/db?pipelines=8&application_name=web", func(c *pgxpool.Config, o dsnOptions) bool {
+			_, sent := c.ConnConfig.RuntimeParams["pipelines"] // not a server parameter
+			return o.Pipelines == 8 && !sent
+		}},
+		{"postgres://h/db?timeout=250ms", func(_ *pgxpool.Config, o dsnOptions) bool { return o.Timeout == 250*time.Millisecond }},
+		{"postgres://h/db?max_conns=3", func(c *pgxpool.Config, _ dsnOptions) bool { return c.MaxConns == 3 }},
+		{"postgres://h/db?pool_max_conns=7", func(c *pgxpool.Config, _ dsnOptions) bool { return c.MaxConns == 7 }},
+		{"postgres://h:6543/db", func(c *pgxpool.Config, _ dsnOptions) bool { return c.ConnConfig.Port == 6543 }},
+		{"postgresql://h/db", func(c *pgxpool.Config, _ dsnOptions) bool { return c.ConnConfig.Host == "h" }},
+		{"postgres://h/db?sslmode=disable", func(c *pgxpool.Config, _ dsnOptions) bool { return c.ConnConfig.TLSConfig == nil }},
+		{"postgres://h/db?sslmode=require", func(c *pgxpool.Config, _ dsnOptions) bool { return c.ConnConfig.TLSConfig != nil }},
+		{"postgres://h/db?default_query_exec_mode=simple_protocol", func(c *pgxpool.Config, _ dsnOptions) bool {
 			return c.ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeSimpleProtocol
 		}},
-		{"postgres://h/db?default_query_exec_mode=exec", func(c *pgxpool.Config, _ sqlstore.Options) bool {
+		{"postgres://h/db?default_query_exec_mode=exec", func(c *pgxpool.Config, _ dsnOptions) bool {
 			return c.ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeExec
 		}},
-		{"postgres://h/db?application_name=web&search_path=app", func(c *pgxpool.Config, _ sqlstore.Options) bool {
+		{"postgres://h/db?application_name=web&search_path=app", func(c *pgxpool.Config, _ dsnOptions) bool {
 			p := c.ConnConfig.RuntimeParams
 			return p["application_name"] == "web" && p["search_path"] == "app" && p["table"] == ""
 		}},
@@ -100,6 +105,9 @@ func TestParseDSNErrors(t *testing.T) {
 		{"postgres://h/db?sweep_interval=-1s", []string{`"sweep_interval"`, `"-1s"`}},
 		{"postgres://h/db?timeout=0", []string{`"timeout"`, `"0"`}},
 		{"postgres://h/db?timeout=x", []string{`"timeout"`, `"x"`}},
+		{"postgres://h/db?pipelines=many", []string{`"pipelines"`, `"many"`}},
+		{"postgres://h/db?pipelines=-1", []string{`"pipelines"`, `"-1"`}},
+		{"postgres://h/db?pipelines=65", []string{`"pipelines"`, `"65"`}},
 		{"postgres://h/db?max_conns=0", []string{`"max_conns"`, `"0"`}},
 		{"postgres://h/db?max_conns=many", []string{`"max_conns"`, `"many"`}},
 		{"postgres://h/db?timeout=1s&timeout=2s", []string{`"timeout" given 2 times`}},

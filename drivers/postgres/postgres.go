@@ -50,6 +50,35 @@ type Options struct {
 	// Timeout bounds each operation (each round trip of Scan and Sweep).
 	// Zero means 5 seconds; negative means only the caller's context does.
 	Timeout time.Duration
+
+	// Pipelines is the number of connections that carry the statements
+	// of one session row (load, save, touch, delete) in batches, for
+	// reads and as many again for writes (DSN pipelines). Statements that
+	// concurrent requests issue while these connections are busy go to
+	// PostgreSQL together: one round trip, one transaction, and for
+	// writes one flush of the write-ahead log, with the results of each
+	// exactly as if it had been sent alone (see pipeline.go). Zero means
+	// DefaultPipelines; negative sends every statement on its own, as is
+	// needed behind a pooler that refuses transactions of several
+	// statements (PgBouncer in statement mode). More pipelines let one
+	// instance keep more of the database's cores busy, at the price of
+	// smaller batches.
+	Pipelines int
+}
+
+// DefaultPipelines is the number of pipelines for reads, and for writes,
+// when Options.Pipelines is zero or the DSN has no pipelines option.
+const DefaultPipelines = 2
+
+// pipelines resolves Options.Pipelines.
+func pipelines(n int) int {
+	switch {
+	case n == 0:
+		return DefaultPipelines
+	case n < 0:
+		return 0
+	}
+	return n
 }
 
 // The contract this package implements, checked at compile time.
@@ -86,7 +115,7 @@ func New(pool *pgxpool.Pool, opts Options) (*Driver, error) {
 		return nil, errors.New("postgres: open: nil pool")
 	}
 	c := sqlstore.Resolve(opts.Table, opts.NoCreateTable, opts.SweepInterval, opts.Timeout)
-	return newDriver(&pgxDB{pool: pool}, c)
+	return newDriver(newPgxDB(pool, false, pipelines(opts.Pipelines)), c)
 }
 
 func newDriver(db sqlstore.DB, c sqlstore.Config) (*Driver, error) {
@@ -99,11 +128,40 @@ func newDriver(db sqlstore.DB, c sqlstore.Config) (*Driver, error) {
 	return &Driver{Store: s}, nil
 }
 
-// pgxDB adapts a pgx pool to sqlstore.DB. pgx prepares and caches each
-// statement per connection (unless the DSN picks another exec mode).
+// pgxDB adapts a pgx pool to sqlstore.DB and sqlstore.RowDB. pgx
+// prepares and caches each statement per connection (unless the DSN picks
+// another exec mode). With a pipeline, the row statements go through it.
 type pgxDB struct {
 	pool  *pgxpool.Pool
 	owned bool
+	pipe  *pipeline // nil: every statement on its own
+}
+
+// newPgxDB returns an adapter of pool; owned makes its Close close the
+// pool; a positive pipelines sends the row statements through a pipeline
+// with that many workers for reads and as many for writes.
+func newPgxDB(pool *pgxpool.Pool, owned bool, pipelines int) *pgxDB {
+	p := &pgxDB{pool: pool, owned: owned}
+	if pipelines > 0 {
+		p.pipe = newPipeline(pool, pipelines)
+	}
+	return p
+}
+
+// ExecRow implements sqlstore.RowDB.
+func (p *pgxDB) ExecRow(ctx context.Context, key, query string, args ...any) (int64, error) {
+	if p.pipe == nil {
+		return p.Exec(ctx, query, args...)
+	}
+	return p.pipe.exec(ctx, key, query, args)
+}
+
+// QueryRowOf implements sqlstore.RowDB.
+func (p *pgxDB) QueryRowOf(ctx context.Context, key, query string, args []any, dest ...any) (bool, error) {
+	if p.pipe == nil {
+		return p.QueryRow(ctx, query, args, dest...)
+	}
+	return p.pipe.queryRow(ctx, key, query, args, dest)
 }
 
 // Exec implements sqlstore.DB.
@@ -130,8 +188,12 @@ func (p *pgxDB) QueryStrings(ctx context.Context, query string, args ...any) ([]
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-// Close implements sqlstore.DB: it closes the pool if the Driver owns it.
+// Close implements sqlstore.DB: it stops the pipeline once the batches
+// it holds have run, and closes the pool if the Driver owns it.
 func (p *pgxDB) Close() {
+	if p.pipe != nil {
+		p.pipe.close()
+	}
 	if p.owned {
 		p.pool.Close()
 	}

@@ -28,11 +28,12 @@ func TestConformance(t *testing.T) {
 }
 
 // TestConformanceSimpleProtocol runs the suite as behind PgBouncer in
-// transaction mode: no prepared statements, arguments interpolated by pgx.
+// transaction mode (no prepared statements, arguments interpolated by
+// pgx) and in statement mode (no pipelines: every statement alone).
 func TestConformanceSimpleProtocol(t *testing.T) {
-	for _, mode := range []string{"simple_protocol", "exec"} {
-		t.Run(mode, func(t *testing.T) {
-			dsn := dsnFor(t, "default_query_exec_mode="+mode+"&table="+freshTable())
+	for _, query := range []string{"default_query_exec_mode=simple_protocol", "default_query_exec_mode=exec", "pipelines=0"} {
+		t.Run(query, func(t *testing.T) {
+			dsn := dsnFor(t, query+"&table="+freshTable())
 			sessionstest.TestDriver(t, func(t *testing.T) sessionstest.Driver {
 				u, _ := url.Parse(dsn)
 				d, err := postgres.Open(u)

@@ -25,6 +25,25 @@ type DB interface {
 	Close()
 }
 
+// RowDB is an optional interface of a DB that can do better with the
+// statements that touch one session row (Load, Create, Update, Touch and
+// Delete) when it knows that row's key: the PostgreSQL driver sends the
+// ones that arrive together in one round trip (see its pipeline.go), and
+// orders the writes among them by key. A Store calls these methods, when
+// its DB has them, for exactly those statements, with the key they
+// concern; every other statement goes through DB. Their results must be
+// exactly those of Exec and QueryRow: in particular, a positive row count
+// means the write is committed.
+type RowDB interface {
+	DB
+
+	// ExecRow is Exec of a statement that changes at most the row of key.
+	ExecRow(ctx context.Context, key, query string, args ...any) (int64, error)
+
+	// QueryRowOf is QueryRow of a query that reads at most the row of key.
+	QueryRowOf(ctx context.Context, key, query string, args []any, dest ...any) (found bool, err error)
+}
+
 // Statements is the SQL of one dialect for one pair of tables. The table
 // names in it are validated and quoted by the dialect. Every statement is
 // a single statement that runs on its own (autocommit): no transaction and

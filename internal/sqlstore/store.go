@@ -16,8 +16,10 @@
 // Every operation is one statement: Load one SELECT, a conditional Save
 // one INSERT-or-replace-if-expired (version 0) or one UPDATE … WHERE
 // version = old, Touch one UPDATE of the deadline. There are no
-// transactions and no explicit row locks, so no request waits on another
-// beyond the database's own row locking of a single statement. Rows whose
+// read-modify-write transactions and no explicit row locks, so no request
+// waits on another beyond the database's own row locking of a single
+// statement (a DB that sends several such statements in one batch, as the
+// PostgreSQL driver's does, holds a row's lock until the batch commits). Rows whose
 // deadline has passed are never returned; a background sweep deletes them
 // in bounded batches.
 package sqlstore
@@ -81,6 +83,7 @@ type Config struct {
 // use, and several Stores (in any number of processes) may share tables.
 type Store struct {
 	db   DB
+	rows RowDB // db, if it is one
 	name string
 	sql  Statements
 	cfg  Config
@@ -113,6 +116,7 @@ func New(db DB, d Dialect, cfg Config) (*Store, error) {
 		d:      d,
 		initMu: make(chan struct{}, 1),
 	}
+	s.rows, _ = db.(RowDB)
 	if cfg.SweepInterval > 0 {
 		ctx, cancel := context.WithCancel(context.Background())
 		s.stopSweep = cancel
@@ -215,7 +219,7 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, uint64, time.Time
 		version int64
 		expires int64
 	)
-	found, err := s.db.QueryRow(ctx, s.sql.Load, []any{key}, &data, &version, &expires)
+	found, err := s.queryRow(ctx, key, s.sql.Load, []any{key}, &data, &version, &expires)
 	if err != nil {
 		return nil, 0, time.Time{}, s.fail("load", err)
 	}
@@ -249,9 +253,9 @@ func (s *Store) Save(ctx context.Context, key string, record []byte, version uin
 	next := int64(NewVersion(version))
 	var n int64
 	if version == 0 {
-		n, err = s.db.Exec(ctx, s.sql.Create, key, record, next, TTLMillis(ttl))
+		n, err = s.execRow(ctx, key, s.sql.Create, key, record, next, TTLMillis(ttl))
 	} else {
-		n, err = s.db.Exec(ctx, s.sql.Update, record, next, TTLMillis(ttl), key, int64(version))
+		n, err = s.execRow(ctx, key, s.sql.Update, record, next, TTLMillis(ttl), key, int64(version))
 	}
 	if err != nil {
 		return false, s.fail("save", err)
@@ -271,7 +275,7 @@ func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration) error 
 		return err
 	}
 	defer cancel()
-	if _, err := s.db.Exec(ctx, s.sql.Touch, TTLMillis(ttl), key); err != nil {
+	if _, err := s.execRow(ctx, key, s.sql.Touch, TTLMillis(ttl), key); err != nil {
 		return s.fail("touch", err)
 	}
 	return nil
@@ -288,10 +292,28 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	defer cancel()
-	if _, err := s.db.Exec(ctx, s.sql.Delete, key); err != nil {
+	if _, err := s.execRow(ctx, key, s.sql.Delete, key); err != nil {
 		return s.fail("delete", err)
 	}
 	return nil
+}
+
+// execRow runs a statement that changes at most the row of key, through
+// the DB's RowDB side if it has one.
+func (s *Store) execRow(ctx context.Context, key, query string, args ...any) (int64, error) {
+	if s.rows != nil {
+		return s.rows.ExecRow(ctx, key, query, args...)
+	}
+	return s.db.Exec(ctx, query, args...)
+}
+
+// queryRow runs a query that reads at most the row of key, through the
+// DB's RowDB side if it has one.
+func (s *Store) queryRow(ctx context.Context, key, query string, args []any, dest ...any) (bool, error) {
+	if s.rows != nil {
+		return s.rows.QueryRowOf(ctx, key, query, args, dest...)
+	}
+	return s.db.QueryRow(ctx, query, args, dest...)
 }
 
 // Close stops the sweep, marks the Store closed (every later call,
