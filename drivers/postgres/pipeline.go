@@ -99,8 +99,9 @@ type pipeline struct {
 	once   sync.Once
 
 	// Counters for the tests: round trips made and statements they
-	// carried (retries on their own included).
-	trips, stmts atomic.Int64
+	// carried (retries on their own included), and the statements
+	// waiting for a worker now.
+	trips, stmts, waiting atomic.Int64
 }
 
 // newPipeline starts workers readers and as many writers over pool.
@@ -147,11 +148,15 @@ func (p *pipeline) queryRow(ctx context.Context, key, query string, args, dest [
 // do hands op to a worker of q and waits for its results. It returns an
 // error of its own only if op was never sent.
 func (p *pipeline) do(ctx context.Context, q chan *rowOp, op *rowOp) error {
+	p.waiting.Add(1)
 	select {
 	case q <- op:
+		p.waiting.Add(-1)
 	case <-ctx.Done():
+		p.waiting.Add(-1)
 		return ctx.Err()
 	case <-p.stop:
+		p.waiting.Add(-1)
 		return errPipelineClosed
 	}
 	select {

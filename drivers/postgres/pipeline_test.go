@@ -78,21 +78,24 @@ func occupy(t *testing.T, p *pipeline, write bool, d time.Duration) (wait func()
 	}
 }
 
-// queue runs n calls of fn concurrently, waits until they are all on
-// their way, and returns a function that waits for them to end.
-func queue(n int, fn func(i int)) (wait func()) {
-	var started, ended sync.WaitGroup
-	started.Add(n)
+// queue runs n calls of fn concurrently, each sending one statement
+// through p, waits until they all wait for p's busy worker, and returns a
+// function that waits for them to end.
+func queue(t *testing.T, p *pipeline, n int, fn func(i int)) (wait func()) {
+	t.Helper()
+	var ended sync.WaitGroup
 	ended.Add(n)
 	for i := range n {
 		go func() {
 			defer ended.Done()
-			started.Done()
 			fn(i)
 		}()
 	}
-	started.Wait()
-	time.Sleep(100 * time.Millisecond) // from go to the queue's send: microseconds
+	for deadline := time.Now().Add(10 * time.Second); p.waiting.Load() < int64(n); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d statements queued after 10s", p.waiting.Load(), n)
+		}
+	}
 	return ended.Wait
 }
 
@@ -107,10 +110,10 @@ func TestPipelineBatchesWaitingWrites(t *testing.T) {
 			p := newPipeline(pool, 1)
 			defer p.close()
 
-			wait := occupy(t, p, true, 300*time.Millisecond)
+			wait := occupy(t, p, true, 500*time.Millisecond)
 			counts := make([]int64, 2*len(keys))
 			errs := make([]error, len(counts))
-			done := queue(len(counts), func(i int) {
+			done := queue(t, p, len(counts), func(i int) {
 				// Half the writes change a row, half match none.
 				k := keys[i%len(keys)]
 				if i >= len(keys) {
@@ -152,10 +155,10 @@ func TestPipelineFailedWriteRollsBackAndRetries(t *testing.T) {
 			p := newPipeline(pool, 1)
 			defer p.close()
 
-			wait := occupy(t, p, true, 300*time.Millisecond)
+			wait := occupy(t, p, true, 500*time.Millisecond)
 			counts := make([]int64, len(keys))
 			errs := make([]error, len(keys))
-			done := queue(len(keys), func(i int) {
+			done := queue(t, p, len(keys), func(i int) {
 				data := []byte{byte(i)}
 				if keys[i] == "c" {
 					data = []byte{0xba, 0xd0} // refused by the CHECK constraint
@@ -197,11 +200,11 @@ func TestPipelineFailedReadRetriesTheOthers(t *testing.T) {
 			p := newPipeline(pool, 1)
 			defer p.close()
 
-			wait := occupy(t, p, false, 300*time.Millisecond)
+			wait := occupy(t, p, false, 500*time.Millisecond)
 			got := make([]string, len(keys))
 			found := make([]bool, len(keys))
 			errs := make([]error, len(keys))
-			done := queue(len(keys), func(i int) {
+			done := queue(t, p, len(keys), func(i int) {
 				q := `SELECT k FROM ` + table + ` WHERE k = $1`
 				if keys[i] == "b" {
 					q = `SELECT k FROM ` + table + ` WHERE k = $1 AND 1/0 = 1` // division by zero
@@ -285,14 +288,16 @@ func TestPipelineCallerGivingUp(t *testing.T) {
 	p := newPipeline(pool, 1)
 	defer p.close()
 
-	wait := occupy(t, p, true, 300*time.Millisecond)
+	wait := occupy(t, p, true, 500*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
 		_, err := p.exec(ctx, "x", `INSERT INTO `+table+` (k) VALUES ('x')`, nil)
 		errc <- err
 	}()
-	time.Sleep(100 * time.Millisecond)
+	for p.waiting.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Errorf("exec = %v; want context.Canceled", err)
