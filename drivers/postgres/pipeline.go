@@ -43,12 +43,14 @@ import (
 //     the one that really fails reports an error; in a batch of reads,
 //     the failed reads are sent again on their own;
 //   - any other error (the connection lost, the deadline passed) leaves
-//     the outcome unknown, as it would for a lone statement, and every
-//     statement of the batch reports it;
+//     a write's outcome unknown, as it would for a lone statement: every
+//     write of the batch reports it, and so does every read not answered
+//     before it;
 //   - a statement whose caller gives up before a worker takes it is never
 //     sent. Once taken, the caller waits for the batch, whose deadline is
 //     the latest of its statements' (each at most the driver's timeout),
-//     so a statement is never reported failed while it may still commit.
+//     so one caller's short deadline never fails its batch-mates, and a
+//     caller never returns while its statement may still commit.
 //
 // There are Options.Pipelines workers for reads and as many for writes
 // (DSN pipelines, default 2), each using one pooled connection while it
