@@ -30,14 +30,14 @@ func freshTable() string {
 
 // dsnFor returns a DSN for the shared server's postgres database, with
 // the given options (table, sweep_interval, …).
-func dsnFor(t *testing.T, query string) string {
+func dsnFor(t testing.TB, query string) string {
 	t.Helper()
 	return testserver.SharedPostgres(t).DSN("postgres", query)
 }
 
 // openDSN opens a driver from dsn with postgres.Open and closes it when
 // the test ends.
-func openDSN(t *testing.T, dsn string) *postgres.Driver {
+func openDSN(t testing.TB, dsn string) *postgres.Driver {
 	t.Helper()
 	u, err := url.Parse(dsn)
 	if err != nil {
