@@ -24,17 +24,22 @@ import (
 // write also waits for its own flush of the write-ahead log. So the
 // statements of one session row (Load, Create, Update, Touch, Delete)
 // that arrive while others are on their way are sent together, in one
-// round trip on one connection, as rueidis does for Redis: a worker takes
-// one waiting statement, then every other one already waiting (up to
-// maxBatch), and sends them as one pgx.Batch. Nothing waits to fill a
-// batch: a lone statement goes at once, alone, as before; batches form
-// only when statements queue up, which is when they pay.
+// round trip on one connection, as rueidis does for Redis. There is no
+// goroutine of the pipeline's own and no timer. Each direction has a few
+// slots (batches in flight). A caller that finds a slot free leads: it
+// takes every statement already waiting (up to maxBatch), sends them with
+// its own as one pgx.Batch on its own goroutine, hands out the results
+// and frees the slot. A caller that finds every slot taken waits, until a
+// leader takes its statement into a batch or a slot frees up and it
+// leads. A lone statement thus goes at once, alone, from its own
+// goroutine, exactly as without the pipeline; batches form only when
+// statements queue up, which is when they pay.
 //
-// Reads and writes have their own queues and workers, so a read never
-// waits for a commit. A batch is one implicit transaction (pgx sends one
-// Sync), so a batch of writes is committed by one flush of the log. Its
-// writes are sent in the order of their keys: two batches that write the
-// same rows lock them in the same order, and cannot deadlock.
+// Reads and writes have their own slots, so a read never waits for a
+// commit. A batch is one implicit transaction (pgx sends one Sync), so a
+// batch of writes is committed by one flush of the log. Its writes are
+// sent in the order of their keys: two batches that write the same rows
+// lock them in the same order, and cannot deadlock.
 //
 // Results are exactly those of the statements sent one by one:
 //   - if PostgreSQL reports an error for any statement of a batch of
@@ -46,34 +51,28 @@ import (
 //     a write's outcome unknown, as it would for a lone statement: every
 //     write of the batch reports it, and so does every read not answered
 //     before it;
-//   - a statement whose caller gives up before a worker takes it is never
-//     sent. Once taken, the caller waits for the batch, whose deadline is
-//     the latest of its statements' (each at most the driver's timeout),
-//     so one caller's short deadline never fails its batch-mates, and a
-//     caller never returns while its statement may still commit.
+//   - a statement whose caller gives up while it waits is never sent.
+//     Once a leader took it, the caller waits for the batch, whose
+//     deadline is the latest of its statements' (each at most the
+//     driver's timeout), so one caller's short deadline never fails its
+//     batch-mates, and a caller never returns while its statement may
+//     still commit.
 //
-// There are Options.Pipelines workers for reads and as many for writes
-// (DSN pipelines, default 2), each using one pooled connection while it
-// runs a batch. Few workers make big batches: on the load harness, two
-// per direction served about 1.5 times the requests of one per pooled
+// There are Options.Pipelines slots for reads and as many for writes
+// (DSN pipelines, default 2), each using one pooled connection while its
+// batch runs. Few slots make big batches: on the load harness, two per
+// direction served about 1.5 times the requests of one per pooled
 // connection. More keep more of a big database server's cores busy from
-// one instance. Zero workers (pipelines=0) send every statement on its
-// own, as is needed behind a pooler that refuses transactions of several
+// one instance. Zero (pipelines=0) sends every statement on its own, as
+// is needed behind a pooler that refuses transactions of several
 // statements (PgBouncer in statement mode).
 
 // maxBatch is the most statements one round trip carries.
 const maxBatch = 64
 
 // errPipelineClosed is what a statement gets when the driver closed
-// before a worker took it.
+// before it was sent.
 var errPipelineClosed = errors.New("closed")
-
-// Op states.
-const (
-	opWaiting   int32 = iota // queued, not yet taken by a worker
-	opTaken                  // in a batch: it will run, its caller waits
-	opAbandoned              // its caller gave up first: never sent
-)
 
 // rowOp is one statement of one session row.
 type rowOp struct {
@@ -82,57 +81,61 @@ type rowOp struct {
 	args  []any
 	dest  []any // a read's scan targets; nil for a write
 	ctx   context.Context
-
-	state atomic.Int32
-	done  chan struct{} // closed by the worker when the results are in
+	done  chan struct{} // a follower's: closed when its results are in
 
 	n     int64 // rows a write changed
 	found bool  // a read found its row
 	err   error
 }
 
-// pipeline sends the row statements of a pool in batches.
+// lane is one direction of a pipeline: reads or writes.
+type lane struct {
+	write bool
+	slots chan struct{} // a token per batch in flight, Options.Pipelines of them
+	q     chan *rowOp   // unbuffered: a follower's op waits in its send until a leader takes it
+}
+
+// pipeline sends the row statements of a pool in batches. It has no
+// goroutine of its own: the caller that finds a free slot leads a batch
+// of its own statement and every one that waits, on its own goroutine.
 type pipeline struct {
-	pool   *pgxpool.Pool
-	reads  chan *rowOp // unbuffered: an op waits in its sender until taken
-	writes chan *rowOp
-	stop   chan struct{}
-	wg     sync.WaitGroup
-	once   sync.Once
+	pool          *pgxpool.Pool
+	reads, writes lane
+	stop          chan struct{}
+	once          sync.Once
 
 	// Counters for the tests: round trips made and statements they
 	// carried (retries on their own included), and the statements
-	// waiting for a worker now.
+	// waiting for a leader now.
 	trips, stmts, waiting atomic.Int64
 }
 
-// newPipeline starts workers readers and as many writers over pool.
-func newPipeline(pool *pgxpool.Pool, workers int) *pipeline {
-	p := &pipeline{
-		pool:   pool,
-		reads:  make(chan *rowOp),
-		writes: make(chan *rowOp),
-		stop:   make(chan struct{}),
+// newPipeline returns a pipeline over pool with slots batches in flight
+// for reads and as many for writes.
+func newPipeline(pool *pgxpool.Pool, slots int) *pipeline {
+	newLane := func(write bool) lane {
+		return lane{write: write, slots: make(chan struct{}, slots), q: make(chan *rowOp)}
 	}
-	p.wg.Add(2 * workers)
-	for range workers {
-		go p.worker(p.reads, false)
-		go p.worker(p.writes, true)
-	}
-	return p
+	return &pipeline{pool: pool, reads: newLane(false), writes: newLane(true), stop: make(chan struct{})}
 }
 
-// close stops the workers after the batches they hold have run; a
-// statement sent afterwards gets errPipelineClosed.
+// close waits for the batches in flight to end; a statement sent
+// afterwards gets errPipelineClosed.
 func (p *pipeline) close() {
-	p.once.Do(func() { close(p.stop) })
-	p.wg.Wait()
+	p.once.Do(func() {
+		close(p.stop)
+		for _, l := range []*lane{&p.reads, &p.writes} {
+			for range cap(l.slots) {
+				l.slots <- struct{}{}
+			}
+		}
+	})
 }
 
 // exec runs a write of the row of key.
 func (p *pipeline) exec(ctx context.Context, key, query string, args []any) (int64, error) {
-	op := &rowOp{key: key, query: query, args: args, ctx: ctx, done: make(chan struct{})}
-	if err := p.do(ctx, p.writes, op); err != nil {
+	op := &rowOp{key: key, query: query, args: args, ctx: ctx}
+	if err := p.do(ctx, &p.writes, op); err != nil {
 		return 0, err
 	}
 	return op.n, op.err
@@ -140,20 +143,37 @@ func (p *pipeline) exec(ctx context.Context, key, query string, args []any) (int
 
 // queryRow runs a read of the row of key into dest.
 func (p *pipeline) queryRow(ctx context.Context, key, query string, args, dest []any) (bool, error) {
-	op := &rowOp{key: key, query: query, args: args, dest: dest, ctx: ctx, done: make(chan struct{})}
-	if err := p.do(ctx, p.reads, op); err != nil {
+	op := &rowOp{key: key, query: query, args: args, dest: dest, ctx: ctx}
+	if err := p.do(ctx, &p.reads, op); err != nil {
 		return false, err
 	}
 	return op.found, op.err
 }
 
-// do hands op to a worker of q and waits for its results. It returns an
-// error of its own only if op was never sent.
-func (p *pipeline) do(ctx context.Context, q chan *rowOp, op *rowOp) error {
+// do runs op through l and returns when its results are in. With a free
+// slot it leads a batch at once; otherwise it waits until a leader takes
+// op into its batch, or a slot frees up and it leads. It returns an error
+// of its own only if op was never sent.
+func (p *pipeline) do(ctx context.Context, l *lane, op *rowOp) error {
+	select {
+	case <-p.stop:
+		return errPipelineClosed
+	case l.slots <- struct{}{}:
+		p.lead(l, op)
+		return nil
+	default:
+	}
+	op.done = make(chan struct{})
 	p.waiting.Add(1)
 	select {
-	case q <- op:
+	case l.slots <- struct{}{}:
 		p.waiting.Add(-1)
+		p.lead(l, op)
+		return nil
+	case l.q <- op:
+		p.waiting.Add(-1)
+		<-op.done // taken: the batch's deadline bounds this wait
+		return nil
 	case <-ctx.Done():
 		p.waiting.Add(-1)
 		return ctx.Err()
@@ -161,57 +181,30 @@ func (p *pipeline) do(ctx context.Context, q chan *rowOp, op *rowOp) error {
 		p.waiting.Add(-1)
 		return errPipelineClosed
 	}
-	select {
-	case <-op.done:
-		return nil
-	case <-ctx.Done():
-		if op.state.CompareAndSwap(opWaiting, opAbandoned) {
-			return ctx.Err()
-		}
-		<-op.done // taken: the batch's deadline bounds this wait
-		return nil
-	}
 }
 
-// worker takes a statement from q, then every other one already waiting
-// there, and runs them, until the pipeline stops.
-func (p *pipeline) worker(q chan *rowOp, write bool) {
-	defer p.wg.Done()
-	batch := make([]*rowOp, 0, maxBatch)
-	for {
+// lead runs op with every other statement waiting in l (up to maxBatch)
+// as one batch, holding one of l's slots, which it then frees: the next
+// waiting caller takes it and leads the statements that queued meanwhile.
+func (p *pipeline) lead(l *lane, op *rowOp) {
+	batch := append(make([]*rowOp, 0, 8), op)
+drain:
+	for len(batch) < maxBatch {
 		select {
-		case op := <-q:
-			batch = append(batch[:0], op)
-		case <-p.stop:
-			return
+		case o := <-l.q:
+			batch = append(batch, o)
+		default:
+			break drain
 		}
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case op := <-q:
-				batch = append(batch, op)
-			default:
-				break drain
-			}
-		}
-		p.run(batch, write)
-		clear(batch) // let the ops go
 	}
+	p.run(batch, l.write)
+	<-l.slots
 }
 
-// run takes the ops of batch whose callers still wait and runs them: one
-// alone, several in one round trip.
-func (p *pipeline) run(batch []*rowOp, write bool) {
-	live := batch[:0]
-	for _, op := range batch {
-		if op.state.CompareAndSwap(opWaiting, opTaken) {
-			live = append(live, op)
-		}
-	}
-	switch len(live) {
-	case 0:
-		return
-	case 1:
+// run runs the ops of batch: one alone, several in one round trip, and
+// publishes their results.
+func (p *pipeline) run(live []*rowOp, write bool) {
+	if len(live) == 1 {
 		p.alone(live[0])
 		return
 	}
@@ -253,6 +246,13 @@ func (p *pipeline) run(batch []*rowOp, write bool) {
 			// The batch's end failed: its commit is unknown.
 			op.err = closeErr
 		}
+		op.finish()
+	}
+}
+
+// finish tells op's caller, if it waits, that its results are in.
+func (op *rowOp) finish() {
+	if op.done != nil {
 		close(op.done)
 	}
 }
@@ -268,7 +268,7 @@ func (p *pipeline) alone(op *rowOp) {
 		tag, err := p.pool.Exec(op.ctx, op.query, op.args...)
 		op.n, op.err = tag.RowsAffected(), err
 	}
-	close(op.done)
+	op.finish()
 }
 
 // scanRow scans row into dest, reporting no row as found == false.

@@ -49,10 +49,10 @@ func pipeTable(t *testing.T, query string, keys ...string) (string, *pgxpool.Poo
 // and the two that PgBouncer in transaction mode needs.
 var modes = []string{"", "default_query_exec_mode=simple_protocol", "default_query_exec_mode=exec"}
 
-// occupy sends a statement that keeps the pipeline's only worker of q
-// busy for d, and returns a function that waits for it. While it runs,
-// the statements sent after it wait in the queue, so the worker takes
-// them as one batch.
+// occupy sends a statement that holds the pipeline's only slot for
+// reads or writes for d, and returns a function that waits for it. While
+// it runs, the statements sent after it wait, and the first to get the
+// slot afterwards takes the others into its batch.
 func occupy(t *testing.T, p *pipeline, write bool, d time.Duration) (wait func()) {
 	t.Helper()
 	q := fmt.Sprintf("SELECT pg_sleep(%g)::text", d.Seconds())
@@ -68,7 +68,7 @@ func occupy(t *testing.T, p *pipeline, write bool, d time.Duration) (wait func()
 		_, err := p.queryRow(context.Background(), "", q, nil, []any{&s})
 		done <- err
 	}()
-	for p.trips.Load() == before { // wait until the worker sent it
+	for p.trips.Load() == before { // wait until it is sent
 		time.Sleep(time.Millisecond)
 	}
 	return func() {
@@ -79,7 +79,7 @@ func occupy(t *testing.T, p *pipeline, write bool, d time.Duration) (wait func()
 }
 
 // queue runs n calls of fn concurrently, each sending one statement
-// through p, waits until they all wait for p's busy worker, and returns a
+// through p, waits until they all wait for p's busy slot, and returns a
 // function that waits for them to end.
 func queue(t *testing.T, p *pipeline, n int, fn func(i int)) (wait func()) {
 	t.Helper()
@@ -100,7 +100,7 @@ func queue(t *testing.T, p *pipeline, n int, fn func(i int)) (wait func()) {
 }
 
 // TestPipelineBatchesWaitingWrites checks that writes sent while the
-// worker is busy go in one round trip, in every exec mode, each with its
+// slot is busy go in one round trip, in every exec mode, each with its
 // own row count.
 func TestPipelineBatchesWaitingWrites(t *testing.T) {
 	for _, mode := range modes {
@@ -282,7 +282,7 @@ func TestPipelineWritesDoNotDeadlock(t *testing.T) {
 }
 
 // TestPipelineCallerGivingUp checks that a statement whose caller's
-// context ends while it waits for a worker is never sent.
+// context ends while it waits for a slot is never sent.
 func TestPipelineCallerGivingUp(t *testing.T) {
 	table, pool := pipeTable(t, "")
 	p := newPipeline(pool, 1)
@@ -303,7 +303,7 @@ func TestPipelineCallerGivingUp(t *testing.T) {
 		t.Errorf("exec = %v; want context.Canceled", err)
 	}
 	wait()
-	// The worker is free again: the next statement runs, the given-up one
+	// The slot is free again: the next statement runs, the given-up one
 	// did not.
 	if _, err := p.exec(context.Background(), "y", `INSERT INTO `+table+` (k) VALUES ('y')`, nil); err != nil {
 		t.Fatal(err)

@@ -139,7 +139,7 @@ type pgxDB struct {
 
 // newPgxDB returns an adapter of pool; owned makes its Close close the
 // pool; a positive pipelines sends the row statements through a pipeline
-// with that many workers for reads and as many for writes.
+// with that many batches in flight for reads and as many for writes.
 func newPgxDB(pool *pgxpool.Pool, owned bool, pipelines int) *pgxDB {
 	p := &pgxDB{pool: pool, owned: owned}
 	if pipelines > 0 {
