@@ -61,8 +61,8 @@ import (
 // There are Options.Pipelines slots for reads and as many for writes
 // (DSN pipelines, default 2), each using one pooled connection while its
 // batch runs. Few slots make big batches: on the load harness, two per
-// direction served about 1.5 times the requests of one per pooled
-// connection. More keep more of a big database server's cores busy from
+// direction served 1.5 times the reads and 2 times the writes of one per
+// pooled connection. More keep more of a big database server's cores busy from
 // one instance. Zero (pipelines=0) sends every statement on its own, as
 // is needed behind a pooler that refuses transactions of several
 // statements (PgBouncer in statement mode).
