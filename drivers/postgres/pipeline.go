@@ -74,6 +74,10 @@ const maxBatch = 64
 // before it was sent.
 var errPipelineClosed = errors.New("closed")
 
+// errBatchPanicked is what the statements of a batch get when its leader
+// panicked (a bug) before their results were in.
+var errBatchPanicked = errors.New("batch aborted by a panic")
+
 // rowOp is one statement of one session row.
 type rowOp struct {
 	key   string
@@ -82,6 +86,8 @@ type rowOp struct {
 	dest  []any // a read's scan targets; nil for a write
 	ctx   context.Context
 	done  chan struct{} // a follower's: closed when its results are in
+
+	finished bool // finish was called (by the leader's goroutine)
 
 	n     int64 // rows a write changed
 	found bool  // a read found its row
@@ -188,6 +194,20 @@ func (p *pipeline) do(ctx context.Context, l *lane, op *rowOp) error {
 // waiting caller takes it and leads the statements that queued meanwhile.
 func (p *pipeline) lead(l *lane, op *rowOp) {
 	batch := append(make([]*rowOp, 0, 8), op)
+	defer func() {
+		if r := recover(); r != nil {
+			// Never strand the slot or the callers waiting on this
+			// batch, whatever failed.
+			for _, o := range batch {
+				if !o.finished {
+					o.err = errBatchPanicked
+					o.finish()
+				}
+			}
+			<-l.slots
+			panic(r)
+		}
+	}()
 drain:
 	for len(batch) < maxBatch {
 		select {
@@ -220,6 +240,12 @@ func (p *pipeline) run(live []*rowOp, write bool) {
 	p.trips.Add(1)
 	p.stmts.Add(int64(len(live)))
 	br := p.pool.SendBatch(ctx, b)
+	closed := false
+	defer func() {
+		if !closed { // a panic below: give the connection back all the same
+			_ = br.Close()
+		}
+	}()
 	for _, op := range live {
 		if op.dest != nil {
 			op.found, op.err = scanRow(br.QueryRow(), op.dest)
@@ -230,6 +256,7 @@ func (p *pipeline) run(live []*rowOp, write bool) {
 		}
 	}
 	closeErr := br.Close()
+	closed = true
 
 	rolledBack := serverError(closeErr)
 	for _, op := range live {
@@ -252,6 +279,7 @@ func (p *pipeline) run(live []*rowOp, write bool) {
 
 // finish tells op's caller, if it waits, that its results are in.
 func (op *rowOp) finish() {
+	op.finished = true
 	if op.done != nil {
 		close(op.done)
 	}

@@ -336,3 +336,53 @@ func TestPipelineClose(t *testing.T) {
 		t.Errorf("queryRow after close = %v; want errPipelineClosed", err)
 	}
 }
+
+// panicky is a scan target that panics, as a bug in a library might.
+type panicky struct{}
+
+func (*panicky) Scan(any) error { panic("boom") }
+
+// TestPipelinePanicFreesTheSlot checks that a panic while a batch runs
+// reaches the caller whose goroutine led it, fails the batch's other
+// statements instead of stranding their callers, and leaves the slot
+// free for the next statement.
+func TestPipelinePanicFreesTheSlot(t *testing.T) {
+	_, pool := pipeTable(t, "")
+	p := newPipeline(pool, 1)
+	defer p.close()
+
+	wait := occupy(t, p, false, 500*time.Millisecond)
+	const n = 4
+	errs := make([]error, n)
+	panics := make([]any, n)
+	done := queue(t, p, n, func(i int) {
+		defer func() { panics[i] = recover() }()
+		var s string
+		dest := []any{&s}
+		if i == 0 {
+			dest = []any{&panicky{}}
+		}
+		_, errs[i] = p.queryRow(context.Background(), "k", "SELECT 'x'", nil, dest)
+	})
+	wait()
+	done() // none of them is stranded
+	var led int
+	for i := range n {
+		switch {
+		case panics[i] != nil:
+			led++
+			if panics[i] != "boom" {
+				t.Errorf("caller %d panicked with %v; want boom", i, panics[i])
+			}
+		case !errors.Is(errs[i], errBatchPanicked):
+			t.Errorf("caller %d: %v; want errBatchPanicked", i, errs[i])
+		}
+	}
+	if led != 1 {
+		t.Errorf("%d callers saw the panic; want the one that led the batch", led)
+	}
+	var s string
+	if found, err := p.queryRow(context.Background(), "k", "SELECT 'y'", nil, []any{&s}); err != nil || !found || s != "y" {
+		t.Errorf("after the panic: %q, %v, %v; want y", s, found, err)
+	}
+}
