@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ginkit/sessions/internal/sqlstore/sqltest"
+
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/ginkit/sessions/internal/sqlstore"
@@ -77,49 +79,32 @@ func TestParseDSNOptions(t *testing.T) {
 }
 
 func TestParseDSNErrors(t *testing.T) {
-	for _, tc := range []struct {
-		dsn  string
-		want []string
-	}{
-		{"postgres://h/db", []string{`scheme "postgres"`}},
-		{"mysql:h", []string{"want mysql://host:port/database"}},
-		{"mysql://h", []string{`path ""`, "/database"}},
-		{"mysql://h/", []string{"/database"}},
-		{"mysql://h/a/b", []string{`path "/a/b"`}},
-		{"mysql://h:99999/db", []string{`port "99999"`}},
-		{"mysql://h:0/db", []string{`port "0"`}},
-		{"mysql://h/db?bogus=1", []string{`unknown option "bogus"`}},
-		{"mysql://h/db?parseTime=true", []string{`unknown option "parseTime"`}},
-		{"mysql://h/db?table=bad-name", []string{`"table"`, `"bad-name"`}},
-		{"mysql://h/db?table=x_users", []string{`"table"`, "_users"}},
-		{"mysql://h/db?create_table=maybe", []string{`"create_table"`, `"maybe"`}},
-		{"mysql://h/db?sweep_interval=soon", []string{`"sweep_interval"`, `"soon"`}},
-		{"mysql://h/db?timeout=0", []string{`"timeout"`, `"0"`}},
-		{"mysql://h/db?max_conns=-3", []string{`"max_conns"`, `"-3"`}},
-		{"mysql://h/db?connect_timeout=0", []string{`"connect_timeout"`, `"0"`}},
-		{"mysql://h/db?connect_timeout=x", []string{`"connect_timeout"`, `"x"`}},
-		{"mysql://h/db?tls=maybe", []string{`"tls"`, `"maybe"`}},
-		{"mysql://h/db?tls=true&tls=false", []string{`"tls" given 2 times`}},
-		{"mysql://h/db?a=%zz", []string{"malformed query"}},
-	} {
-		u, err := url.Parse(tc.dsn)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.dsn, err)
-		}
-		_, _, err = parseDSN(u)
-		if err == nil {
-			t.Errorf("parseDSN(%s) = nil error; want one", tc.dsn)
-			continue
-		}
-		if !strings.HasPrefix(err.Error(), "mysql: open: ") {
-			t.Errorf("parseDSN(%s) error %q lacks the mysql: open: prefix", tc.dsn, err)
-		}
-		for _, w := range tc.want {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("parseDSN(%s) error %q does not mention %q", tc.dsn, err, w)
-			}
-		}
+	parse := func(u *url.URL) error {
+		_, _, err := parseDSN(u)
+		return err
 	}
+	sqltest.DSNErrors(t, "mysql: open: ", parse, map[string][]string{
+		"postgres://h/db":                  {`scheme "postgres"`},
+		"mysql:h":                          {"want mysql://host:port/database"},
+		"mysql://h":                        {`path ""`, "/database"},
+		"mysql://h/":                       {"/database"},
+		"mysql://h/a/b":                    {`path "/a/b"`},
+		"mysql://h:99999/db":               {`port "99999"`},
+		"mysql://h:0/db":                   {`port "0"`},
+		"mysql://h/db?bogus=1":             {`unknown option "bogus"`},
+		"mysql://h/db?parseTime=true":      {`unknown option "parseTime"`},
+		"mysql://h/db?table=bad-name":      {`"table"`, `"bad-name"`},
+		"mysql://h/db?table=x_users":       {`"table"`, "_users"},
+		"mysql://h/db?create_table=maybe":  {`"create_table"`, `"maybe"`},
+		"mysql://h/db?sweep_interval=soon": {`"sweep_interval"`, `"soon"`},
+		"mysql://h/db?timeout=0":           {`"timeout"`, `"0"`},
+		"mysql://h/db?max_conns=-3":        {`"max_conns"`, `"-3"`},
+		"mysql://h/db?connect_timeout=0":   {`"connect_timeout"`, `"0"`},
+		"mysql://h/db?connect_timeout=x":   {`"connect_timeout"`, `"x"`},
+		"mysql://h/db?tls=maybe":           {`"tls"`, `"maybe"`},
+		"mysql://h/db?tls=true&tls=false":  {`"tls" given 2 times`},
+		"mysql://h/db?a=%zz":               {"malformed query"},
+	})
 }
 
 // TestErrorsHidePasswords checks every failing parse and the first use

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ginkit/sessions/internal/sqlstore/sqltest"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -87,58 +89,38 @@ func TestParseDSNOptions(t *testing.T) {
 }
 
 func TestParseDSNErrors(t *testing.T) {
-	for _, tc := range []struct {
-		dsn  string
-		want []string // each must appear in the error
-	}{
-		{"mysql://h/db", []string{`scheme "mysql"`}},
-		{"postgres:h", []string{"want postgres://host:port/database"}},
-		{"postgres://h/db?table=bad-name", []string{`"table"`, `"bad-name"`}},
-		{"postgres://h/db?table=1abc", []string{`"table"`, `"1abc"`}},
-		{"postgres://h/db?table=", []string{`"table"`}},
-		{"postgres://h/db?table=x_users", []string{`"table"`, `"x_users"`, "_users"}},
-		{"postgres://h/db?table=x_idx", []string{`"table"`, "_idx"}},
-		{"postgres://h/db?table=" + strings.Repeat("a", 46), []string{`"table"`, "45"}},
-		{"postgres://h/db?table=a%22b", []string{`"table"`}},
-		{"postgres://h/db?create_table=maybe", []string{`"create_table"`, `"maybe"`}},
-		{"postgres://h/db?sweep_interval=soon", []string{`"sweep_interval"`, `"soon"`}},
-		{"postgres://h/db?sweep_interval=-1s", []string{`"sweep_interval"`, `"-1s"`}},
-		{"postgres://h/db?timeout=0", []string{`"timeout"`, `"0"`}},
-		{"postgres://h/db?timeout=x", []string{`"timeout"`, `"x"`}},
-		{"postgres://h/db?pipelines=many", []string{`"pipelines"`, `"many"`}},
-		{"postgres://h/db?pipelines=-1", []string{`"pipelines"`, `"-1"`}},
-		{"postgres://h/db?pipelines=65", []string{`"pipelines"`, `"65"`}},
-		{"postgres://h/db?max_conns=0", []string{`"max_conns"`, `"0"`}},
-		{"postgres://h/db?max_conns=many", []string{`"max_conns"`, `"many"`}},
-		{"postgres://h/db?timeout=1s&timeout=2s", []string{`"timeout" given 2 times`}},
-		{"postgres://h/db?sslmode=disable&sslmode=require", []string{`"sslmode" given 2 times`}},
-		{"postgres://h/db?max_conns=2&pool_max_conns=3", []string{`"max_conns"`, `"pool_max_conns"`}},
-		{"postgres://h/db?sslmode=bogus", []string{"sslmode"}},
-		{"postgres://h/db?pool_max_conns=0", []string{"pool_max_conns"}},
-		{"postgres://h/db?default_query_exec_mode=fast", []string{"default_query_exec_mode"}},
-		{"postgres://h/db?a=%zz", []string{"malformed query"}},
-	} {
-		u, err := url.Parse(tc.dsn)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.dsn, err)
-		}
-		_, _, err = parseDSN(u)
-		if err == nil {
-			t.Errorf("parseDSN(%s) = nil error; want one", tc.dsn)
-			continue
-		}
-		if !strings.HasPrefix(err.Error(), "postgres: open: ") {
-			t.Errorf("parseDSN(%s) error %q lacks the postgres: open: prefix", tc.dsn, err)
-		}
-		if len(err.Error()) > 200 {
-			t.Errorf("parseDSN(%s) error is %d bytes long: %s", tc.dsn, len(err.Error()), err)
-		}
-		for _, w := range tc.want {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("parseDSN(%s) error %q does not mention %q", tc.dsn, err, w)
-			}
-		}
+	parse := func(u *url.URL) error {
+		_, _, err := parseDSN(u)
+		return err
 	}
+	sqltest.DSNErrors(t, "postgres: open: ", parse, map[string][]string{
+		"mysql://h/db":                                     {`scheme "mysql"`},
+		"postgres:h":                                       {"want postgres://host:port/database"},
+		"postgres://h/db?table=bad-name":                   {`"table"`, `"bad-name"`},
+		"postgres://h/db?table=1abc":                       {`"table"`, `"1abc"`},
+		"postgres://h/db?table=":                           {`"table"`},
+		"postgres://h/db?table=x_users":                    {`"table"`, `"x_users"`, "_users"},
+		"postgres://h/db?table=x_idx":                      {`"table"`, "_idx"},
+		"postgres://h/db?table=" + strings.Repeat("a", 46): {`"table"`, "45"},
+		"postgres://h/db?table=a%22b":                      {`"table"`},
+		"postgres://h/db?create_table=maybe":               {`"create_table"`, `"maybe"`},
+		"postgres://h/db?sweep_interval=soon":              {`"sweep_interval"`, `"soon"`},
+		"postgres://h/db?sweep_interval=-1s":               {`"sweep_interval"`, `"-1s"`},
+		"postgres://h/db?timeout=0":                        {`"timeout"`, `"0"`},
+		"postgres://h/db?timeout=x":                        {`"timeout"`, `"x"`},
+		"postgres://h/db?pipelines=many":                   {`"pipelines"`, `"many"`},
+		"postgres://h/db?pipelines=-1":                     {`"pipelines"`, `"-1"`},
+		"postgres://h/db?pipelines=65":                     {`"pipelines"`, `"65"`},
+		"postgres://h/db?max_conns=0":                      {`"max_conns"`, `"0"`},
+		"postgres://h/db?max_conns=many":                   {`"max_conns"`, `"many"`},
+		"postgres://h/db?timeout=1s&timeout=2s":            {`"timeout" given 2 times`},
+		"postgres://h/db?sslmode=disable&sslmode=require":  {`"sslmode" given 2 times`},
+		"postgres://h/db?max_conns=2&pool_max_conns=3":     {`"max_conns"`, `"pool_max_conns"`},
+		"postgres://h/db?sslmode=bogus":                    {"sslmode"},
+		"postgres://h/db?pool_max_conns=0":                 {"pool_max_conns"},
+		"postgres://h/db?default_query_exec_mode=fast":     {"default_query_exec_mode"},
+		"postgres://h/db?a=%zz":                            {"malformed query"},
+	})
 }
 
 // TestErrorsHidePasswords checks every failing parse, Open and first use

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ginkit/sessions/internal/sqlstore/sqltest"
+
 	"github.com/ginkit/sessions/internal/sqlstore"
 )
 
@@ -67,51 +69,31 @@ func TestParseDSNOptions(t *testing.T) {
 }
 
 func TestParseDSNErrors(t *testing.T) {
-	for _, tc := range []struct {
-		dsn  string
-		want []string
-	}{
-		{"file:///x.db", []string{`scheme "file"`}},
-		{"sqlite://host/x.db", []string{`host "host"`, "three slashes"}},
-		{"sqlite://var/x.db", []string{`host "var"`}},
-		{"sqlite:x.db", []string{`path "x.db"`, "absolute"}},
-		{"sqlite://", []string{"absolute"}},
-		{"sqlite:///", []string{"absolute"}},
-		{"sqlite:///tmp/", []string{"absolute file path"}},
-		{"sqlite://u:s3cr3t%21@/x.db", []string{"user information"}},
-		{"sqlite:///x.db?bogus=1", []string{`unknown option "bogus"`}},
-		{"sqlite:///x.db?_pragma=foo", []string{`unknown option "_pragma"`}},
-		{"sqlite:///x.db?table=a-b", []string{`"table"`, `"a-b"`}},
-		{"sqlite:///x.db?table=s_users", []string{`"table"`, "_users"}},
-		{"sqlite:///x.db?create_table=maybe", []string{`"create_table"`, `"maybe"`}},
-		{"sqlite:///x.db?sweep_interval=soon", []string{`"sweep_interval"`, `"soon"`}},
-		{"sqlite:///x.db?timeout=-1s", []string{`"timeout"`, `"-1s"`}},
-		{"sqlite:///x.db?max_conns=0", []string{`"max_conns"`, `"0"`}},
-		{"sqlite:///x.db?busy_timeout=forever", []string{`"busy_timeout"`, `"forever"`}},
-		{"sqlite:///x.db?busy_timeout=-1s", []string{`"busy_timeout"`, `"-1s"`}},
-		{"sqlite:///x.db?timeout=1s&timeout=1s", []string{`"timeout" given 2 times`}},
-		{"sqlite:///x.db?busy_timeout=1s&busy_timeout=1s", []string{`"busy_timeout" given 2 times`}},
-		{"sqlite:///x.db?a=%zz", []string{"malformed query"}},
-	} {
-		u, err := url.Parse(tc.dsn)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.dsn, err)
-		}
-		_, err = parseDSN(u)
-		if err == nil {
-			t.Errorf("parseDSN(%s) = nil error; want one", tc.dsn)
-			continue
-		}
-		if !strings.HasPrefix(err.Error(), "sqlite: open: ") {
-			t.Errorf("parseDSN(%s) error %q lacks the sqlite: open: prefix", tc.dsn, err)
-		}
-		if strings.Contains(err.Error(), "s3cr3t") {
-			t.Errorf("parseDSN(%s) error shows the password: %v", tc.dsn, err)
-		}
-		for _, w := range tc.want {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("parseDSN(%s) error %q does not mention %q", tc.dsn, err, w)
-			}
-		}
+	parse := func(u *url.URL) error {
+		_, err := parseDSN(u)
+		return err
 	}
+	sqltest.DSNErrors(t, "sqlite: open: ", parse, map[string][]string{
+		"file:///x.db":                                   {`scheme "file"`},
+		"sqlite://host/x.db":                             {`host "host"`, "three slashes"},
+		"sqlite://var/x.db":                              {`host "var"`},
+		"sqlite:x.db":                                    {`path "x.db"`, "absolute"},
+		"sqlite://":                                      {"absolute"},
+		"sqlite:///":                                     {"absolute"},
+		"sqlite:///tmp/":                                 {"absolute file path"},
+		"sqlite://u:s3cr3t%21@/x.db":                     {"user information"},
+		"sqlite:///x.db?bogus=1":                         {`unknown option "bogus"`},
+		"sqlite:///x.db?_pragma=foo":                     {`unknown option "_pragma"`},
+		"sqlite:///x.db?table=a-b":                       {`"table"`, `"a-b"`},
+		"sqlite:///x.db?table=s_users":                   {`"table"`, "_users"},
+		"sqlite:///x.db?create_table=maybe":              {`"create_table"`, `"maybe"`},
+		"sqlite:///x.db?sweep_interval=soon":             {`"sweep_interval"`, `"soon"`},
+		"sqlite:///x.db?timeout=-1s":                     {`"timeout"`, `"-1s"`},
+		"sqlite:///x.db?max_conns=0":                     {`"max_conns"`, `"0"`},
+		"sqlite:///x.db?busy_timeout=forever":            {`"busy_timeout"`, `"forever"`},
+		"sqlite:///x.db?busy_timeout=-1s":                {`"busy_timeout"`, `"-1s"`},
+		"sqlite:///x.db?timeout=1s&timeout=1s":           {`"timeout" given 2 times`},
+		"sqlite:///x.db?busy_timeout=1s&busy_timeout=1s": {`"busy_timeout" given 2 times`},
+		"sqlite:///x.db?a=%zz":                           {"malformed query"},
+	})
 }
