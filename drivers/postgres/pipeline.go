@@ -223,22 +223,22 @@ drain:
 
 // run runs the ops of batch: one alone, several in one round trip, and
 // publishes their results.
-func (p *pipeline) run(live []*rowOp, write bool) {
-	if len(live) == 1 {
-		p.alone(live[0])
+func (p *pipeline) run(batch []*rowOp, write bool) {
+	if len(batch) == 1 {
+		p.alone(batch[0])
 		return
 	}
 	if write {
-		slices.SortStableFunc(live, func(a, b *rowOp) int { return strings.Compare(a.key, b.key) })
+		slices.SortStableFunc(batch, func(a, b *rowOp) int { return strings.Compare(a.key, b.key) })
 	}
-	ctx, cancel := batchContext(live)
+	ctx, cancel := batchContext(batch)
 	defer cancel()
-	b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(live))}
-	for _, op := range live {
+	b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(batch))}
+	for _, op := range batch {
 		b.Queue(op.query, op.args...)
 	}
 	p.trips.Add(1)
-	p.stmts.Add(int64(len(live)))
+	p.stmts.Add(int64(len(batch)))
 	br := p.pool.SendBatch(ctx, b)
 	closed := false
 	defer func() {
@@ -246,7 +246,7 @@ func (p *pipeline) run(live []*rowOp, write bool) {
 			_ = br.Close()
 		}
 	}()
-	for _, op := range live {
+	for _, op := range batch {
 		if op.dest != nil {
 			op.found, op.err = scanRow(br.QueryRow(), op.dest)
 		} else {
@@ -259,10 +259,10 @@ func (p *pipeline) run(live []*rowOp, write bool) {
 	closed = true
 
 	rolledBack := serverError(closeErr)
-	for _, op := range live {
+	for _, op := range batch {
 		rolledBack = rolledBack || serverError(op.err)
 	}
-	for _, op := range live {
+	for _, op := range batch {
 		switch {
 		case write && rolledBack, !write && serverError(op.err):
 			// Not committed, or not read: run it on its own.
@@ -311,8 +311,11 @@ func scanRow(row pgx.Row, dest []any) (bool, error) {
 // serverError reports whether PostgreSQL itself answered err, which
 // means that the batch's transaction was rolled back.
 func serverError(err error) bool {
+	if err == nil {
+		return false // before the declaration below, which allocates
+	}
 	var pe *pgconn.PgError
-	return err != nil && errors.As(err, &pe)
+	return errors.As(err, &pe)
 }
 
 // batchContext returns the context of a batch: no cancellation, and the

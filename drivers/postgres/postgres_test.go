@@ -27,10 +27,10 @@ func TestConformance(t *testing.T) {
 	}, sessionstest.Options{MaxRecord: 1<<20 + 1024})
 }
 
-// TestConformanceSimpleProtocol runs the suite as behind PgBouncer in
+// TestConformancePoolerModes runs the suite as behind PgBouncer in
 // transaction mode (no prepared statements, arguments interpolated by
 // pgx) and in statement mode (no pipelines: every statement alone).
-func TestConformanceSimpleProtocol(t *testing.T) {
+func TestConformancePoolerModes(t *testing.T) {
 	for _, query := range []string{"default_query_exec_mode=simple_protocol", "default_query_exec_mode=exec", "pipelines=0"} {
 		t.Run(query, func(t *testing.T) {
 			dsn := dsnFor(t, query+"&table="+freshTable())

@@ -19,9 +19,9 @@
 // read-modify-write transactions and no explicit row locks, so no request
 // waits on another beyond the database's own row locking of a single
 // statement (a DB that sends several such statements in one batch, as the
-// PostgreSQL driver's does, holds a row's lock until the batch commits). Rows whose
-// deadline has passed are never returned; a background sweep deletes them
-// in bounded batches.
+// PostgreSQL driver's does, holds a row's lock until the batch commits).
+// Rows whose deadline has passed are never returned; a background sweep
+// deletes them in bounded batches.
 package sqlstore
 
 import (
