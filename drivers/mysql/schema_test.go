@@ -1,11 +1,9 @@
 package mysql_test
 
 import (
-	"context"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ginkit/sessions"
 	"github.com/ginkit/sessions/drivers/mysql"
@@ -28,27 +26,8 @@ func TestSchemaCreatedByManyAtOnce(t *testing.T) {
 func TestCreateTableFalse(t *testing.T) {
 	table := freshTable()
 	d := openDSN(t, dsnFor(t, "create_table=false&table="+table))
-	ctx := context.Background()
-	_, _, _, err := d.Load(ctx, "k")
-	if err == nil {
-		t.Fatal("Load with create_table=false and no table succeeded")
-	}
-	for _, want := range []string{"mysql: load: ", table, "create_table=false", "doesn't exist"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not mention %q", err, want)
-		}
-	}
-	if _, err := d.Save(ctx, "k", []byte("x"), 0, time.Hour); err == nil || !strings.HasPrefix(err.Error(), "mysql: save: ") {
-		t.Errorf("Save = %v; want a mysql: save: error", err)
-	}
-	// Another instance, allowed to, creates the tables.
-	creator := openDSN(t, dsnFor(t, "table="+table))
-	if _, _, _, err := creator.Load(ctx, "k"); err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := d.Save(ctx, "k", []byte("x"), 0, time.Hour); err != nil || !ok {
-		t.Fatalf("Save once the tables exist = %v, %v", ok, err)
-	}
+	creator := openDSN(t, dsnFor(t, "table="+table)) // may create them
+	sqltest.CreateTableFalse(t, "mysql", d, creator, table, "doesn't exist")
 }
 
 // TestInvalidTable: a table name that is not a plain identifier is
