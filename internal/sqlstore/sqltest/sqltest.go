@@ -2,8 +2,8 @@
 // conformance and middleware suites: two application instances writing
 // one session, an outage of the database under load, schema creation by
 // several instances at once, create_table=false, the sweep, and the
-// checks of refused DSNs. Each driver's tests call them
-// with a way to open drivers on a real database.
+// checks of refused DSNs. Each driver's tests call them with a way to
+// open drivers on a real database.
 package sqltest
 
 import (
