@@ -248,6 +248,9 @@ func ConfigFromEnv() (Config, error) {
 	if v, _ := env(EnvSameSite); cfg.SameSite == http.SameSiteNoneMode && !cfg.Secure {
 		return Config{}, fmt.Errorf("sessions: %s=%q: SameSite=None requires a Secure cookie (set %s=true): browsers reject it otherwise", EnvSameSite, v, EnvSecure)
 	}
+	if v, _ := env(EnvPartitioned); cfg.Partitioned && !cfg.Secure {
+		return Config{}, fmt.Errorf("sessions: %s=%q: a Partitioned cookie requires a Secure one (set %s=true)", EnvPartitioned, v, EnvSecure)
+	}
 	if v, ok := env(EnvEncryptionKeys); ok {
 		if cfg.EncryptionKeys, err = ParseEncryptionKeys(v); err != nil {
 			// Never quote the value: it is a secret.

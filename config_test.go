@@ -100,7 +100,7 @@ func TestConfigFromEnvErrors(t *testing.T) {
 		t.Setenv("SESSION_PARTITIONED", "true")
 		_, err := sessions.ConfigFromEnv()
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), "SESSION_PARTITIONED")
+		assert.Contains(t, err.Error(), `SESSION_PARTITIONED="true"`, "the error names the variable and quotes its value")
 		assert.Contains(t, err.Error(), "SESSION_SECURE_COOKIE=true", "the error names both variables")
 	})
 }
