@@ -27,12 +27,19 @@ const (
 
 	// DefaultMaxKeys bounds the number of values in one session.
 	DefaultMaxKeys = 1024
+
+	// DefaultMaxSessionsPerUser is how many sessions one user may hold at
+	// once, on every driver, unless Config.MaxSessionsPerUser says
+	// otherwise.
+	DefaultMaxSessionsPerUser = 100
 )
 
 // Config configures a Manager. Build one with DefaultConfig or
-// ConfigFromEnv and change what you need: NewManager fills zero durations,
-// strings and SameSite with their defaults, but takes the booleans as they
-// are, so a Config literal that omits HTTPOnly gets false.
+// ConfigFromEnv and change what you need, or write a literal: every
+// field's zero value is its safe default (NewManager fills zero durations,
+// strings, limits and SameSite with their defaults, and no boolean's zero
+// turns a protection off), so Config{DSN: "redis://…"} gives an HttpOnly,
+// SameSite=Lax cookie that is Secure on HTTPS requests.
 type Config struct {
 	// DSN picks the storage driver by URL scheme: memory://, file:///dir,
 	// redis://host:6379/0, rediss://…, memcached://h1:11211,h2:11211, or
@@ -86,10 +93,20 @@ type Config struct {
 	Path string
 	// Domain is the cookie's Domain attribute; empty means host-only.
 	Domain string
-	// Secure sends the cookie over HTTPS only. Turn it on in production.
+	// Secure marks the cookie Secure (sent over HTTPS only) on every
+	// response. False, the zero value, still marks it Secure on each
+	// response to a request that came over HTTPS: directly (TLS), or
+	// through a proxy that says so (X-Forwarded-Proto: https, or
+	// Forwarded: proto=https). Such a header can only add the attribute,
+	// never remove it, so a forged one harms nobody but its sender. Set it
+	// in production, so that no response ever sends the cookie without it.
 	Secure bool
-	// HTTPOnly hides the cookie from JavaScript. DefaultConfig sets it.
-	HTTPOnly bool
+	// ScriptAccess lets JavaScript read the session cookie: it drops the
+	// HttpOnly attribute. The zero value (false) keeps the cookie
+	// HttpOnly, out of reach of an injected script. It replaces the
+	// HTTPOnly field of earlier versions, whose zero value was the unsafe
+	// one.
+	ScriptAccess bool
 	// SameSite is the cookie's SameSite attribute. Zero (http.SameSiteDefaultMode)
 	// means Lax. SameSite None requires Secure.
 	SameSite http.SameSite
@@ -121,6 +138,18 @@ type Config struct {
 	// means DefaultMaxKeys; negative turns the limit off.
 	MaxKeys int
 
+	// MaxSessionsPerUser is the most sessions one user (SetUser) may hold
+	// at once, on any driver with a per-user index, as Spring Session's
+	// maximum sessions: the login that would exceed it ends the user's
+	// least recently used sessions on the server (they are counted in
+	// Stats.Revocations). The per-user index never forgets a live
+	// session, so RevokeUser reaches every one, whatever the history of
+	// logins. Zero means DefaultMaxSessionsPerUser (100); negative turns
+	// the cap off, leaving only the driver's own bound
+	// (driver.MaxUserEntries), past which a login fails instead of
+	// forgetting a session.
+	MaxSessionsPerUser int
+
 	// Codec encodes session values. Nil means JSONCodec.
 	Codec Codec
 
@@ -147,14 +176,16 @@ type Config struct {
 
 // DefaultConfig returns the defaults: the memory driver, a 120-minute
 // sliding lifetime, no absolute lifetime, cookie "session" on path "/",
-// HttpOnly, SameSite=Lax, not Secure (turn Secure on behind HTTPS).
+// HttpOnly, SameSite=Lax, Secure on HTTPS requests (set Secure to mark it
+// on every response), at most DefaultMaxSessionsPerUser sessions per user.
+// A Config literal that leaves those fields zero gets the same.
 func DefaultConfig() Config {
 	return Config{
-		Lifetime:   DefaultLifetime,
-		CookieName: DefaultCookieName,
-		Path:       DefaultPath,
-		HTTPOnly:   true,
-		SameSite:   http.SameSiteLaxMode,
+		Lifetime:           DefaultLifetime,
+		CookieName:         DefaultCookieName,
+		Path:               DefaultPath,
+		SameSite:           http.SameSiteLaxMode,
+		MaxSessionsPerUser: DefaultMaxSessionsPerUser,
 	}
 }
 
@@ -173,6 +204,7 @@ const (
 	EnvExpireOnClose    = "SESSION_EXPIRE_ON_CLOSE"
 	EnvPartitioned      = "SESSION_PARTITIONED"
 	EnvEncryptionKeys   = "SESSION_ENCRYPTION_KEYS"
+	EnvMaxPerUser       = "SESSION_MAX_PER_USER"
 )
 
 // ConfigFromEnv returns DefaultConfig with every variable that is set (and
@@ -185,12 +217,13 @@ const (
 //	SESSION_COOKIE_NAME        cookie name
 //	SESSION_PATH               cookie path
 //	SESSION_DOMAIN             cookie domain
-//	SESSION_SECURE_COOKIE      true/false (also 1/0)
-//	SESSION_HTTP_ONLY          true/false
+//	SESSION_SECURE_COOKIE      true/false (also 1/0); false: Secure on HTTPS requests only
+//	SESSION_HTTP_ONLY          true/false; false sets ScriptAccess
 //	SESSION_SAME_SITE          lax, strict or none
 //	SESSION_EXPIRE_ON_CLOSE    true/false
 //	SESSION_PARTITIONED        true/false; requires SESSION_SECURE_COOKIE=true
 //	SESSION_ENCRYPTION_KEYS    comma-separated base64 32-byte keys; the first encrypts, all decrypt
+//	SESSION_MAX_PER_USER       sessions one user may hold (an integer; 0: the default, 100; negative: no cap)
 //
 // A bad value is an error that names the variable and quotes the value
 // (the DSN with its password masked). The result is validated as
@@ -230,15 +263,24 @@ func ConfigFromEnv() (Config, error) {
 			*s.dst = v
 		}
 	}
+	httpOnly := true
 	for _, b := range []struct {
 		name string
 		dst  *bool
-	}{{EnvSecure, &cfg.Secure}, {EnvHTTPOnly, &cfg.HTTPOnly}, {EnvExpireOnClose, &cfg.ExpireOnClose}, {EnvPartitioned, &cfg.Partitioned}} {
+	}{{EnvSecure, &cfg.Secure}, {EnvHTTPOnly, &httpOnly}, {EnvExpireOnClose, &cfg.ExpireOnClose}, {EnvPartitioned, &cfg.Partitioned}} {
 		if v, ok := env(b.name); ok {
 			if *b.dst, err = strconv.ParseBool(v); err != nil {
 				return Config{}, fmt.Errorf("sessions: %s=%q: want true or false", b.name, v)
 			}
 		}
+	}
+	cfg.ScriptAccess = !httpOnly
+	if v, ok := env(EnvMaxPerUser); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("sessions: %s=%q: want a whole number (0: the default of %d; negative: no cap)", EnvMaxPerUser, v, DefaultMaxSessionsPerUser)
+		}
+		cfg.MaxSessionsPerUser = n
 	}
 	if v, ok := env(EnvSameSite); ok {
 		if cfg.SameSite, err = parseSameSite(v); err != nil {
@@ -315,6 +357,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.MaxRecordSize == 0 {
 		cfg.MaxRecordSize = DefaultMaxRecordSize
+	}
+	if cfg.MaxSessionsPerUser == 0 {
+		cfg.MaxSessionsPerUser = DefaultMaxSessionsPerUser
 	}
 	if cfg.Codec == nil {
 		cfg.Codec = JSONCodec{}

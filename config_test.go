@@ -14,7 +14,7 @@ import (
 func clearSessionEnv(t *testing.T) {
 	for _, v := range []string{sessions.EnvDSN, sessions.EnvLifetime, sessions.EnvAbsoluteLifetime, sessions.EnvCookieName,
 		sessions.EnvPath, sessions.EnvDomain, sessions.EnvSecure, sessions.EnvHTTPOnly, sessions.EnvSameSite, sessions.EnvExpireOnClose,
-		sessions.EnvPartitioned} {
+		sessions.EnvPartitioned, sessions.EnvMaxPerUser} {
 		t.Setenv(v, "")
 	}
 }
@@ -28,8 +28,9 @@ func TestConfigFromEnvDefaults(t *testing.T) {
 	assert.Equal(t, time.Duration(0), cfg.AbsoluteLifetime)
 	assert.Equal(t, "session", cfg.CookieName)
 	assert.Equal(t, "/", cfg.Path)
-	assert.True(t, cfg.HTTPOnly)
+	assert.False(t, cfg.ScriptAccess, "HttpOnly")
 	assert.False(t, cfg.Secure)
+	assert.Equal(t, sessions.DefaultMaxSessionsPerUser, cfg.MaxSessionsPerUser)
 	assert.Equal(t, http.SameSiteLaxMode, cfg.SameSite)
 }
 
@@ -55,10 +56,19 @@ func TestConfigFromEnvValues(t *testing.T) {
 	assert.Equal(t, "/app", cfg.Path)
 	assert.Equal(t, "example.com", cfg.Domain)
 	assert.True(t, cfg.Secure)
-	assert.False(t, cfg.HTTPOnly)
+	assert.True(t, cfg.ScriptAccess, "SESSION_HTTP_ONLY=false")
 	assert.Equal(t, http.SameSiteNoneMode, cfg.SameSite)
 	assert.True(t, cfg.ExpireOnClose)
 	assert.True(t, cfg.Partitioned)
+
+	t.Setenv("SESSION_MAX_PER_USER", "5")
+	cfg, err = sessions.ConfigFromEnv()
+	require.NoError(t, err)
+	assert.Equal(t, 5, cfg.MaxSessionsPerUser)
+	t.Setenv("SESSION_MAX_PER_USER", "-1")
+	cfg, err = sessions.ConfigFromEnv()
+	require.NoError(t, err)
+	assert.Equal(t, -1, cfg.MaxSessionsPerUser, "negative: no cap")
 
 	t.Setenv("SESSION_LIFETIME", "1h30m")
 	cfg, err = sessions.ConfigFromEnv()
@@ -78,6 +88,8 @@ func TestConfigFromEnvErrors(t *testing.T) {
 		{"SESSION_SAME_SITE", "loose", `SESSION_SAME_SITE="loose"`},
 		{"SESSION_COOKIE_NAME", "bad name;", `cookie name "bad name;"`},
 		{"SESSION_PATH", "relative", `cookie path "relative"`},
+		{"SESSION_MAX_PER_USER", "ten", `SESSION_MAX_PER_USER="ten"`},
+		{"SESSION_MAX_PER_USER", "1.5", `SESSION_MAX_PER_USER="1.5"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {

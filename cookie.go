@@ -66,13 +66,52 @@ type cookieFormat struct {
 	name  string // "name="
 	attrs string // "; Path=…; Domain=…", before the expiry
 	flags string // "; HttpOnly; Secure; SameSite=…; Partitioned", after it
+	// secure is flags with Secure, for a request that came over HTTPS
+	// when Config.Secure is off (the same as flags when it is on).
+	secure string
 }
 
 func newCookieFormat(cfg Config) cookieFormat {
 	head := (&http.Cookie{Name: cfg.CookieName, Path: cfg.Path, Domain: cfg.Domain}).String()
-	tail := (&http.Cookie{Name: cfg.CookieName, HttpOnly: cfg.HTTPOnly, Secure: cfg.Secure, SameSite: cfg.SameSite, Partitioned: cfg.Partitioned}).String()
+	c := http.Cookie{Name: cfg.CookieName, HttpOnly: !cfg.ScriptAccess, Secure: cfg.Secure, SameSite: cfg.SameSite, Partitioned: cfg.Partitioned}
+	tail := c.String()
+	c.Secure = true
+	secure := c.String()
 	name := cfg.CookieName + "="
-	return cookieFormat{name: name, attrs: head[len(name):], flags: tail[len(name):]}
+	return cookieFormat{name: name, attrs: head[len(name):], flags: tail[len(name):], secure: secure[len(name):]}
+}
+
+// forRequest returns the format for a response to r: Secure when r came
+// over HTTPS, directly or as a proxy says (viaHTTPS).
+func (f cookieFormat) forRequest(r *http.Request) cookieFormat {
+	if f.flags != f.secure && viaHTTPS(r) {
+		f.flags = f.secure
+	}
+	return f
+}
+
+// viaHTTPS reports whether r came over HTTPS: on a TLS connection, or
+// through a proxy that says so in X-Forwarded-Proto or Forwarded. The
+// headers are trusted only to add the Secure attribute: a client that
+// forges them gets a cookie its plain-HTTP connection will not keep.
+func viaHTTPS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
+		first, _, _ := strings.Cut(p, ",")
+		return strings.EqualFold(textproto.TrimString(first), "https")
+	}
+	if fwd := r.Header.Get("Forwarded"); fwd != "" {
+		first, _, _ := strings.Cut(fwd, ",")
+		for _, pair := range strings.Split(first, ";") {
+			k, v, _ := strings.Cut(textproto.TrimString(pair), "=")
+			if strings.EqualFold(k, "proto") {
+				return strings.EqualFold(strings.Trim(v, `"`), "https")
+			}
+		}
+	}
+	return false
 }
 
 // header returns the Set-Cookie value for a session cookie holding id

@@ -90,9 +90,9 @@ func TestCookieHeaderMatchesNetHTTP(t *testing.T) {
 			for _, domain := range []string{"", "example.com", ".example.com"} {
 				for _, flags := range []int{0, 1, 2, 3, 6, 7} {
 					for _, ss := range []http.SameSite{0, http.SameSiteDefaultMode, http.SameSiteLaxMode, http.SameSiteStrictMode, http.SameSiteNoneMode} {
-						cfg := Config{CookieName: name, Path: path, Domain: domain, HTTPOnly: flags&1 != 0, Secure: flags&2 != 0, Partitioned: flags&4 != 0, SameSite: ss}
+						cfg := Config{CookieName: name, Path: path, Domain: domain, ScriptAccess: flags&1 == 0, Secure: flags&2 != 0, Partitioned: flags&4 != 0, SameSite: ss}
 						f := newCookieFormat(cfg)
-						base := http.Cookie{Name: name, Path: path, Domain: domain, HttpOnly: cfg.HTTPOnly, Secure: cfg.Secure, Partitioned: cfg.Partitioned, SameSite: ss}
+						base := http.Cookie{Name: name, Path: path, Domain: domain, HttpOnly: !cfg.ScriptAccess, Secure: cfg.Secure, Partitioned: cfg.Partitioned, SameSite: ss}
 						live, closing, gone := base, base, base
 						live.Value, live.Expires, live.MaxAge = id, exp, 7200
 						closing.Value = id

@@ -89,7 +89,7 @@ func (s *mapStore) Close(context.Context) error {
 func Example_customDriver() {
 	sessions.Register("mapstore", func(*url.URL) (sessions.Driver, error) { return newMapStore(), nil })
 
-	m, err := sessions.NewManager(sessions.Config{DSN: "mapstore://", HTTPOnly: true})
+	m, err := sessions.NewManager(sessions.Config{DSN: "mapstore://"})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -509,7 +509,7 @@ func FuzzConfigFromEnv(f *testing.F) {
 				break // blank is unset: the default stands
 			}
 			b, err := strconv.ParseBool(v)
-			got := map[string]bool{EnvSecure: cfg.Secure, EnvHTTPOnly: cfg.HTTPOnly, EnvExpireOnClose: cfg.ExpireOnClose}[name]
+			got := map[string]bool{EnvSecure: cfg.Secure, EnvHTTPOnly: !cfg.ScriptAccess, EnvExpireOnClose: cfg.ExpireOnClose}[name]
 			if err != nil || got != b {
 				t.Fatalf("%s=%q: got %v", name, value, got)
 			}

@@ -196,7 +196,7 @@ func RememberMe(c *gin.Context, remember bool) {
 		}
 		meta.Persist = want
 		s.beginChange()
-		s.Delta.Meta = &meta
+		s.Delta.SetMeta(meta)
 	}) {
 		_ = c.Error(ErrNoMiddleware)
 	}

@@ -79,6 +79,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		ExpireOnClose:    cfg.ExpireOnClose,
 		MaxKeys:          cfg.MaxKeys,
 		MaxRecordSize:    cfg.MaxRecordSize,
+		MaxPerUser:       cfg.MaxSessionsPerUser,
 		EncryptionKeys:   cfg.EncryptionKeys,
 		Logger:           cfg.Logger,
 		Hook:             m.hook(),

@@ -44,8 +44,8 @@ type Stats struct {
 	Refreshes uint64
 	// Destroys counts sessions ended by a logout (Destroy).
 	Destroys uint64
-	// Revocations counts sessions ended by RevokeUser, RevokeSession and
-	// RevokeOtherSessions.
+	// Revocations counts sessions ended by RevokeUser, RevokeSession,
+	// RevokeOtherSessions and the per-user cap (MaxSessionsPerUser).
 	Revocations uint64
 	// Moves counts sessions moved from the previous backend in bulk.
 	Moves uint64
@@ -53,6 +53,13 @@ type Stats struct {
 	// FailedResponses counts responses turned into an error status
 	// because their save failed.
 	FailedResponses uint64
+
+	// Unreadable counts stored records that did not open or decode (a key
+	// this instance does not have yet during a rotation, corruption,
+	// tampering). Each read as no session and was left in place; they are
+	// also counted in Misses. A rise during a rolling deploy means some
+	// instance lacks the newest key.
+	Unreadable uint64
 }
 
 // Stats returns a snapshot of the Manager's counters. It is cheap enough

@@ -222,13 +222,14 @@ func (s *session) writeCookie() {
 	var hdr string
 	switch {
 	case s.sendCookie && s.ID != "" && s.Exists:
+		f := s.m.cookieFmt.forRequest(s.c.Request)
 		if s.m.eng.ExpireOnClose(s.Meta) {
-			hdr = s.m.cookieFmt.header(s.ID, time.Time{}, 0)
+			hdr = f.header(s.ID, time.Time{}, 0)
 		} else {
-			hdr = s.m.cookieFmt.header(s.ID, s.Expires, max(1, int((time.Until(s.Expires)+time.Second-1)/time.Second)))
+			hdr = f.header(s.ID, s.Expires, max(1, int((time.Until(s.Expires)+time.Second-1)/time.Second)))
 		}
 	case s.destroyed && !s.Exists:
-		hdr = s.m.cookieFmt.header("", time.Unix(0, 0), 0)
+		hdr = s.m.cookieFmt.forRequest(s.c.Request).header("", time.Unix(0, 0), 0)
 	default:
 		return
 	}

@@ -101,7 +101,7 @@ func SetUser(c *gin.Context, userID string) error {
 			}
 		}
 		s.beginChange()
-		s.Delta.Meta = &meta
+		s.Delta.Bind(meta)
 	}) {
 		return ErrNoMiddleware
 	}

@@ -129,7 +129,7 @@ func NewStore(dsn string) (ginsessions.Store, error) {
 // returns values with the Go types they were stored with.
 //
 // The store's default cookie options come from cfg: Path, Domain, Secure,
-// HTTPOnly, SameSite, and MaxAge = Lifetime in seconds (0, a browser-session
+// HttpOnly (unless ScriptAccess), SameSite, and MaxAge = Lifetime in seconds (0, a browser-session
 // cookie, with ExpireOnClose). cfg.CookieName is not used: gin-contrib
 // names the cookie after the session (ginsessions.Sessions(name, store)).
 // Close closes the Manager and its driver.
@@ -163,7 +163,7 @@ func NewStoreFromManager(m *sessions.Manager) *Store {
 		Domain:      cfg.Domain,
 		MaxAge:      maxAge,
 		Secure:      cfg.Secure,
-		HttpOnly:    cfg.HTTPOnly,
+		HttpOnly:    !cfg.ScriptAccess,
 		SameSite:    cfg.SameSite,
 		Partitioned: cfg.Partitioned,
 	}}

@@ -2,10 +2,13 @@ package core
 
 import "context"
 
-// Destroy ends the session stored under key (a logout): see delete.
+// Destroy ends the session stored under key (a logout) by a conditional
+// write, so a request in flight cannot write it back or renew it: see
+// endKey. user is the session's user as the caller knows it, whose index
+// entry goes too.
 func (e *Engine) Destroy(ctx context.Context, key, user string) error {
 	ctx, start := e.begin(ctx, OpDestroy)
-	err := e.delete(ctx, key, user)
+	_, err := e.endKey(ctx, key, user, endAny)
 	if err == nil {
 		e.count.destroys.Add(1)
 	}
@@ -13,21 +16,15 @@ func (e *Engine) Destroy(ctx context.Context, key, user string) error {
 	return err
 }
 
-// delete deletes the record under key from the current backend and,
-// during a move, from the previous one too, so a logout can never be
-// undone by an old copy; then it drops the key from user's index (best
-// effort: a stale entry is pruned when the index is next read).
-func (e *Engine) delete(ctx context.Context, key, user string) error {
+// discard deletes a record no client holds yet (a renewal's new copy that
+// lost its race) from the current backend and its index entry, best
+// effort: the record has never been handed out, and a stale index entry
+// is pruned when the index is next read.
+func (e *Engine) discard(ctx context.Context, key, user string) {
 	if err := e.driver.Delete(ctx, key); err != nil {
-		return wrap("delete", KindStore, err)
-	}
-	if e.prev != nil {
-		if err := e.prev.Delete(ctx, key); err != nil {
-			return wrap("delete from the previous backend", KindStore, err)
-		}
+		e.opts.Logger.Warn("sessions: an unused renewed session could not be deleted; it expires on its own", "error", err)
 	}
 	if user != "" {
 		e.unindex(ctx, user, key)
 	}
-	return nil
 }

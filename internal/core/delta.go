@@ -24,7 +24,8 @@ import (
 type Delta struct {
 	ops     []op
 	cleared bool
-	Meta    *Meta // a new user binding (SetUser, RememberMe), or nil
+	Meta    *Meta // new metadata (SetMeta, Bind), or nil
+	bound   bool  // Meta's user binding is this request's own (Bind)
 }
 
 // UpdateFunc computes a key's new encoded value from its current one (ok
@@ -103,10 +104,31 @@ func (d *Delta) Update(key string, fn UpdateFunc) (undo func()) {
 // update, which the engine never leaves in a Delta.
 var errNestedUpdate = errors.New("an update of a key with a pending update")
 
-// Clear records that every value is dropped; a pending user binding
-// stands.
+// Clear records that every value is dropped; pending metadata stands.
 func (d *Delta) Clear() {
-	*d = Delta{cleared: true, Meta: d.Meta}
+	*d = Delta{cleared: true, Meta: d.Meta, bound: d.bound}
+}
+
+// SetMeta records new metadata that carries the loaded user binding
+// along without making it the request's own (RememberMe): if the session
+// turns out to have ended meanwhile, Orphan drops the binding.
+func (d *Delta) SetMeta(m Meta) { d.Meta = &m }
+
+// Bind records new metadata whose user binding is the request's own
+// (SetUser, at a login): it survives Orphan.
+func (d *Delta) Bind(m Meta) { d.Meta, d.bound = &m, true }
+
+// Orphan adapts the Delta to a session that ended while the request ran
+// (its record vanished or became a tombstone, or it passed its absolute
+// lifetime): what the request changes goes to a new, anonymous session.
+// The values it set stay; the user binding and what SetUser recorded
+// with it (IP, user agent) go, unless the request bound the user itself.
+// The cookie choice (RememberMe) stays.
+func (d *Delta) Orphan() {
+	if d.Meta == nil || d.bound {
+		return
+	}
+	d.Meta = &Meta{Persist: d.Meta.Persist}
 }
 
 // Reset forgets every change.

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/ginkit/sessions/driver"
@@ -37,6 +38,7 @@ type Options struct {
 	ExpireOnClose    bool          // browser-session cookies: never re-sent for expiry
 	MaxKeys          int           // ≤ 0: no limit
 	MaxRecordSize    int           // ≤ 0: no limit
+	MaxPerUser       int           // sessions one user may hold; ≤ 0: no limit
 	EncryptionKeys   [][]byte      // nil: records in the clear
 	Logger           *slog.Logger
 	Hook             Hook // nil: nothing observes the operations
@@ -52,6 +54,11 @@ type Engine struct {
 	prev    driver.Driver      // previous backend, or nil
 	ring    *Keyring           // encryption at rest, or nil
 	count   counters
+
+	// unreadableLogged is when the last warning about unreadable records
+	// was logged (Unix ns), unreadableAtLog the count it reported up to.
+	unreadableLogged atomic.Int64
+	unreadableAtLog  atomic.Uint64
 }
 
 // New returns an Engine over opts.Driver. It fails only on bad encryption

@@ -65,15 +65,20 @@ func (e *Engine) load(ctx context.Context, st *State) (bool, error) {
 	return true, nil
 }
 
-// usable decodes rec, stored under key. A record that does not open or
-// decode, or one past its absolute lifetime, is deleted and reported as
-// unusable: the visitor gets a fresh session.
+// usable decodes rec, stored under key. A tombstone (a session ended or
+// renewed) is no session. A record that does not open or decode (sealed
+// under a key this instance does not have yet during a rotation, corrupt,
+// tampered) is no session for this request, and is left as it is: it is
+// not this instance's to delete or overwrite, and an instance that can
+// open it keeps using it. It is counted (Stats.Unreadable) and logged,
+// rate-limited. A record past its absolute lifetime is deleted.
 func (e *Engine) usable(ctx context.Context, key string, rec []byte) (Record, bool) {
+	if isTombstone(rec) {
+		return Record{}, false
+	}
 	r, err := e.decode(key, rec)
 	if err != nil {
-		e.opts.Logger.Warn("sessions: a stored record did not open or decode; the visitor gets a fresh session and the record is removed",
-			"error", err)
-		_ = e.driver.Delete(Detach(ctx), key)
+		e.unreadable(err)
 		return Record{}, false
 	}
 	if e.pastAbsolute(r.Created) {
@@ -83,10 +88,29 @@ func (e *Engine) usable(ctx context.Context, key string, rec []byte) (Record, bo
 	return r, true
 }
 
+// unreadableLogEvery bounds the warnings about records that do not open:
+// during a rotation every request of a stale instance may meet one.
+const unreadableLogEvery = time.Minute
+
+// unreadable counts a record that did not open or decode and logs it, at
+// most once per unreadableLogEvery, with how many were met since.
+func (e *Engine) unreadable(err error) {
+	n := e.count.unreadable.Add(1)
+	now := time.Now().UnixNano()
+	last := e.unreadableLogged.Load()
+	if now-last < int64(unreadableLogEvery) || !e.unreadableLogged.CompareAndSwap(last, now) {
+		return
+	}
+	since := n - e.unreadableAtLog.Swap(n)
+	e.opts.Logger.Warn("sessions: stored records did not open or decode; they read as no session and are left in place (a key rotation in progress, or records written with another key)",
+		"count", since, "error", err)
+}
+
 // reload reads the newest record under st.Key for the merge loop. A record
-// that vanished (expired, destroyed, revoked) since the request loaded it
-// is never resurrected under the old ID: st starts a new session, which
-// what the request changed goes to.
+// that vanished (expired, destroyed, revoked, renewed by another request)
+// since the request loaded it is never resurrected under the old ID, nor
+// its user binding carried over: st starts a new, anonymous session, which
+// what the request changed goes to (Delta.Orphan).
 func (e *Engine) reload(ctx context.Context, st *State) error {
 	found, err := e.load(ctx, st)
 	if err != nil {
@@ -96,6 +120,7 @@ func (e *Engine) reload(ctx context.Context, st *State) error {
 	if !found {
 		st.Drop()
 		st.StartNew()
+		st.Delta.Orphan()
 	}
 	return nil
 }

@@ -243,7 +243,7 @@ func (mv *bulkMove) moveKey(ctx context.Context, key string) (moveOutcome, error
 	if err != nil {
 		return outFailed, fmt.Errorf("session %s: load from the previous backend: %w", key, err)
 	}
-	if rec == nil {
+	if rec == nil || isTombstone(rec) {
 		return outSkipped, nil // expired, ended or moved by a request since the scan
 	}
 	r, err := e.decode(key, rec)
@@ -296,20 +296,43 @@ func countScanned(ctx context.Context, sc driver.Scanner) (int, error) {
 // bytes move unchanged, so its creation time and absolute deadline do
 // too), enters it in the current backend's user index, and deletes the old
 // copy. It reports whether the current backend now holds the session.
+//
+// It copies only what still exists at the moment of the copy: after
+// writing the copy it looks at the old one again, and if that vanished
+// meanwhile (a Destroy or revocation, which deletes the previous copy
+// before ending the current one, or its expiry) it deletes its copy, so a
+// move racing an end can never bring the session back. Only the mover
+// whose copy was written deletes the old one.
 func (e *Engine) moveFromPrevious(ctx context.Context, key string) (bool, error) {
-	rec, _, exp, err := e.prev.Load(ctx, key)
-	if err != nil {
-		return false, wrap("load from the previous backend", KindStore, err)
+	for range moveAttempts {
+		moved, retry, err := e.moveOnce(ctx, key)
+		if !retry {
+			return moved, err
+		}
 	}
-	if rec == nil {
-		return false, nil
+	return false, nil
+}
+
+// moveAttempts bounds the copies moveFromPrevious makes of a session that
+// an instance still writing to the previous backend keeps changing.
+const moveAttempts = 3
+
+// moveOnce is one try of moveFromPrevious; retry reports that the old
+// copy changed while it was copied, and the copy was undone.
+func (e *Engine) moveOnce(ctx context.Context, key string) (moved, retry bool, err error) {
+	rec, ver, exp, err := e.prev.Load(ctx, key)
+	if err != nil {
+		return false, false, wrap("load from the previous backend", KindStore, err)
+	}
+	if rec == nil || isTombstone(rec) {
+		return false, false, nil
 	}
 	ttl := e.opts.Lifetime
 	if !exp.IsZero() {
 		ttl = time.Until(exp)
 	}
 	if ttl < time.Millisecond {
-		return false, nil
+		return false, false, nil
 	}
 	if r, err := e.decode(key, rec); err == nil && r.Meta.User != "" && e.index != nil {
 		until := r.Meta.IndexedUntil
@@ -317,24 +340,40 @@ func (e *Engine) moveFromPrevious(ctx context.Context, key string) (bool, error)
 			until = time.Now().Add(ttl + e.opts.Lifetime)
 		}
 		if err := e.index.IndexUser(ctx, UserKey(r.Meta.User), key, until); err != nil {
-			return false, wrap("move from the previous backend", KindStore, err)
+			return false, false, wrap("move from the previous backend", KindStore, err)
 		}
 	}
 	// The deadline, not a duration measured before the index round trip,
 	// is what carries over.
 	if !exp.IsZero() {
 		if ttl = time.Until(exp); ttl < time.Millisecond {
-			return false, nil
+			return false, false, nil
 		}
 	}
-	if _, err := e.driver.Save(ctx, key, rec, 0, ttl); err != nil {
-		return false, wrap("move from the previous backend", KindStore, err)
+	written, err := e.driver.Save(ctx, key, rec, 0, ttl)
+	if err != nil {
+		return false, false, wrap("move from the previous backend", KindStore, err)
 	}
-	// Saved, or another request moved it first: either way the current
-	// backend holds it now. The old copy goes; if that fails it is only
-	// read again after the new one is gone, and Destroy deletes both.
+	if !written {
+		// Another request moved it first; it deletes the old copy.
+		return true, false, nil
+	}
+	again, againVer, _, err := e.prev.Load(ctx, key)
+	if err != nil || again == nil || againVer != ver {
+		// Ended (or changed by an instance still writing there) while it
+		// was copied, or unknown: the copy must not outlive the original.
+		if derr := e.driver.Delete(ctx, key); derr != nil {
+			return false, false, wrap("move from the previous backend", KindStore, derr)
+		}
+		if err != nil {
+			return false, false, wrap("load from the previous backend", KindStore, err)
+		}
+		return false, again != nil, nil
+	}
+	// If the delete fails the old copy is only read again after the new
+	// one is gone, and Destroy deletes both.
 	if err := e.prev.Delete(ctx, key); err != nil {
 		e.opts.Logger.Warn("sessions: a session moved to the new backend could not be deleted from the previous one", "error", err)
 	}
-	return true, nil
+	return true, false, nil
 }

@@ -20,6 +20,7 @@ type Stats struct {
 	Touches, TouchErrors                    uint64
 	Refreshes, Destroys, Revocations, Moves uint64
 	FailedResponses                         uint64
+	Unreadable                              uint64
 }
 
 type counters struct {
@@ -28,6 +29,7 @@ type counters struct {
 	touches, touchErrors             atomic.Uint64
 	refreshes, destroys, revocations atomic.Uint64
 	moves, failedResponses           atomic.Uint64
+	unreadable                       atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -39,6 +41,7 @@ func (e *Engine) Stats() Stats {
 		Touches: c.touches.Load(), TouchErrors: c.touchErrors.Load(),
 		Refreshes: c.refreshes.Load(), Destroys: c.destroys.Load(), Revocations: c.revocations.Load(),
 		Moves: c.moves.Load(), FailedResponses: c.failedResponses.Load(),
+		Unreadable: c.unreadable.Load(),
 	}
 }
 

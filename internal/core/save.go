@@ -44,12 +44,8 @@ func (e *Engine) Save(ctx context.Context, st *State, lifetime time.Duration) (O
 func (e *Engine) save(ctx context.Context, st *State, lifetime time.Duration) (out Outcome, attempts, conflicts int, err error) {
 	for attempt := 0; attempt < maxSaveAttempts; attempt++ {
 		if attempt > 0 {
-			t := time.NewTimer(conflictBackoff(attempt))
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return out, attempts, conflicts, wrap("save", KindCanceled, ctx.Err())
+			if err := sleepCtx(ctx, conflictBackoff(attempt)); err != nil {
+				return out, attempts, conflicts, wrap("save", KindCanceled, err)
 			}
 		}
 		if !st.Fresh {
@@ -77,6 +73,7 @@ func (e *Engine) save(ctx context.Context, st *State, lifetime time.Duration) (o
 		ttl, ok := e.ttlAt(st.Created, now, lifetime)
 		if !ok {
 			st.StartNew()
+			st.Delta.Orphan()
 			continue
 		}
 		if err := e.indexFor(ctx, st.Key, &meta, st.Meta.User, now, ttl); err != nil {
@@ -104,6 +101,9 @@ func (e *Engine) save(ctx context.Context, st *State, lifetime time.Duration) (o
 		}
 		if old := st.Meta.User; old != "" && old != meta.User {
 			e.unindex(ctx, old, st.Key)
+		}
+		if meta.User != "" && meta.User != st.Meta.User {
+			e.capUser(ctx, meta.User, st.Key)
 		}
 		st.Exists = true
 		st.Fresh = false // the driver does not report the new version

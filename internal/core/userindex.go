@@ -95,8 +95,9 @@ func (e *Engine) userKeys(ctx context.Context, userID string) ([]string, error) 
 
 // UserSessions returns snapshots of the live sessions bound to userID,
 // most recently extended first. Index entries whose session is gone or
-// bound to another user are pruned on the way. Without a per-user index
-// it returns ErrNoUserIndex.
+// bound to another user are pruned on the way; an entry whose record this
+// instance cannot open (another encryption key) is kept and not listed.
+// Without a per-user index it returns ErrNoUserIndex.
 func (e *Engine) UserSessions(ctx context.Context, userID string) ([]*Snapshot, error) {
 	keys, err := e.userKeys(ctx, userID)
 	if err != nil {
@@ -104,9 +105,12 @@ func (e *Engine) UserSessions(ctx context.Context, userID string) ([]*Snapshot, 
 	}
 	out := make([]*Snapshot, 0, len(keys))
 	for _, key := range keys {
-		snap, err := e.Snapshot(ctx, key)
+		snap, unreadable, err := e.snapshot(ctx, key)
 		if err != nil {
 			return nil, err
+		}
+		if unreadable {
+			continue
 		}
 		if snap == nil || snap.Meta.User != userID {
 			e.unindex(ctx, userID, key)
@@ -118,11 +122,19 @@ func (e *Engine) UserSessions(ctx context.Context, userID string) ([]*Snapshot, 
 	return out, nil
 }
 
+// maxRevokePasses bounds the passes of RevokeUser over the user's index.
+const maxRevokePasses = 8
+
 // RevokeUser ends every session bound to userID except the one stored
 // under keep ("" keeps none), in every process sharing the backend, and
-// returns how many it ended. A request of a revoked session that is in
-// flight cannot bring it back: its save finds the record gone and starts
-// a new, anonymous session instead.
+// returns how many it ended. It wins every race with requests in flight:
+// each session is ended by a conditional write (endKey), so a request that
+// loaded it before cannot save it back or renew it (its save or Refresh
+// finds it gone and goes on as a new, anonymous session); and the index is
+// read again after each pass until a pass finds no key it has not
+// handled, so the new session of a renewal that got in before the end of
+// its old one (a renewal indexes the new key before it retires the old)
+// is ended too.
 func (e *Engine) RevokeUser(ctx context.Context, userID, keep string) (int, error) {
 	ctx, start := e.begin(ctx, OpRevoke)
 	n, err := e.revokeUser(ctx, userID, keep)
@@ -132,44 +144,53 @@ func (e *Engine) RevokeUser(ctx context.Context, userID, keep string) (int, erro
 }
 
 func (e *Engine) revokeUser(ctx context.Context, userID, keep string) (int, error) {
-	keys, err := e.userKeys(ctx, userID)
-	if err != nil {
-		return 0, err
-	}
+	handled := map[string]bool{keep: true}
 	n := 0
 	var errs []error
-	for _, key := range keys {
-		if key == keep {
-			continue
-		}
-		snap, err := e.Snapshot(ctx, key)
+	for pass := 0; ; pass++ {
+		keys, err := e.userKeys(ctx, userID)
 		if err != nil {
-			errs = append(errs, err)
-			continue
+			return n, err
 		}
-		if snap != nil && snap.Meta.User != userID {
-			e.unindex(ctx, userID, key) // rebound to someone else: not theirs to end
-			continue
+		var fresh []string
+		for _, key := range keys {
+			if !handled[key] {
+				handled[key] = true
+				fresh = append(fresh, key)
+			}
 		}
-		if err := e.delete(ctx, key, userID); err != nil {
-			errs = append(errs, err)
-			continue
+		if len(fresh) == 0 {
+			break
 		}
-		if snap != nil {
-			n++
+		if pass == maxRevokePasses {
+			errs = append(errs, fmt.Errorf("new sessions kept appearing after %d passes", maxRevokePasses))
+			break
+		}
+		for _, key := range fresh {
+			ended, err := e.endKey(ctx, key, userID, endIndexed)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if ended {
+				n++
+			}
 		}
 	}
 	if len(errs) > 0 {
-		return n, &Error{Op: "revoke", Kind: KindOf(errs[0]), Err: fmt.Errorf("%d of %d sessions could not be ended: %w", len(errs), len(keys), errors.Join(errs...))}
+		return n, &Error{Op: "revoke", Kind: KindOf(errs[0]), Err: fmt.Errorf("%d sessions could not be ended: %w", len(errs), errors.Join(errs...))}
 	}
 	return n, nil
 }
 
 // RevokeSession ends the session of userID stored under key, and reports
-// whether it ended one: a key not bound to userID is left alone.
+// whether it ended one: a key not bound to userID is left alone, and so is
+// a record this instance cannot open.
 func (e *Engine) RevokeSession(ctx context.Context, userID, key string) (bool, error) {
 	ctx, start := e.begin(ctx, OpRevoke)
-	ok, err := e.revokeSession(ctx, userID, key)
+	ok, err := e.endKey(ctx, key, userID, endConfirmed)
+	if err != nil {
+		err = wrap("revoke", KindStore, err)
+	}
 	n := 0
 	if ok {
 		n = 1
@@ -179,16 +200,55 @@ func (e *Engine) RevokeSession(ctx context.Context, userID, key string) (bool, e
 	return ok, err
 }
 
-func (e *Engine) revokeSession(ctx context.Context, userID, key string) (bool, error) {
-	snap, err := e.Snapshot(ctx, key)
+// capUser enforces MaxPerUser after key was bound to userID (a login):
+// when the user now holds more sessions than that, the least recently
+// used ones other than key are ended on the server, as Spring Session's
+// maximum sessions does. Nothing is forgotten: the index keeps every
+// entry of a live session, and the sessions over the cap are ended, not
+// dropped from it. It costs one index read per login, and a load of each
+// of the user's sessions only for a login over the cap. A failure is
+// logged; the login stands.
+func (e *Engine) capUser(ctx context.Context, userID, key string) {
+	max := e.opts.MaxPerUser
+	if max <= 0 || e.index == nil {
+		return
+	}
+	keys, err := e.userKeys(ctx, userID)
+	if err != nil || len(keys) <= max {
+		if err != nil {
+			e.opts.Logger.Warn("sessions: the per-user session cap could not be checked", "error", err)
+		}
+		return
+	}
+	snaps, err := e.UserSessions(ctx, userID)
 	if err != nil {
-		return false, wrap("revoke", KindStore, err)
+		e.opts.Logger.Warn("sessions: the per-user session cap could not be checked", "error", err)
+		return
 	}
-	if snap == nil || snap.Meta.User != userID {
-		return false, nil
+	// Least recently used first: the idle deadline moves with use. The
+	// session just bound is never the one to go.
+	sort.Slice(snaps, func(i, j int) bool {
+		if !snaps[i].Expires.Equal(snaps[j].Expires) {
+			return snaps[i].Expires.Before(snaps[j].Expires)
+		}
+		return snaps[i].Created.Before(snaps[j].Created)
+	})
+	over := len(snaps) - max
+	for _, snap := range snaps {
+		if over <= 0 {
+			break
+		}
+		if snap.Key == key {
+			continue
+		}
+		ended, err := e.endKey(ctx, snap.Key, userID, endIndexed)
+		if err != nil {
+			e.opts.Logger.Warn("sessions: a session over the per-user cap could not be ended", "error", err)
+			continue
+		}
+		if ended {
+			e.count.revocations.Add(1)
+		}
+		over--
 	}
-	if err := e.delete(ctx, key, userID); err != nil {
-		return false, wrap("revoke", KindStore, err)
-	}
-	return true, nil
 }

@@ -28,10 +28,13 @@ type app struct {
 	e *gin.Engine
 }
 
-func newApp(t *testing.T, d sessions.Driver) *app {
+func newApp(t *testing.T, d sessions.Driver, configure ...func(*sessions.Config)) *app {
 	gin.SetMode(gin.TestMode)
 	cfg := sessions.DefaultConfig()
 	cfg.Driver = d
+	for _, f := range configure {
+		f(&cfg)
+	}
 	m, err := sessions.NewManager(cfg)
 	require.NoError(t, err)
 	a := &app{t: t, m: m, e: gin.New()}
@@ -68,6 +71,13 @@ func newApp(t *testing.T, d sessions.Driver) *app {
 		c.Status(204)
 	})
 	a.e.POST("/cart", func(c *gin.Context) { sessions.Set(c, "cart", "book"); c.Status(204) })
+	a.e.POST("/refresh", func(c *gin.Context) {
+		if err := sessions.Refresh(c); err != nil {
+			c.String(500, err.Error())
+			return
+		}
+		c.Status(204)
+	})
 	return a
 }
 
@@ -226,6 +236,9 @@ func Users(t *testing.T, backend Backend) {
 		assert.Equal(t, "", a.whoami(id), "the revoked ID stays dead")
 		assert.Equal(t, "", a.whoami(newID), "and the new session is not logged in")
 	})
+
+	inFlight(t, two)
+	perUserCap(t, backend)
 
 	t.Run("NoIndexIsAClearError", func(t *testing.T) {
 		open := backend(t)
