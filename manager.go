@@ -44,7 +44,11 @@ func init() {
 // NewManager validates cfg, fills its zero fields with defaults, and opens
 // its driver (cfg.Driver if set, else Open(cfg.DSN)). An invalid
 // configuration or a DSN that does not open is an error; the DSN's
-// password never appears in it.
+// password never appears in it. So is a previous backend that is the
+// current store under another name (file:///x and file:///x/): NewManager
+// looks, by writing a marker record into the current backend and reading
+// it through the previous one, then deleting it; a move would otherwise
+// delete every session of that store.
 func NewManager(cfg Config) (*Manager, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
@@ -70,6 +74,12 @@ func NewManager(cfg Config) (*Manager, error) {
 		}
 		prev, m.ownPrev = d, true
 	}
+	if prev != nil {
+		if err := checkPreviousIsAnotherStore(cfg, drv, prev); err != nil {
+			m.closeOwned(ownedOnly(drv, m.ownDriver), ownedOnly(prev, m.ownPrev))
+			return nil, err
+		}
+	}
 	eng, err := core.New(core.Options{
 		Driver:           drv,
 		Previous:         prev,
@@ -91,6 +101,52 @@ func NewManager(cfg Config) (*Manager, error) {
 	m.eng = eng
 	cfg.Logger.Info("sessions: manager opened", "backend", m.backend, "dsn", RedactDSN(cfg.DSN), "previous", RedactDSN(cfg.PreviousDSN))
 	return m, nil
+}
+
+// sameStoreTimeout bounds NewManager's same-store check: three round
+// trips to the backends.
+const sameStoreTimeout = 10 * time.Second
+
+// checkPreviousIsAnotherStore refuses a previous backend that is the
+// current store under another name (file:///x and file:///x/, redis://h
+// and redis://h:6379/0, one Driver value twice): a move from it finds
+// every session already in the current backend and deletes it, which
+// empties the store. It looks rather than compare DSNs (core.SameStore):
+// a marker record lives in the current backend for the check's few round
+// trips, and is deleted. A check that cannot finish is an error too: the
+// Manager does not start on a guess.
+func checkPreviousIsAnotherStore(cfg Config, drv, prev Driver) error {
+	ctx, cancel := context.WithTimeout(context.Background(), sameStoreTimeout)
+	defer cancel()
+	same, err := core.SameStore(ctx, prev, drv)
+	prevName := backendLabel(cfg.PreviousDSN, cfg.PreviousDriver != nil, "Config.PreviousDriver", "SESSION_DSN_PREVIOUS, Config.PreviousDSN")
+	curName := backendLabel(cfg.DSN, cfg.Driver != nil, "Config.Driver", "SESSION_DSN, Config.DSN")
+	if err != nil {
+		return core.Wrap("previous backend", fmt.Errorf("%s: check that it is another store than the current backend %s: %w", prevName, curName, err))
+	}
+	if same {
+		return fmt.Errorf("sessions: previous backend %s and current backend %s name one store: "+
+			"moving from it would delete every session; point SESSION_DSN_PREVIOUS at the old store, or unset it", prevName, curName)
+	}
+	return nil
+}
+
+// backendLabel names a backend in an error: the Driver field when the
+// application gave one, else its DSN, redacted, and where it comes from.
+func backendLabel(dsn string, given bool, field, from string) string {
+	if given {
+		return field
+	}
+	return RedactDSN(dsn) + " (" + from + ")"
+}
+
+// ownedOnly returns d if the Manager opened it (owned), else nil: a
+// Driver the application handed over is the application's to close.
+func ownedOnly(d Driver, owned bool) Driver {
+	if owned {
+		return d
+	}
+	return nil
 }
 
 // hook returns the engine's Hook for the Config's Observer, or nil.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ginkit/sessions"
+	"github.com/ginkit/sessions/internal/core"
 )
 
 // migrate moves every session from --from to --to (MovePrevious).
@@ -19,6 +20,7 @@ func (c *cli) migrate(ctx context.Context, args []string) int {
 	from := fs.String("from", os.Getenv(sessions.EnvPreviousDSN), "")
 	to := fs.String("to", os.Getenv(sessions.EnvDSN), "")
 	mode := fs.String("progress", "auto", "")
+	dryRun := fs.Bool("dry-run", false, "")
 	pos, code, ok := c.parseFlags("migrate", migrateHelp, fs, args)
 	if !ok {
 		return code
@@ -49,12 +51,39 @@ func (c *cli) migrate(ctx context.Context, args []string) int {
 		return c.usageError("migrate", fmt.Sprintf("--progress %q: want auto, bar, lines or none", *mode))
 	}
 
+	if *dryRun {
+		return c.migrateDryRun(ctx, *from, *to)
+	}
+
 	cfg, err := sessions.ConfigFromEnv()
 	if err != nil {
 		return c.failure("migrate", fmt.Errorf("the SESSION_* environment: %w", err))
 	}
+	fromName, toName := redact(*from), redact(*to)
+	toD, err := sessions.Open(*to) // its errors never show the password
+	if err != nil {
+		return c.failure("migrate", fmt.Errorf("--to: %w", err))
+	}
+	defer closeDriver(toD)
+	fromD, err := sessions.Open(*from)
+	if err != nil {
+		return c.failure("migrate", fmt.Errorf("--from: %w", err))
+	}
+	defer closeDriver(fromD)
+	// Two spellings of one store (file:///x and file:///x/) would lose
+	// every session: each is found "already moved" in --to and deleted
+	// from --from. Look before touching anything; the check leaves no
+	// marker behind. (NewManager checks again, for every application.)
+	same, err := core.SameStore(ctx, fromD, toD)
+	if err != nil {
+		return c.failure("migrate", fmt.Errorf("check that --from %s and --to %s are two stores: %w; nothing was moved", fromName, toName, err))
+	}
+	if same {
+		return c.failure("migrate", fmt.Errorf("--from %s and --to %s name one store (a record written through --to was read back through --from): "+
+			"migrating would delete every session in it; nothing was touched", fromName, toName))
+	}
 	cfg.DSN, cfg.PreviousDSN = *to, *from
-	cfg.Driver, cfg.PreviousDriver = nil, nil
+	cfg.Driver, cfg.PreviousDriver = toD, fromD
 	cfg.Logger = slog.New(slog.NewTextHandler(c.term, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	m, err := sessions.NewManager(cfg)
 	if err != nil {
@@ -62,7 +91,6 @@ func (c *cli) migrate(ctx context.Context, args []string) int {
 	}
 	defer m.Close()
 
-	fromName, toName := redact(*from), redact(*to)
 	var progress func(sessions.MoveProgress)
 	var rep *reporter
 	if *mode != "none" {

@@ -84,7 +84,7 @@ type cli struct {
 const usage = `sessionctl: bulk tools for github.com/ginkit/sessions session stores
 
 Usage:
-  sessionctl migrate [--from DSN] [--to DSN] [--progress auto|bar|lines|none]
+  sessionctl migrate [--from DSN] [--to DSN] [--progress auto|bar|lines|none] [--dry-run]
   sessionctl count DSN
   sessionctl purge [--yes] DSN
   sessionctl help [COMMAND]
@@ -103,7 +103,8 @@ Output never contains a session ID (stores hold only hashes of IDs), a
 session's contents, or a DSN's password.
 
 Exit status: 0 success; 1 failure (a backend error, sessions left unmoved,
-a purge not confirmed); 2 usage error.
+a migrate between two names of one store, a purge not confirmed); 2 usage
+error.
 `
 
 const migrateSummary = `  migrate  Move every live session from --from to --to, keeping its data,
@@ -111,7 +112,8 @@ const migrateSummary = `  migrate  Move every live session from --from to --to, 
            each moved session is deleted from --from. Safe while the
            application serves requests with SESSION_DSN=<to> and
            SESSION_DSN_PREVIOUS=<from>. A session --to already holds keeps
-           that copy (the old one is deleted).
+           that copy (the old one is deleted). Refuses two DSNs that name
+           one store. --dry-run only counts what it would do.
 `
 
 const countSummary = `  count    Print the number of live sessions in a store.
@@ -122,7 +124,7 @@ const purgeSummary = `  purge    Delete every session in a store, logging everyo
            is not a terminal).
 `
 
-const migrateHelp = `Usage: sessionctl migrate [--from DSN] [--to DSN] [--progress auto|bar|lines|none]
+const migrateHelp = `Usage: sessionctl migrate [--from DSN] [--to DSN] [--progress auto|bar|lines|none] [--dry-run]
 
 ` + migrateSummary + `
 Flags:
@@ -131,6 +133,20 @@ Flags:
   --progress M    auto (default): a bar on stderr when it is a terminal, else a
                   line every 2 seconds; bar; lines; none (also skips the
                   counting pass that gives the total)
+  --dry-run       change nothing and write nothing to either store: read
+                  both and print how many sessions would move and how many
+                  --to already holds (exit 1 if --to holds every session of
+                  --from with the same bytes: the two DSNs look like one
+                  store). Opening a store may still create it, as every
+                  command does: a file:// folder and its lock file, an SQL
+                  table.
+
+One store under two names (file:///x and file:///x/, redis://h and
+redis://h:6379/0) is refused before anything moves, with exit status 1:
+every session would be found already in --to and deleted from --from,
+emptying the store. migrate finds out by looking, not by comparing the DSNs:
+it saves a marker record (key samestore-<random>, one minute to live)
+through --to, reads it through --from, and deletes it at once.
 
 Environment: the application's SESSION_* variables are read as the
 application reads them. SESSION_ENCRYPTION_KEYS matters: with encryption at
@@ -142,7 +158,8 @@ deleted, not moved).
 
 The summary (stdout) counts sessions moved, kept (already in the new store),
 skipped (expired or ended meanwhile) and failed, the sessions left in the old
-store, and the duration. Exit status 1 if any session failed to move.
+store, and the duration. Exit status 1 if any session failed to move, or if
+--from and --to are one store.
 `
 
 const countHelp = `Usage: sessionctl count DSN

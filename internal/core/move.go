@@ -70,6 +70,11 @@ func (e *Engine) move(ctx context.Context, progress func(MoveProgress)) (MoveSta
 	if err != nil {
 		return stats, err
 	}
+	// A previous backend that is the current one would lose every
+	// session: each is "already moved", so its only copy is deleted.
+	if err := e.checkNotSameStore(ctx); err != nil {
+		return stats, err
+	}
 	total := -1
 	if progress != nil {
 		n, err := countScanned(ctx, sc)
