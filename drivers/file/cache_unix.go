@@ -13,19 +13,20 @@ import (
 // stripes exclude other processes (multiProcess).
 const cacheSupported = true
 
-// statFile stats path (following symbolic links, as opening it does) with
-// one stat(2) and returns the identity of the file and whether it is a
-// regular file. A missing file gives an error matching fs.ErrNotExist.
+// statFile stats path (not following a symbolic link, as opening it does
+// not) with one lstat(2) and returns the identity of the file and whether
+// it is a regular file (a link is not). A missing file gives an error
+// matching fs.ErrNotExist.
 func statFile(path string) (id fileID, regular bool, err error) {
 	var st syscall.Stat_t
 	for {
-		err = syscall.Stat(path, &st)
+		err = syscall.Lstat(path, &st)
 		if !errors.Is(err, syscall.EINTR) {
 			break
 		}
 	}
 	if err != nil {
-		return fileID{}, false, &fs.PathError{Op: "stat", Path: path, Err: err}
+		return fileID{}, false, &fs.PathError{Op: "lstat", Path: path, Err: err}
 	}
 	return idOfStat(&st), uint32(st.Mode)&syscall.S_IFMT == syscall.S_IFREG, nil
 }

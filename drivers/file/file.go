@@ -11,7 +11,12 @@
 // holds 256 lock files ".lock-00" … ".lock-ff", created on first use and
 // never deleted, short-lived temporary files ".tmp-*", and the user index
 // files "<user>.idx" of IndexUser (users have the shape of keys; see
-// IndexUser for their format and locking). Other files are left alone. On
+// IndexUser for their format and locking). Other files are left alone. All
+// files are created 0600, and on Unix none is opened through a symbolic
+// link: a link where a session or index file should be reads as absent
+// (and a save replaces the link, not its target), and one in place of a
+// lock file is an error. New refuses a folder other local users could
+// write or own (see New). On
 // a case-insensitive file system (macOS, Windows) two keys differing only
 // in case would share a file; with the core's 43-character hashed keys
 // that is astronomically unlikely.
@@ -180,26 +185,38 @@ type Driver struct {
 }
 
 // DefaultDir is the folder used by the DSN "file://" and by New with an
-// empty dir: "ginkit-sessions-<uid>" under os.TempDir() on Unix (so users
-// of one machine do not collide), "ginkit-sessions" elsewhere. On a machine
-// shared with untrusted users, name a folder of your own instead: another
-// user could create this one first.
+// empty dir: "ginkit-sessions-<uid>" under os.TempDir() on Unix, where uid
+// is the process' effective user ID (so users of one machine do not
+// collide), "ginkit-sessions" elsewhere. The path is predictable, so
+// another local user may create it first: New then refuses it (it is
+// theirs, or writable by all; see New) instead of using it, so that user
+// can make the default folder unusable but cannot plant sessions in it.
+// On a machine shared with untrusted users, name a folder of your own.
 func DefaultDir() string {
 	name := "ginkit-sessions"
-	if uid := os.Getuid(); uid >= 0 {
+	if uid := os.Geteuid(); uid >= 0 {
 		name += "-" + strconv.Itoa(uid)
 	}
 	return filepath.Join(os.TempDir(), name)
 }
 
 // New returns a store keeping its files in dir, creating the folder (and
-// its parents) with permissions 0700 if it does not exist. An existing
-// folder is used as it is, even if its permissions are wider than 0700:
-// the driver does not change them, but it creates every file 0600. An
-// empty dir means DefaultDir(); a relative dir is made absolute against the
-// current working directory. New fails if the folder cannot be created or
-// its lock files cannot be written. Unless opts.SweepInterval is negative,
-// New starts the sweeper; call Close to stop it.
+// its parents) with permissions 0700 if it does not exist. On Unix, New
+// refuses an existing folder that another local user could plant a
+// session file in (a file bound to any user, who would then be logged in
+// by it): a folder every user may write (o+w: modes such as 0777, 0757,
+// or 1777 like /tmp, as the sticky bit does not stop the creation of new
+// files), and a folder owned by a user other than the process' effective
+// user or root. If dir is a symbolic link, the link must be owned by that
+// user or root as well. The error names the folder, its mode and owner,
+// and the chmod or chown that fixes it. Group write permission is
+// accepted (the folder's owner chose the group), and an accepted folder's
+// mode is left as it is (0755 stays 0755); every file the driver creates
+// is 0600. The driver uses no subfolders. An empty dir means DefaultDir();
+// a relative dir is made absolute against the current working directory.
+// New fails if the folder cannot be created, is refused, or its lock files
+// cannot be written. Unless opts.SweepInterval is negative, New starts the
+// sweeper; call Close to stop it.
 func New(dir string, opts Options) (*Driver, error) {
 	if dir == "" {
 		dir = DefaultDir()
@@ -211,12 +228,8 @@ func New(dir string, opts Options) (*Driver, error) {
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("file: create folder: %w", err)
 	}
-	fi, err := os.Stat(abs)
-	if err != nil {
-		return nil, fmt.Errorf("file: folder: %w", err)
-	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("file: %s is not a folder", abs)
+	if err := checkFolder(abs); err != nil {
+		return nil, err
 	}
 	d := &Driver{dir: abs, prefix: abs, sync: opts.Sync, tempMaxAge: staleTempAge}
 	if !os.IsPathSeparator(abs[len(abs)-1]) {
@@ -369,13 +382,14 @@ func (d *Driver) remember(key string, rec []byte, ver uint64, id *fileID, err er
 }
 
 // readSession reads the session file at path as Load sees it at time now.
-// Missing, expired and damaged files all read as absent. For a record it
+// Missing, expired and damaged files, and symbolic links (which are not
+// followed, on Unix), all read as absent. For a record it
 // also returns the identity of the file it read, when the system has one
 // (nil otherwise). The record's capacity equals its length.
 func readSession(path string, now time.Time) ([]byte, uint64, time.Time, *fileID, error) {
-	f, err := os.Open(path)
+	f, err := openNoFollow(path, os.O_RDONLY, 0)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errSymlink) {
 			return nil, 0, time.Time{}, nil, nil
 		}
 		return nil, 0, time.Time{}, nil, err
@@ -406,6 +420,26 @@ func readSession(path string, now time.Time) ([]byte, uint64, time.Time, *fileID
 		idp = &id
 	}
 	return rec, ver, expires, idp, nil
+}
+
+// errSymlink is the error of openNoFollow for a symbolic link.
+var errSymlink = errors.New("is a symbolic link, which the driver does not follow")
+
+// openNoFollow is os.OpenFile, except that on Unix it does not follow a
+// symbolic link at path (O_NOFOLLOW), so a link planted in the folder can
+// neither redirect a read nor a write to a file elsewhere: it fails with
+// an error matching errSymlink instead.
+func openNoFollow(path string, flag int, perm fs.FileMode) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|oNoFollow, perm)
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		return f, err
+	}
+	// O_NOFOLLOW fails with ELOOP on Linux, but with other errors on some
+	// systems: ask the file system what is there.
+	if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: errSymlink}
+	}
+	return nil, err
 }
 
 // Save stores record under key with time to live ttl if the live version
@@ -545,15 +579,19 @@ func (d *Driver) Touch(ctx context.Context, key string, ttl time.Duration) error
 	defer s.unlock()
 	path := d.path(key)
 	now := time.Now()
-	fi, err := os.Stat(path)
+	// Lstat, and Chtimes only a regular file: Chtimes follows a symbolic
+	// link, and a link is not a session (Load reads it as absent). Under
+	// the stripe lock, only another user able to write the folder could
+	// swap the file for a link in between, and New refuses such folders.
+	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("file: touch: %w", err)
 	}
-	if !fi.ModTime().After(now) {
-		return nil // expired: absent, and must stay so
+	if !fi.Mode().IsRegular() || !fi.ModTime().After(now) {
+		return nil // not a session file, or expired: absent, and must stay so
 	}
 	err = os.Chtimes(path, time.Time{}, now.Add(ttl))
 	if d.cache != nil {

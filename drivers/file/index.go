@@ -202,12 +202,15 @@ func (d *Driver) updateIndex(user string, change func(entries []indexEntry, now 
 }
 
 // readIndex reads the index file at path. A missing file reads as no
-// entries (exists false); a damaged one as no entries (exists true, so the
-// next update replaces it). Expired entries are returned too.
+// entries (exists false); a damaged one, or a symbolic link (not
+// followed), as no entries (exists true, so the next update replaces it). Expired entries are returned too.
 func readIndex(path string) (entries []indexEntry, exists bool, err error) {
-	f, err := os.Open(path)
+	f, err := openNoFollow(path, os.O_RDONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
+	}
+	if errors.Is(err, errSymlink) {
+		return nil, true, nil // not an index: the next update replaces it
 	}
 	if err != nil {
 		return nil, false, err

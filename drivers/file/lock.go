@@ -35,13 +35,14 @@ func lockName(i int) string {
 	return fmt.Sprintf("%s%02x", lockPrefix, i)
 }
 
-// open opens the lock file of stripe i in dir if it is not open yet. The
-// caller holds s.mu, or has the stripe to itself.
+// open opens the lock file of stripe i in dir if it is not open yet,
+// creating it 0600; a symbolic link in its place is an error, not
+// followed. The caller holds s.mu, or has the stripe to itself.
 func (s *stripe) open(dir string, i int) error {
 	if s.f != nil {
 		return nil
 	}
-	f, err := os.OpenFile(filepath.Join(dir, lockName(i)), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openNoFollow(filepath.Join(dir, lockName(i)), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("lock file: %w", err)
 	}

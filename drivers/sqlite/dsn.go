@@ -45,8 +45,12 @@ type config struct {
 //	                       lock before failing (>= 0)
 //
 // Unknown or repeated options and malformed values are errors that name
-// the option. Open does not touch the file: the first operation opens
-// it, switches it to WAL mode and creates the tables.
+// the option. If the file does not exist, Open creates it empty with mode
+// 0600 (SQLite would create it 0644, readable by every local user), and
+// SQLite gives the -wal and -shm files beside it the same mode; an
+// existing file keeps its mode. Open does not connect: the first
+// operation opens the file, switches it to WAL mode and creates the
+// tables.
 func Open(u *url.URL) (*Driver, error) {
 	c, err := parseDSN(u)
 	if err != nil {

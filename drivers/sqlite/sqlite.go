@@ -1,9 +1,13 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -94,7 +98,32 @@ func openFile(c config) (*Driver, error) {
 	db := sql.OpenDB(conn)
 	db.SetMaxOpenConns(c.opts.MaxConns)
 	db.SetMaxIdleConns(c.opts.MaxConns)
-	return newDriver(sqlstore.NewSQLDB(db, true), c.opts.Config())
+	d, err := newDriver(sqlstore.NewSQLDB(db, true), c.opts.Config())
+	if err != nil {
+		return nil, err
+	}
+	if err := createPrivate(c.path); err != nil {
+		_ = d.Close(context.Background())
+		return nil, fmt.Errorf("sqlite: open: create the database file: %w", err)
+	}
+	return d, nil
+}
+
+// createPrivate creates the database file at path, empty (which SQLite
+// reads as an empty database) and with mode 0600, if nothing is there
+// yet. SQLite itself would create it 0644 less the umask, readable by
+// every local user; it gives the -wal and -shm files the database file's
+// mode, so those are 0600 too. O_EXCL never follows a symbolic link. An
+// existing file is left as it is.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 func newDriver(db sqlstore.DB, c sqlstore.Config) (*Driver, error) {
