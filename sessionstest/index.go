@@ -261,9 +261,39 @@ func sameKeys(got, want []string) bool {
 
 func expectUserKeys(t *testing.T, ix UserIndexer, user string, want ...string) {
 	t.Helper()
-	if got := userKeys(t, ix, user); !sameKeys(got, want) {
+	got := userKeys(t, ix, user)
+	switch {
+	case sameKeys(got, want):
+	case len(got)+len(want) <= 20:
 		t.Fatalf("UserKeys = %q; want exactly %q (in any order, each once)", got, want)
+	default:
+		missing, extra := keyDiff(got, want)
+		t.Fatalf("UserKeys returns %d keys; want exactly %d (in any order, each once): %d missing (such as %q), %d not wanted or repeated (such as %q)",
+			len(got), len(want), len(missing), missing[:min(len(missing), 3)], len(extra), extra[:min(len(extra), 3)])
 	}
+}
+
+// keyDiff returns the keys of want missing from got, and those of got
+// not in want or there more often than in want, in no particular order.
+func keyDiff(got, want []string) (missing, extra []string) {
+	n := make(map[string]int, len(want))
+	for _, k := range want {
+		n[k]++
+	}
+	for _, k := range got {
+		if n[k] > 0 {
+			n[k]--
+		} else {
+			extra = append(extra, k)
+		}
+	}
+	for _, k := range want {
+		if n[k] > 0 {
+			n[k]--
+			missing = append(missing, k)
+		}
+	}
+	return missing, extra
 }
 
 // waitUserKeys waits until UserKeys returns exactly want, for at most
