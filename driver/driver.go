@@ -153,11 +153,11 @@ type Scanner interface {
 // nothing and returns an error wrapping ErrUserIndexFull; the core then
 // fails the save that needed the entry, loudly, rather than let a session
 // live outside the index. A driver may refuse a new key of a user who
-// already has MaxUserEntries live entries, and none refuses below that
-// bound; a driver with an overall bound of its own (memory) may also refuse
-// when that is reached. Expired entries never count: a driver at a bound
-// prunes them first. Replacing the expiry of an existing entry is never
-// refused.
+// already has MaxUserEntries live entries; it refuses a user below that
+// bound only when its index as a whole is at a bound of its own (as the
+// memory driver's may be), as a store may be out of room for a Save.
+// Expired entries never count: a driver at a bound prunes them first.
+// Replacing the expiry of an existing entry is never refused.
 type UserIndexer interface {
 	IndexUser(ctx context.Context, user, key string, expires time.Time) error
 	UnindexUser(ctx context.Context, user, key string) error

@@ -26,7 +26,7 @@ const (
 
 	// maxIndexFile bounds what readIndex reads; a larger file is damaged.
 	// An index holds at most driver.MaxUserEntries entries, so its file
-	// is at most about 266 KB, which IndexUser reads and rewrites whole.
+	// is at most about 265 KB, which IndexUser reads and rewrites whole.
 	maxIndexFile = idxHeaderLen + driver.MaxUserEntries*(1+MaxKeyLen+8)
 )
 

@@ -89,7 +89,7 @@ func (d *Driver) indexItemKey(user string) (string, error) {
 // then empty, and sessions it listed are no longer found through it.
 //
 // A user has at most driver.MaxUserEntries live entries, so an item is at
-// most about 266 KB (53 KB with the core's 43-byte keys), within
+// most about 265 KB (53 KB with the core's 43-byte keys), within
 // memcached's default 1 MB item size. A new key for a user who has that
 // many is refused: IndexUser writes nothing and returns an error wrapping
 // driver.ErrUserIndexFull. No live entry is ever dropped to make room.
