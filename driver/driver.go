@@ -16,8 +16,25 @@ package driver
 
 import (
 	"context"
+	"errors"
 	"time"
 )
+
+// MaxUserEntries is the one bound on a user's index that every UserIndexer
+// agrees on: a driver may refuse IndexUser of a new key for a user who has
+// this many live entries, and none refuses below it. The drivers with a
+// finite index (memory, file, memcached) refuse at exactly this bound;
+// Redis and the SQL drivers have none. The core keeps users far below it:
+// Config.MaxSessionsPerUser (100 by default) ends a user's least recently
+// used session when a login would exceed it.
+const MaxUserEntries = 1024
+
+// ErrUserIndexFull is wrapped by the error of an IndexUser that refused to
+// add an entry because the index is full (see UserIndexer): the user has
+// MaxUserEntries live entries, or the driver's index as a whole is at a
+// bound of its own. Such a call changed nothing. Test for it with
+// errors.Is.
+var ErrUserIndexFull = errors.New("user index full")
 
 // Driver is the storage contract every backend implements. A driver stores
 // opaque records under keys, each with a version and an expiry; it knows
@@ -128,6 +145,19 @@ type Scanner interface {
 //
 // All three must be safe for concurrent use across processes: two
 // concurrent IndexUser calls for one user both take effect.
+//
+// An implementation never drops an entry whose expiry has not passed: the
+// entry stays until it expires, UnindexUser removes it or IndexUser
+// replaces its expiry, so a session in the index cannot escape a "log out
+// everywhere". When it cannot hold one more live entry, IndexUser changes
+// nothing and returns an error wrapping ErrUserIndexFull; the core then
+// fails the save that needed the entry, loudly, rather than let a session
+// live outside the index. A driver may refuse a new key of a user who
+// already has MaxUserEntries live entries; it refuses a user below that
+// bound only when its index as a whole is at a bound of its own (as the
+// memory driver's may be), as a store may be out of room for a Save.
+// Expired entries never count: a driver at a bound prunes them first.
+// Replacing the expiry of an existing entry is never refused.
 type UserIndexer interface {
 	IndexUser(ctx context.Context, user, key string, expires time.Time) error
 	UnindexUser(ctx context.Context, user, key string) error

@@ -2,6 +2,7 @@ package sessionstest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -177,6 +178,44 @@ func testUserIndex(t *testing.T, use func(*testing.T) Driver, opts Options) {
 		}
 		expectUserKeys(t, ix, u, k)
 	})
+
+	t.Run("Bound", func(t *testing.T) {
+		// The index never forgets a live entry: up to the bound every
+		// entry is kept, and past it a driver keeps the new one too or
+		// refuses it, changing nothing. Expired entries do not count:
+		// the user first fills the index with entries that expire.
+		ix := indexer(t, use)
+		u := Key(t)
+		indexKeys(t, ix, u, driver.MaxUserEntries, func() time.Time { return time.Now().Add(g) })
+		waitUserKeys(t, ix, u, within)
+		keys := indexKeys(t, ix, u, driver.MaxUserEntries, hour)
+		expectUserKeys(t, ix, u, keys...)
+		extra := Key(t)
+		switch err := ix.IndexUser(ctx, u, extra, hour()); {
+		case err == nil:
+			keys = append(keys, extra)
+		case !errors.Is(err, driver.ErrUserIndexFull):
+			t.Fatalf("IndexUser of live entry %d of one user = %v; want nil or an error wrapping driver.ErrUserIndexFull", driver.MaxUserEntries+1, err)
+		}
+		expectUserKeys(t, ix, u, keys...)
+		// Replacing the expiry of an entry is never refused.
+		mustIndex(t, ix, u, keys[0], time.Now().Add(2*time.Hour))
+		expectUserKeys(t, ix, u, keys...)
+	})
+}
+
+// indexKeys indexes n fresh keys for user, each expiring at expires() of
+// the moment it is indexed, and returns them in that order.
+func indexKeys(t *testing.T, ix UserIndexer, user string, n int, expires func() time.Time) []string {
+	t.Helper()
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = Key(t)
+		if err := ix.IndexUser(context.Background(), user, keys[i], expires()); err != nil {
+			t.Fatalf("IndexUser of entry %d of one user: %v", i+1, err)
+		}
+	}
+	return keys
 }
 
 // count returns how often key occurs in keys.
@@ -222,9 +261,39 @@ func sameKeys(got, want []string) bool {
 
 func expectUserKeys(t *testing.T, ix UserIndexer, user string, want ...string) {
 	t.Helper()
-	if got := userKeys(t, ix, user); !sameKeys(got, want) {
+	got := userKeys(t, ix, user)
+	switch {
+	case sameKeys(got, want):
+	case len(got)+len(want) <= 20:
 		t.Fatalf("UserKeys = %q; want exactly %q (in any order, each once)", got, want)
+	default:
+		missing, extra := keyDiff(got, want)
+		t.Fatalf("UserKeys returns %d keys; want exactly %d (in any order, each once): %d missing (such as %q), %d not wanted or repeated (such as %q)",
+			len(got), len(want), len(missing), missing[:min(len(missing), 3)], len(extra), extra[:min(len(extra), 3)])
 	}
+}
+
+// keyDiff returns the keys of want missing from got, and those of got
+// not in want or there more often than in want, in no particular order.
+func keyDiff(got, want []string) (missing, extra []string) {
+	n := make(map[string]int, len(want))
+	for _, k := range want {
+		n[k]++
+	}
+	for _, k := range got {
+		if n[k] > 0 {
+			n[k]--
+		} else {
+			extra = append(extra, k)
+		}
+	}
+	for _, k := range want {
+		if n[k] > 0 {
+			n[k]--
+			missing = append(missing, k)
+		}
+	}
+	return missing, extra
 }
 
 // waitUserKeys waits until UserKeys returns exactly want, for at most
@@ -256,27 +325,56 @@ func UserKeys(t testing.TB, d UserIndexer, user string) []string {
 	return keys
 }
 
-// TestUserBound checks the per-user cap of a driver whose index keeps at
-// most bound entries per user, dropping the ones that expire soonest: it
-// indexes bound+5 keys ("k0000" … ) expiring one second apart for a fresh
-// user and checks that exactly the bound remain, the five soonest gone.
-// It returns that user, for checks of the driver's own.
-func TestUserBound(t *testing.T, d UserIndexer, bound int) (user string) {
+// TestUserBound checks a driver whose index refuses a new entry for a user
+// with driver.MaxUserEntries live ones, as the memory, file and memcached
+// drivers do. It makes n IndexUser calls (n > driver.MaxUserEntries) for a
+// fresh user, of keys "k0000", "k0001", … expiring an hour from now and
+// one second apart (so the first are both the oldest and the soonest to
+// expire, the entries a forgetful index would drop), and checks that the
+// first driver.MaxUserEntries succeed, that every later one returns an
+// error wrapping driver.ErrUserIndexFull, and that UserKeys then returns
+// exactly the first driver.MaxUserEntries keys. It returns the user and
+// the last refusal, for checks of the driver's own (such as its wording).
+func TestUserBound(t testing.TB, ix UserIndexer, n int) (user string, refusal error) {
 	t.Helper()
+	if n <= driver.MaxUserEntries {
+		t.Fatalf("TestUserBound with %d calls; want more than driver.MaxUserEntries (%d)", n, driver.MaxUserEntries)
+	}
 	user = Key(t)
 	base := time.Now().Add(time.Hour)
-	for i := 0; i < bound+5; i++ {
-		if err := d.IndexUser(context.Background(), user, fmt.Sprintf("k%04d", i), base.Add(time.Duration(i)*time.Second)); err != nil {
-			t.Fatal(err)
+	want := make([]string, 0, driver.MaxUserEntries)
+	for i := 0; i < n; i++ {
+		key := fmt.Sprintf("k%04d", i)
+		err := ix.IndexUser(context.Background(), user, key, base.Add(time.Duration(i)*time.Second))
+		switch {
+		case i < driver.MaxUserEntries && err != nil:
+			t.Fatalf("IndexUser of entry %d of one user, below the bound of %d: %v", i+1, driver.MaxUserEntries, err)
+		case i < driver.MaxUserEntries:
+			want = append(want, key)
+		case !errors.Is(err, driver.ErrUserIndexFull):
+			t.Fatalf("IndexUser of entry %d of one user, past the bound of %d = %v; want an error wrapping driver.ErrUserIndexFull", i+1, driver.MaxUserEntries, err)
+		default:
+			refusal = err
 		}
 	}
-	keys := UserKeys(t, d, user)
-	if len(keys) != bound || keys[0] != "k0005" {
-		first := ""
-		if len(keys) > 0 {
-			first = keys[0]
-		}
-		t.Fatalf("%d entries, first %q; want %d, the 5 soonest-expiring dropped", len(keys), first, bound)
+	if got := UserKeys(t, ix, user); !slices.Equal(got, want) {
+		t.Fatalf("after %d IndexUser calls for one user, UserKeys returns %d keys (first %q, last %q); want the first %d, none forgotten and none refused added",
+			n, len(got), first(got), last(got), driver.MaxUserEntries)
 	}
-	return user
+	return user, refusal
+}
+
+// first and last return the first and last of keys, or "" if it is empty.
+func first(keys []string) string {
+	if len(keys) == 0 {
+		return ""
+	}
+	return keys[0]
+}
+
+func last(keys []string) string {
+	if len(keys) == 0 {
+		return ""
+	}
+	return keys[len(keys)-1]
 }

@@ -18,7 +18,8 @@
 // driver.Scanner or driver.UserIndexer gets their contracts checked too: enumeration of live
 // records only, stopping on fn's error, deleting during a scan; exact
 // per-user key sets, removal, replaced expiries, expired entries, no lost
-// updates under concurrent IndexUser, and independence from the records.
+// updates under concurrent IndexUser, independence from the records, and
+// no live entry forgotten at driver.MaxUserEntries entries of one user.
 //
 // The package imports only the contract package (github.com/ginkit/sessions/driver),
 // so driver packages can use it without an import cycle.

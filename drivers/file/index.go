@@ -1,7 +1,6 @@
 package file
 
 import (
-	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -14,15 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// MaxUserEntries is the most entries one user's index file holds. When
-// IndexUser would add one more, the entries that expire soonest are
-// dropped: their sessions then no longer show in UserKeys, so a "log out
-// everywhere" would not reach them. Nobody has a thousand live sessions;
-// the bound keeps every index file under about 260 KB, which IndexUser
-// reads and rewrites whole.
-const MaxUserEntries = 1000
+	"github.com/ginkit/sessions/driver"
+)
 
 const (
 	idxSuffix = ".idx"
@@ -32,7 +25,9 @@ const (
 	idxHeaderLen = 8
 
 	// maxIndexFile bounds what readIndex reads; a larger file is damaged.
-	maxIndexFile = idxHeaderLen + MaxUserEntries*(1+MaxKeyLen+8)
+	// An index holds at most driver.MaxUserEntries entries, so its file
+	// is at most about 265 KB, which IndexUser reads and rewrites whole.
+	maxIndexFile = idxHeaderLen + driver.MaxUserEntries*(1+MaxKeyLen+8)
 )
 
 // idxMagic starts every index file; the last byte is the format version.
@@ -79,8 +74,7 @@ func (d *Driver) indexPath(user string) string {
 // millisecond, rounded down.
 //
 // The index of user is the file "<user>.idx" in the folder. IndexUser
-// reads it, drops its expired entries, applies the change, keeps at most
-// MaxUserEntries entries (dropping those that expire soonest) and writes it
+// reads it, drops its expired entries, applies the change and writes it
 // whole under a temporary name that it renames into place, all under the
 // lock stripe of user, the same stripes (in-process mutex and flock) that
 // Save takes for keys. So concurrent IndexUser calls for one user, in this
@@ -88,6 +82,11 @@ func (d *Driver) indexPath(user string) string {
 // the old file or the new one. An index left with no live entry is
 // removed. With Options.Sync, the file and the folder are fsynced as for
 // Save. The sweep removes index files whose entries have all expired.
+//
+// A user has at most driver.MaxUserEntries live entries. A new key for a
+// user who has that many is refused: IndexUser writes nothing and returns
+// an error wrapping driver.ErrUserIndexFull. No live entry is ever dropped
+// to make room, so no session in the index escapes RevokeUser.
 //
 // The entry says nothing about the session record: deleting or expiring
 // the record leaves it alone. A damaged index file (wrong magic, bad
@@ -102,18 +101,26 @@ func (d *Driver) IndexUser(ctx context.Context, user, key string, expires time.T
 		return fmt.Errorf("file: index: %w", err)
 	}
 	exp := expires.UnixMilli()
+	full := 0 // the user's live entries, when the index refused the key
 	err := d.updateIndex(user, func(entries []indexEntry, now int64) ([]indexEntry, bool) {
-		entries = slices.DeleteFunc(entries, func(e indexEntry) bool { return e.key == key })
-		if exp > now {
-			entries = append(entries, indexEntry{key: key, expires: exp})
+		i := slices.IndexFunc(entries, func(e indexEntry) bool { return e.key == key })
+		switch {
+		case exp <= now && i >= 0:
+			return slices.Delete(entries, i, i+1), true
+		case exp <= now:
+			return entries, false
+		case i >= 0:
+			entries[i].expires = exp
+			return entries, true
+		case len(entries) >= driver.MaxUserEntries:
+			full = len(entries)
+			return entries, false
 		}
-		if len(entries) > MaxUserEntries {
-			// Keep the entries that expire last.
-			slices.SortFunc(entries, func(a, b indexEntry) int { return cmp.Compare(b.expires, a.expires) })
-			entries = entries[:MaxUserEntries]
-		}
-		return entries, true
+		return append(entries, indexEntry{key: key, expires: exp}), true
 	})
+	if err == nil && full > 0 {
+		err = fmt.Errorf("%w: the user has %d live entries", driver.ErrUserIndexFull, full)
+	}
 	if err != nil {
 		return fmt.Errorf("file: index: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ginkit/sessions/driver"
 	"github.com/ginkit/sessions/sessionstest"
 )
 
@@ -128,11 +129,36 @@ func encodeRaw(body []byte) []byte {
 	return append(buf, body...)
 }
 
+// TestIndexBound: a user past driver.MaxUserEntries live entries is
+// refused a new one and keeps every entry, the first (oldest and soonest
+// to expire) included, so RevokeUser still reaches every session; a full
+// index file of the longest keys is still read.
 func TestIndexBound(t *testing.T) {
 	d := newDriver(t, t.TempDir(), Options{SweepInterval: -1})
-	user := sessionstest.TestUserBound(t, d, MaxUserEntries)
-	if fi, _ := os.Stat(d.indexPath(user)); fi.Size() > maxIndexFile {
+	user, refusal := sessionstest.TestUserBound(t, d, 1100)
+	if !strings.HasPrefix(refusal.Error(), "file: index: ") {
+		t.Errorf("refusal %q does not name the driver and operation", refusal)
+	}
+	// Replacing an entry's expiry at the bound is not refused.
+	if err := d.IndexUser(bg, user, "k0000", time.Now().Add(48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(sessionstest.UserKeys(t, d, user)); n != driver.MaxUserEntries {
+		t.Fatalf("re-indexing at the bound left %d entries", n)
+	}
+
+	long := sessionstest.Key(t)
+	for i := 0; i < driver.MaxUserEntries; i++ {
+		key := fmt.Sprintf("%0*d", MaxKeyLen, i)
+		if err := d.IndexUser(bg, long, key, time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fi, _ := os.Stat(d.indexPath(long)); fi.Size() != maxIndexFile {
 		t.Fatalf("index file of %d bytes; readIndex reads at most %d", fi.Size(), maxIndexFile)
+	}
+	if n := len(sessionstest.UserKeys(t, d, long)); n != driver.MaxUserEntries {
+		t.Fatalf("a full index file of the longest keys reads as %d entries", n)
 	}
 }
 

@@ -1,7 +1,6 @@
 package memcached
 
 import (
-	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -11,15 +10,8 @@ import (
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/ginkit/sessions/driver"
 )
-
-// MaxUserEntries is the most entries one user's index holds. When
-// IndexUser would add one more, the entries that expire soonest are
-// dropped: their sessions then no longer show in UserKeys, so a "log out
-// everywhere" would not reach them. The bound keeps each index item under
-// about 66 KB, which every update reads and writes whole; nobody has
-// hundreds of live sessions.
-const MaxUserEntries = 256
 
 const (
 	// indexInfix separates the prefix from the user in an index item's
@@ -86,9 +78,7 @@ func (d *Driver) indexItemKey(user string) (string, error) {
 //
 // The index of user is one item at Prefix + "u:" + user holding the list
 // of its entries. IndexUser reads it with its CAS ID, drops the expired
-// entries, applies the change, keeps at most MaxUserEntries entries
-// (dropping those that expire soonest) and writes it back with
-// compare-and-swap (add when there is no item), retrying after a random
+// entries, applies the change and writes it back with compare-and-swap (add when there is no item), retrying after a random
 // pause of up to 20ms when another writer got there first. So concurrent
 // calls, from any number of processes, all take effect; each costs two
 // round trips plus two per lost race, and gives up with an error after 64
@@ -97,6 +87,12 @@ func (d *Driver) indexItemKey(user string) (string, error) {
 // with no live entry is made to expire at once. memcached may still evict
 // the item under memory pressure, as it may evict sessions: the index is
 // then empty, and sessions it listed are no longer found through it.
+//
+// A user has at most driver.MaxUserEntries live entries, so an item is at
+// most about 265 KB (53 KB with the core's 43-byte keys), within
+// memcached's default 1 MB item size. A new key for a user who has that
+// many is refused: IndexUser writes nothing and returns an error wrapping
+// driver.ErrUserIndexFull. No live entry is ever dropped to make room.
 //
 // The entry says nothing about the session record: deleting or expiring
 // the record leaves it alone. A corrupt item (other flags, a malformed
@@ -116,18 +112,27 @@ func (d *Driver) IndexUser(ctx context.Context, user, key string, expires time.T
 		return wrap("index", errShape)
 	}
 	exp := expires.UnixMilli()
+	full := 0 // the user's live entries, when the index refused the key
 	err = d.updateIndex(ctx, mkey, func(entries []indexEntry, now int64) ([]indexEntry, bool) {
-		entries = slices.DeleteFunc(entries, func(e indexEntry) bool { return e.key == key })
-		if exp > now {
-			entries = append(entries, indexEntry{key: key, expires: exp})
+		full = 0 // a retry starts afresh
+		i := slices.IndexFunc(entries, func(e indexEntry) bool { return e.key == key })
+		switch {
+		case exp <= now && i >= 0:
+			return slices.Delete(entries, i, i+1), true
+		case exp <= now:
+			return entries, false
+		case i >= 0:
+			entries[i].expires = exp
+			return entries, true
+		case len(entries) >= driver.MaxUserEntries:
+			full = len(entries)
+			return entries, false
 		}
-		if len(entries) > MaxUserEntries {
-			// Keep the entries that expire last.
-			slices.SortFunc(entries, func(a, b indexEntry) int { return cmp.Compare(b.expires, a.expires) })
-			entries = entries[:MaxUserEntries]
-		}
-		return entries, true
+		return append(entries, indexEntry{key: key, expires: exp}), true
 	})
+	if err == nil && full > 0 {
+		err = fmt.Errorf("%w: the user has %d live entries", driver.ErrUserIndexFull, full)
+	}
 	if err != nil {
 		return wrap("index", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/ginkit/sessions/driver"
 	"github.com/ginkit/sessions/internal/testserver"
 	"github.com/ginkit/sessions/sessionstest"
 )
@@ -114,10 +115,35 @@ func TestIndexCorruptItem(t *testing.T) {
 	}
 }
 
+// TestIndexBound: a user past driver.MaxUserEntries live entries is
+// refused a new one and keeps every entry, the first (oldest and soonest
+// to expire) included, so RevokeUser still reaches every session; a full
+// index of the longest keys fits in one item.
 func TestIndexBound(t *testing.T) {
 	t.Parallel()
 	addr, _ := testserver.StartMemcached(t)
-	sessionstest.TestUserBound(t, openDSN(t, "memcached://"+addr), MaxUserEntries)
+	d := openDSN(t, "memcached://"+addr)
+	user, refusal := sessionstest.TestUserBound(t, d, 1100)
+	if !strings.HasPrefix(refusal.Error(), "memcached: index: ") {
+		t.Errorf("refusal %q does not name the driver and operation", refusal)
+	}
+	// Replacing an entry's expiry at the bound is not refused.
+	if err := d.IndexUser(ctx, user, "k0000", time.Now().Add(48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(sessionstest.UserKeys(t, d, user)); n != driver.MaxUserEntries {
+		t.Fatalf("re-indexing at the bound left %d entries", n)
+	}
+
+	long := sessionstest.Key(t)
+	for i := 0; i < driver.MaxUserEntries; i++ {
+		if err := d.IndexUser(ctx, long, fmt.Sprintf("%0250d", i), time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(sessionstest.UserKeys(t, d, long)); n != driver.MaxUserEntries {
+		t.Fatalf("a full index of the longest keys reads as %d entries", n)
+	}
 }
 
 // TestIndexContention runs concurrent IndexUser and UnindexUser calls for

@@ -64,8 +64,9 @@
 // UserKeys; sessions.UserIndexer): one item per user at
 // Prefix+"u:"+user holding a compact list of (key, expiry) entries,
 // updated with gets and compare-and-swap so concurrent updates from any
-// process all take effect, and bounded to MaxUserEntries entries. See
-// IndexUser.
+// process all take effect. It holds up to driver.MaxUserEntries live
+// entries per user and refuses a new one past that rather than forget a
+// live one. See IndexUser.
 //
 // # Several servers
 //

@@ -7,18 +7,12 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/ginkit/sessions/driver"
 )
 
 // Bounds of the user index.
 const (
-	// MaxUserEntries is the most index entries one user has. IndexUser of
-	// a new key for a user who has this many live entries first drops the
-	// entry that expires soonest: that session is then missing from
-	// UserKeys, so a "log out everywhere" would not reach it. Nobody has a
-	// thousand live sessions; the bound only stops one account from
-	// growing the index without limit.
-	MaxUserEntries = 1000
-
 	// MinIndexBound is the least bound on the entries of the whole index.
 	// The index holds at most max(Options.MaxEntries, MinIndexBound)
 	// entries over all users; see IndexUser for what happens at the bound.
@@ -29,19 +23,28 @@ const (
 	// entries until the bound is reached.
 	indexPruneEvery = time.Minute
 
-	// indexEvictionSample is how many entries (of as many users) an index
-	// at its bound compares to choose the one to evict.
-	indexEvictionSample = 5
+	// indexGhostGrace is how long after IndexUser an entry is kept even
+	// though the store holds no record under its key: the core indexes a
+	// session just before it first saves it, and that entry must not be
+	// taken for one whose record is gone.
+	indexGhostGrace = time.Minute
 )
 
-// userIndex maps user → key → expiry (Unix nanoseconds), under its own
-// mutex. Its zero value is ready: the map is made on first use.
+// userIndex maps user → key → entry, under its own mutex. Its zero value
+// is ready: the map is made on first use.
 type userIndex struct {
 	mu        sync.Mutex
-	users     map[string]map[string]int64
+	users     map[string]map[string]indexEntry
 	entries   int   // entries over all users
 	bound     int   // the most entries; set on first use
 	lastPrune int64 // when every user's expired entries were last dropped
+}
+
+// indexEntry is one entry of the user index, its times in Unix
+// nanoseconds.
+type indexEntry struct {
+	expires int64 // live while greater than now
+	added   int64 // when IndexUser last wrote it
 }
 
 // errEmpty is the reason an empty user or key is refused.
@@ -68,21 +71,20 @@ func (d *Driver) closedIndex() bool {
 // record leaves it alone. Each call also drops user's expired entries.
 //
 // The index lives in the process beside the records and does not count
-// toward Options.MaxEntries. It is bounded twice over. A user has at most
-// MaxUserEntries entries: at that bound a new key evicts the user's entry
-// that expires soonest. The whole index has at most
-// max(Options.MaxEntries, MinIndexBound) entries: at that bound IndexUser
-// drops every expired entry and, if the index is still more than
-// seven-eighths full, every entry whose session record the store no
-// longer holds (those the core would prune itself, but also one indexed
-// just before its record is first saved), and then, while it is more than
-// seven-eighths full, the entry expiring soonest in a small random sample
-// (one entry each of a few users).
-// An evicted entry's session no longer shows in UserKeys. With a store
-// holding at most MaxEntries records and the core unindexing what it
-// deletes, the second bound is only reached when many indexed sessions
-// were evicted or abandoned. Besides, at most once a minute an IndexUser
-// drops the expired entries of every user.
+// toward Options.MaxEntries. It never drops a live entry to make room;
+// it refuses instead, changing nothing and returning an error that wraps
+// driver.ErrUserIndexFull, in two cases. A user has at most
+// driver.MaxUserEntries live entries: one more new key is refused. The
+// whole index has at most max(Options.MaxEntries, MinIndexBound) entries:
+// at that bound IndexUser drops every expired entry and, if the index is
+// still more than seven-eighths full, every entry whose session record the
+// store no longer holds and that was written more than a minute ago (an
+// entry written just before its record is first saved is kept); if the
+// index is still full, the new key is refused. With a store holding at
+// most MaxEntries records and the core unindexing what it deletes, the
+// second bound is only reached when a minute's logins outnumber the
+// bound. Besides, at most once a minute an IndexUser drops the expired
+// entries of every user.
 //
 // user and key must not be empty. After Close IndexUser returns ErrClosed.
 func (d *Driver) IndexUser(ctx context.Context, user, key string, expires time.Time) error {
@@ -102,7 +104,7 @@ func (d *Driver) IndexUser(ctx context.Context, user, key string, expires time.T
 		return ErrClosed
 	}
 	if ix.users == nil {
-		ix.users = make(map[string]map[string]int64)
+		ix.users = make(map[string]map[string]indexEntry)
 		ix.bound = max(d.maxEntries(), MinIndexBound)
 		ix.lastPrune = now
 	}
@@ -117,25 +119,29 @@ func (d *Driver) IndexUser(ctx context.Context, user, key string, expires time.T
 		}
 		return nil
 	}
-	if len(m) == 0 {
-		m = make(map[string]int64)
-		ix.users[user] = m
-	}
+	// Pruning may have emptied and dropped user's map.
+	m = ix.users[user]
+	e := indexEntry{expires: exp, added: now}
 	if _, ok := m[key]; ok {
-		m[key] = exp
+		m[key] = e
 		return nil
 	}
-	if len(m) >= MaxUserEntries {
-		d.removeEntryLocked(user, m, soonest(m))
+	if len(m) >= driver.MaxUserEntries {
+		return fmt.Errorf("memory: index: %w: the user has %d live entries", driver.ErrUserIndexFull, len(m))
 	}
 	if ix.entries >= ix.bound {
 		d.makeIndexRoomLocked(now)
-		// Making room may have emptied and dropped user's map.
-		if ix.users[user] == nil {
-			ix.users[user] = m
+		if ix.entries >= ix.bound {
+			return fmt.Errorf("memory: index: %w: the index holds %d live entries, its bound", driver.ErrUserIndexFull, ix.entries)
 		}
+		// Making room may have emptied and dropped user's map.
+		m = ix.users[user]
 	}
-	m[key] = exp
+	if m == nil {
+		m = make(map[string]indexEntry)
+		ix.users[user] = m
+	}
+	m[key] = e
 	ix.entries++
 	return nil
 }
@@ -209,7 +215,7 @@ func (d *Driver) maxEntries() int {
 
 // removeEntryLocked deletes user's entry for key, which exists in m (the
 // map of user), and drops m once empty. The caller holds d.index.mu.
-func (d *Driver) removeEntryLocked(user string, m map[string]int64, key string) {
+func (d *Driver) removeEntryLocked(user string, m map[string]indexEntry, key string) {
 	delete(m, key)
 	d.index.entries--
 	if len(m) == 0 {
@@ -219,9 +225,9 @@ func (d *Driver) removeEntryLocked(user string, m map[string]int64, key string) 
 
 // pruneUserLocked drops the entries of m (user's map, possibly nil)
 // expired at now. The caller holds d.index.mu.
-func (d *Driver) pruneUserLocked(user string, m map[string]int64, now int64) {
-	for k, exp := range m {
-		if exp <= now {
+func (d *Driver) pruneUserLocked(user string, m map[string]indexEntry, now int64) {
+	for k, e := range m {
+		if e.expires <= now {
 			d.removeEntryLocked(user, m, k)
 		}
 	}
@@ -237,45 +243,21 @@ func (d *Driver) pruneIndexLocked(now int64) {
 }
 
 // makeIndexRoomLocked frees room in an index at its bound, as IndexUser
-// describes. The caller holds d.index.mu; it takes shard locks inside it
-// (no code takes the index lock while holding a shard lock).
+// describes, dropping only expired entries and entries whose record is
+// gone. The caller holds d.index.mu; it takes shard locks inside it (no
+// code takes the index lock while holding a shard lock).
 func (d *Driver) makeIndexRoomLocked(now int64) {
 	ix := &d.index
-	target := ix.bound - ix.bound/8
 	d.pruneIndexLocked(now)
-	if ix.entries > target {
-		for user, m := range ix.users {
-			for k := range m {
-				if !d.holds(k, now) {
-					d.removeEntryLocked(user, m, k)
-				}
-			}
-		}
+	if ix.entries <= ix.bound-ix.bound/8 {
+		return
 	}
-	for ix.entries > target {
-		var (
-			victimUser, victimKey string
-			earliest              int64 = math.MaxInt64
-			seen                  int
-		)
-		// Sample one entry of each of a few users; Go randomises where
-		// a map iteration starts, so the first entries form the sample.
-		for user, m := range ix.users {
-			for k, exp := range m {
-				if exp <= earliest {
-					victimUser, victimKey, earliest = user, k, exp
-				}
-				break
-			}
-			seen++
-			if seen == indexEvictionSample {
-				break
+	for user, m := range ix.users {
+		for k, e := range m {
+			if now-e.added > int64(indexGhostGrace) && !d.holds(k, now) {
+				d.removeEntryLocked(user, m, k)
 			}
 		}
-		if seen == 0 {
-			return
-		}
-		d.removeEntryLocked(victimUser, ix.users[victimUser], victimKey)
 	}
 }
 
@@ -286,18 +268,4 @@ func (d *Driver) holds(key string, now int64) bool {
 	e, ok := s.m[key]
 	s.mu.Unlock()
 	return ok && e.expires > now
-}
-
-// soonest returns the key of m's entry that expires first; m is not empty.
-func soonest(m map[string]int64) string {
-	var (
-		key      string
-		earliest int64 = math.MaxInt64
-	)
-	for k, exp := range m {
-		if exp <= earliest {
-			key, earliest = k, exp
-		}
-	}
-	return key
 }

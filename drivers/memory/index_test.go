@@ -3,26 +3,42 @@ package memory
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ginkit/sessions/driver"
 	"github.com/ginkit/sessions/sessionstest"
 )
 
+// TestIndexPerUserBound: a user past driver.MaxUserEntries live entries
+// is refused a new one and keeps every entry, the first (oldest and
+// soonest to expire) included, so RevokeUser still reaches every session.
 func TestIndexPerUserBound(t *testing.T) {
 	d := New(Options{SweepInterval: -1})
 	defer d.Close(bg)
-	user := sessionstest.TestUserBound(t, d, MaxUserEntries)
-	// Replacing an existing entry at the bound drops nothing.
+	user, refusal := sessionstest.TestUserBound(t, d, 1100)
+	if !strings.HasPrefix(refusal.Error(), "memory: index: ") {
+		t.Errorf("refusal %q does not name the driver and operation", refusal)
+	}
+	// Replacing an existing entry at the bound is not refused and drops
+	// nothing.
 	if err := d.IndexUser(bg, user, "k0500", time.Now().Add(48*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(sessionstest.UserKeys(t, d, user)); n != MaxUserEntries {
+	if n := len(sessionstest.UserKeys(t, d, user)); n != driver.MaxUserEntries {
 		t.Fatalf("re-indexing at the bound left %d entries", n)
 	}
-	if d.index.entries != MaxUserEntries {
-		t.Fatalf("entry count %d; want %d", d.index.entries, MaxUserEntries)
+	if d.index.entries != driver.MaxUserEntries {
+		t.Fatalf("entry count %d; want %d", d.index.entries, driver.MaxUserEntries)
+	}
+	// Once an entry expires, a new one fits.
+	d.index.mu.Lock()
+	d.index.users[user]["k0000"] = indexEntry{expires: time.Now().Add(-time.Second).UnixNano()}
+	d.index.mu.Unlock()
+	if err := d.IndexUser(bg, user, "new", time.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("IndexUser after an entry expired = %v", err)
 	}
 }
 
@@ -41,12 +57,21 @@ func TestIndexBound(t *testing.T) {
 	const bound = 40
 	d.index.bound = bound
 
-	// Entries whose sessions the store does not hold go first.
+	// Entries whose sessions the store does not hold go first, once they
+	// are older than the grace; younger ones (a session indexed just
+	// before its first save) stay.
 	for i := 0; i < bound; i++ {
 		if err := d.IndexUser(bg, fmt.Sprintf("ghost%d", i%7), fmt.Sprintf("g%d", i), time.Now().Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	if err := d.IndexUser(bg, "late", "k", time.Now().Add(time.Hour)); !errors.Is(err, driver.ErrUserIndexFull) {
+		t.Fatalf("IndexUser into a full index of young entries = %v; want ErrUserIndexFull", err)
+	}
+	if n := len(sessionstest.UserKeys(t, d, "ghost0")); n != 6 || d.index.entries != bound {
+		t.Fatalf("a refused IndexUser dropped young entries: %d of ghost0's 6 left, %d entries", n, d.index.entries)
+	}
+	age(d, indexGhostGrace+time.Second)
 	live := make([]string, 0, bound)
 	for i := 0; i < bound; i++ {
 		k := fmt.Sprintf("live%d", i)
@@ -76,19 +101,29 @@ func TestIndexBound(t *testing.T) {
 		t.Fatalf("%d entries of live sessions kept; want all %d", n, bound)
 	}
 
-	// With every entry's session live, the bound evicts entries, keeping
-	// the index at most full.
-	for i := 0; i < 3*bound; i++ {
-		k := fmt.Sprintf("more%d", i)
-		if ok, err := d.Save(bg, k, []byte("x"), 0, time.Hour); err != nil || !ok {
-			t.Fatal(ok, err)
-		}
-		if err := d.IndexUser(bg, fmt.Sprintf("user%d", i%5), k, time.Now().Add(time.Hour)); err != nil {
-			t.Fatal(err)
-		}
-		if d.index.entries > bound {
-			t.Fatalf("index holds %d entries; bound is %d", d.index.entries, bound)
-		}
+	// With every entry's session live, even old ones, the full index
+	// refuses new entries and forgets none.
+	age(d, indexGhostGrace+time.Second)
+	if ok, err := d.Save(bg, "more", []byte("x"), 0, time.Hour); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	err := d.IndexUser(bg, "user0", "more", time.Now().Add(time.Hour))
+	if !errors.Is(err, driver.ErrUserIndexFull) || !strings.HasPrefix(err.Error(), "memory: index: ") {
+		t.Fatalf("IndexUser into an index full of live sessions = %v; want a memory: index: error wrapping ErrUserIndexFull", err)
+	}
+	n = 0
+	for i := 0; i < 5; i++ {
+		n += len(sessionstest.UserKeys(t, d, fmt.Sprintf("user%d", i)))
+	}
+	if n != bound || d.index.entries != bound {
+		t.Fatalf("a refused IndexUser left %d entries of live sessions (count %d); want all %d", n, d.index.entries, bound)
+	}
+	// Expired entries make room again.
+	d.index.mu.Lock()
+	d.index.users["user1"]["live1"] = indexEntry{expires: time.Now().Add(-time.Second).UnixNano()}
+	d.index.mu.Unlock()
+	if err := d.IndexUser(bg, "user0", "more", time.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("IndexUser after an entry expired = %v", err)
 	}
 	count := 0
 	for _, m := range d.index.users {
@@ -96,6 +131,18 @@ func TestIndexBound(t *testing.T) {
 	}
 	if count != d.index.entries {
 		t.Fatalf("entry count %d, but the maps hold %d", d.index.entries, count)
+	}
+}
+
+// age makes every index entry of d look written by ago earlier.
+func age(d *Driver, ago time.Duration) {
+	d.index.mu.Lock()
+	defer d.index.mu.Unlock()
+	for _, m := range d.index.users {
+		for k, e := range m {
+			e.added -= int64(ago)
+			m[k] = e
+		}
 	}
 }
 

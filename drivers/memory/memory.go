@@ -22,8 +22,9 @@
 // The driver also enumerates its records (Scan) and keeps a per-user index
 // of sessions (IndexUser, UnindexUser, UserKeys) beside the records. The
 // index does not count toward MaxEntries; it has bounds of its own,
-// MaxUserEntries per user and max(MaxEntries, MinIndexBound) overall
-// (see IndexUser).
+// driver.MaxUserEntries live entries per user and max(MaxEntries,
+// MinIndexBound) overall, at which it refuses a new entry rather than
+// forget a live one (see IndexUser).
 //
 // The package does not import github.com/ginkit/sessions; its *Driver
 // satisfies sessions.Driver, sessions.Toucher, sessions.Scanner and
