@@ -41,6 +41,7 @@
 //	migration.go   MovePrevious, CountSessions, PurgeSessions
 //	snapshot.go    Snapshot: a read-only copy of one session
 //	observe.go     Stats, the Observer hook and ErrorType
+//	transport.go   where the token travels: the cookie, or a header (Config.Header)
 //	cookie.go      the session cookie on the wire
 //	codec.go       Codec and JSONCodec (codec_fast.go: its fast paths)
 //	errors.go      the package's error values
