@@ -37,6 +37,7 @@
 //	writer.go      the response writer that commits before the headers go out
 //	handlers.go    the handler API: Get, Set, Put, Pop, Delete, Refresh, Destroy, …
 //	flash.go       flash messages
+//	csrf.go        CSRF and CSRFToken: cross-site request forgery protection
 //	users.go       per-user sessions: SetUser, UserSessions, RevokeUser, …
 //	migration.go   MovePrevious, CountSessions, PurgeSessions
 //	snapshot.go    Snapshot: a read-only copy of one session
