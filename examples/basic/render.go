@@ -38,9 +38,9 @@ func parsePages(names ...string) map[string]*template.Template {
 // pageData is what every page template gets.
 type pageData struct {
 	Title   string
-	User    string // who is logged in, "" for a visitor
-	Flash   string // a one-time message
-	Backend string // the session store's kind: "memory", "redis", …
+	User    string        // who is logged in, "" for a visitor
+	Flash   string        // a one-time message
+	Backend string        // the session store's kind: "memory", "redis", …
 	csrf    func() string // sessions.CSRFToken of the request; nil on a page without forms
 
 	Visits int // home
