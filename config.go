@@ -120,6 +120,20 @@ type Config struct {
 	// It requires Secure.
 	Partitioned bool
 
+	// Header, when set, is the name of the request header that carries
+	// the session token instead of the cookie, for API clients (as Spring
+	// Session's X-Auth-Token): the Manager then never sets nor reads the
+	// session cookie, and the cookie fields above are not used. The token
+	// is the session ID (ID); a response that gives the client a new one (a
+	// new session, Refresh) carries it in the same header, and a response
+	// to Destroy carries the header empty. With "Authorization", requests
+	// carry "Authorization: Bearer <token>" (any other scheme is no
+	// session), and responses "Authorization: Bearer <token>" too. Empty
+	// (the default) means the cookie. It must be a valid header name, and
+	// not Cookie, Set-Cookie or a header net/http or proxies manage
+	// (Host, Connection, Content-Length, …). See transport.go.
+	Header string
+
 	// MaxRecordSize is the largest encoded session, in bytes, that a save
 	// may write; a save over it fails with a clear error and writes
 	// nothing. Zero means 1 MiB less a little, which fits memcached's
@@ -205,6 +219,7 @@ const (
 	EnvPartitioned      = "SESSION_PARTITIONED"
 	EnvEncryptionKeys   = "SESSION_ENCRYPTION_KEYS"
 	EnvMaxPerUser       = "SESSION_MAX_PER_USER"
+	EnvHeader           = "SESSION_HEADER"
 )
 
 // ConfigFromEnv returns DefaultConfig with every variable that is set (and
@@ -224,6 +239,7 @@ const (
 //	SESSION_PARTITIONED        true/false; requires SESSION_SECURE_COOKIE=true
 //	SESSION_ENCRYPTION_KEYS    comma-separated base64 32-byte keys; the first encrypts, all decrypt
 //	SESSION_MAX_PER_USER       sessions one user may hold (an integer; 0: the default, 100; negative: no cap)
+//	SESSION_HEADER             the request header that carries the token instead of the cookie (see Config.Header)
 //
 // A bad value is an error that names the variable and quotes the value
 // (the DSN with its password masked). The result is validated as
@@ -298,6 +314,12 @@ func ConfigFromEnv() (Config, error) {
 			// Never quote the value: it is a secret.
 			return Config{}, fmt.Errorf("sessions: %s: %w", EnvEncryptionKeys, err)
 		}
+	}
+	if v, ok := env(EnvHeader); ok {
+		if err := checkHeaderName(v); err != nil {
+			return Config{}, fmt.Errorf("sessions: %s=%q: %w", EnvHeader, v, err)
+		}
+		cfg.Header = v
 	}
 	if err := cfg.validate(); err != nil {
 		return Config{}, err
@@ -396,6 +418,29 @@ func (cfg Config) validate() error {
 	}
 	if cfg.Partitioned && !cfg.Secure {
 		return fmt.Errorf("sessions: a Partitioned cookie (%s) requires a Secure one (%s=true)", EnvPartitioned, EnvSecure)
+	}
+	if cfg.Header != "" {
+		if err := checkHeaderName(cfg.Header); err != nil {
+			return fmt.Errorf("sessions: Header (%s) %q: %w", EnvHeader, cfg.Header, err)
+		}
+	}
+	return nil
+}
+
+// checkHeaderName accepts a header name that can carry the session token:
+// an RFC 9110 token (the grammar of a cookie name), other than the
+// cookie's own headers and the headers net/http or a proxy manage, which
+// would never reach the handler as sent.
+func checkHeaderName(h string) error {
+	if !validCookieName(h) {
+		return fmt.Errorf("not a valid header name (letters, digits and !#$%%&'*+-.^_`|~ only)")
+	}
+	switch http.CanonicalHeaderKey(h) {
+	case "Cookie", "Set-Cookie":
+		return fmt.Errorf("the cookie's own header cannot carry the token: leave it empty to use the cookie")
+	case "Host", "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Te", "Trailer", "Upgrade",
+		"Content-Length", "Content-Type", "Content-Encoding", "Proxy-Authorization":
+		return fmt.Errorf("net/http or a proxy manages that header: choose another, such as X-Auth-Token")
 	}
 	return nil
 }

@@ -37,10 +37,12 @@
 //	writer.go      the response writer that commits before the headers go out
 //	handlers.go    the handler API: Get, Set, Put, Pop, Delete, Refresh, Destroy, …
 //	flash.go       flash messages
+//	csrf.go        CSRF and CSRFToken: cross-site request forgery protection
 //	users.go       per-user sessions: SetUser, UserSessions, RevokeUser, …
 //	migration.go   MovePrevious, CountSessions, PurgeSessions
 //	snapshot.go    Snapshot: a read-only copy of one session
 //	observe.go     Stats, the Observer hook and ErrorType
+//	transport.go   where the token travels: the cookie, or a header (Config.Header)
 //	cookie.go      the session cookie on the wire
 //	codec.go       Codec and JSONCodec (codec_fast.go: its fast paths)
 //	errors.go      the package's error values

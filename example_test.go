@@ -1,7 +1,9 @@
 package sessions_test
 
 import (
+	"context"
 	"fmt"
+	"html/template"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -265,4 +267,90 @@ func ExampleRememberMe() {
 	// Output:
 	// remember=true: persistent=true
 	// remember=false: persistent=false
+}
+
+// Browsers and API clients on one backend: two Managers over the same
+// store (one DSN, or here one driver), a route group each. The API's
+// Manager carries the token in a header (SESSION_HEADER), never in a
+// cookie; a new token comes back in the same header.
+func ExampleConfig_header() {
+	gin.SetMode(gin.ReleaseMode)
+	store := memory.New(memory.Options{})
+	defer store.Close(context.Background())
+
+	web := sessions.DefaultConfig()
+	web.Driver = store
+	api := web
+	api.Header = "X-Auth-Token" // or "Authorization": Bearer tokens
+	webM, _ := sessions.NewManager(web)
+	apiM, _ := sessions.NewManager(api)
+	defer webM.Close()
+	defer apiM.Close()
+
+	r := gin.New()
+	count := func(c *gin.Context) {
+		n, _ := sessions.Update(c, "n", func(n int, _ bool) int { return n + 1 })
+		c.String(http.StatusOK, "%d", n)
+	}
+	r.Group("/", webM.Handler(), sessions.CSRF()).GET("/count", count)
+	r.Group("/api", apiM.Handler()).POST("/count", count) // no CSRF needed: no ambient credential
+
+	call := func(token string) *http.Response {
+		req := httptest.NewRequest("POST", "/api/count", nil)
+		if token != "" {
+			req.Header.Set("X-Auth-Token", token)
+		}
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		return rec.Result()
+	}
+	first := call("")
+	token := first.Header.Get("X-Auth-Token")
+	fmt.Println(body(first), len(token), len(first.Cookies()))
+	second := call(token)
+	fmt.Println(body(second), second.Header.Get("X-Auth-Token") == "") // the same token: not re-sent
+	// Output:
+	// 1 43 0
+	// 2 true
+}
+
+// CSRF protection for a cookie session's forms: CSRFToken in every form,
+// CSRF() on the routes. A post without a valid token is refused.
+func ExampleCSRF() {
+	gin.SetMode(gin.ReleaseMode)
+	m, _ := sessions.NewManager(sessions.DefaultConfig())
+	defer m.Close()
+	page := template.Must(template.New("form").Parse(
+		`<form method="post" action="/transfer"><input type="hidden" name="csrf_token" value="{{.}}"><button>Send</button></form>`))
+
+	r := gin.New()
+	r.Use(m.Handler(), sessions.CSRF())
+	r.GET("/", func(c *gin.Context) {
+		var b strings.Builder
+		_ = page.Execute(&b, sessions.CSRFToken(c))
+		c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(b.String()))
+	})
+	r.POST("/transfer", func(c *gin.Context) { c.String(http.StatusOK, "sent") })
+
+	form := do(r, "GET", "/", nil)
+	html := body(form)
+	token := html[strings.Index(html, `value="`)+7:]
+	token = token[:strings.IndexByte(token, '"')]
+	post := func(token string) *http.Response {
+		req := httptest.NewRequest("POST", "/transfer", strings.NewReader(url.Values{"csrf_token": {token}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for _, c := range form.Cookies() {
+			req.AddCookie(c)
+		}
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		return rec.Result()
+	}
+	ok := post(token)
+	fmt.Println(ok.StatusCode, body(ok))
+	forged := post("")
+	fmt.Println(forged.StatusCode, forged.Header.Get("Cache-Control"))
+	// Output:
+	// 200 sent
+	// 403 no-store
 }

@@ -15,6 +15,7 @@ package sessions
 // so no input makes the fuzzer reach the network or write outside it.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -26,11 +27,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/textproto"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -418,7 +421,7 @@ func fuzzKey(name string) []byte {
 
 // fuzzEnvVars are the variables ConfigFromEnv reads.
 var fuzzEnvVars = []string{EnvDSN, EnvPreviousDSN, EnvLifetime, EnvAbsoluteLifetime, EnvCookieName, EnvPath,
-	EnvDomain, EnvSecure, EnvHTTPOnly, EnvSameSite, EnvExpireOnClose, EnvPartitioned, EnvEncryptionKeys}
+	EnvDomain, EnvSecure, EnvHTTPOnly, EnvSameSite, EnvExpireOnClose, EnvPartitioned, EnvEncryptionKeys, EnvHeader}
 
 // canaryParts wraps every comma-separated part of a key list in the
 // canaries, keeping the list's shape.
@@ -459,6 +462,9 @@ func FuzzConfigFromEnv(f *testing.F) {
 	for i, v := range []string{"redis://u:p@h:6379/0", "", "90", "12h", "sid", "/app", "example.com", "true", "false", "lax", "1",
 		base64.StdEncoding.EncodeToString(fuzzKey("one"))} {
 		f.Add(byte(i), v)
+	}
+	for _, v := range []string{"X-Auth-Token", "authorization", "Set-Cookie", "x auth", "Host"} {
+		f.Add(byte(slices.Index(fuzzEnvVars, EnvHeader)), v)
 	}
 	f.Fuzz(func(t *testing.T, which byte, value string) {
 		name := fuzzEnvVars[int(which)%len(fuzzEnvVars)]
@@ -521,7 +527,18 @@ func FuzzConfigFromEnv(f *testing.F) {
 			t.Fatalf("%s=%q: ConfigFromEnv accepted a config NewManager refuses: %v", name, value, err)
 		}
 		defer m.Close()
-		line := m.cookieFmt.header(core.NewID(), time.Now().Add(time.Hour), 3600)
+		if name == EnvHeader {
+			// The header must reach the handler as the client sent it.
+			var buf bytes.Buffer
+			_ = http.Header{m.tr.header: {"v"}}.Write(&buf)
+			buf.WriteString("\r\n")
+			got, err := textproto.NewReader(bufio.NewReader(&buf)).ReadMIMEHeader()
+			if err != nil || got.Get(m.tr.header) != "v" || m.tr.header != http.CanonicalHeaderKey(v) {
+				t.Fatalf("%s=%q: header %q does not survive the wire: %v %v", name, value, m.tr.header, got, err)
+			}
+			return
+		}
+		line := m.tr.cookie.header(core.NewID(), time.Now().Add(time.Hour), 3600)
 		ck, err := http.ParseSetCookie(line)
 		if err != nil {
 			t.Fatalf("%s=%q: net/http cannot parse the Set-Cookie %q: %v", name, value, line, err)

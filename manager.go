@@ -24,10 +24,10 @@ import (
 type Manager struct {
 	cfg       Config
 	eng       *core.Engine
-	ownDriver bool // the Manager opened cfg.DSN and closes it
-	ownPrev   bool // likewise cfg.PreviousDSN
-	cookieFmt cookieFormat
-	backend   string // the backend's name for events and logs
+	ownDriver bool      // the Manager opened cfg.DSN and closes it
+	ownPrev   bool      // likewise cfg.PreviousDSN
+	tr        transport // where the token travels: cookie or header
+	backend   string    // the backend's name for events and logs
 }
 
 func init() {
@@ -57,7 +57,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	if isMemoryDSN(cfg.PreviousDSN) {
 		return nil, fmt.Errorf("sessions: previous backend %s: an in-process store cannot be moved from", RedactDSN(cfg.PreviousDSN))
 	}
-	m := &Manager{cfg: cfg, cookieFmt: newCookieFormat(cfg), backend: backendName(cfg.DSN, cfg.Driver)}
+	m := &Manager{cfg: cfg, tr: newTransport(cfg), backend: backendName(cfg.DSN, cfg.Driver)}
 	drv, prev := cfg.Driver, cfg.PreviousDriver
 	if drv == nil {
 		d, err := Open(cfg.DSN)

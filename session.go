@@ -98,7 +98,7 @@ func (s *session) ensureLoaded() error {
 	if s.state != untouched {
 		return nil
 	}
-	id := requestID(s.c.Request, s.m.cfg.CookieName)
+	id := s.m.tr.requestID(s.c.Request)
 	if id == "" {
 		s.state = absent
 		return nil
@@ -215,38 +215,37 @@ func (s *session) settle(out core.Outcome, err error) {
 	}
 }
 
-// writeCookie sets (or expires) the session cookie if this request changed
-// what the client must hold. It replaces any cookie it set earlier in the
-// same request, so a response carries one Set-Cookie for the session.
+// writeCookie sets (or expires) the session's token (the cookie, or a
+// header Manager's header) if this request changed what the client must
+// hold. It replaces any cookie it set earlier in the same request, so a
+// response carries one Set-Cookie for the session. A header client is sent
+// the token only when it differs from the one the request carried: a
+// header has no expiry to renew.
 func (s *session) writeCookie() {
-	var hdr string
+	var (
+		id      string
+		expires time.Time
+		maxAge  int
+	)
 	switch {
 	case s.sendCookie && s.ID != "" && s.Exists:
-		f := s.m.cookieFmt.forRequest(s.c.Request)
-		if s.m.eng.ExpireOnClose(s.Meta) {
-			hdr = f.header(s.ID, time.Time{}, 0)
-		} else {
-			hdr = f.header(s.ID, s.Expires, max(1, int((time.Until(s.Expires)+time.Second-1)/time.Second)))
+		id = s.ID
+		if s.m.tr.usesHeader() {
+			if id == s.m.tr.requestID(s.c.Request) {
+				s.sendCookie, s.destroyed = false, false
+				return
+			}
+		} else if !s.m.eng.ExpireOnClose(s.Meta) {
+			expires, maxAge = s.Expires, max(1, int((time.Until(s.Expires)+time.Second-1)/time.Second))
 		}
 	case s.destroyed && !s.Exists:
-		hdr = s.m.cookieFmt.forRequest(s.c.Request).header("", time.Unix(0, 0), 0)
+		expires = time.Unix(0, 0)
 	default:
 		return
 	}
 	s.sendCookie = false
 	s.destroyed = false
-	h := s.c.Writer.Header()
-	if s.cookieHdr != "" {
-		cur := h["Set-Cookie"]
-		for i, v := range cur {
-			if v == s.cookieHdr {
-				h["Set-Cookie"] = append(cur[:i:i], cur[i+1:]...)
-				break
-			}
-		}
-	}
-	s.cookieHdr = hdr
-	h["Set-Cookie"] = append(h["Set-Cookie"], hdr)
+	s.cookieHdr = s.m.tr.send(s.c.Request, s.c.Writer.Header(), s.cookieHdr, id, expires, maxAge)
 }
 
 // refresh moves the session to a new ID with the same data and deletes the
@@ -285,7 +284,7 @@ func (s *session) refresh() error {
 func (s *session) destroy() error {
 	s.open()
 	if s.state == untouched {
-		if id := requestID(s.c.Request, s.m.cfg.CookieName); id != "" {
+		if id := s.m.tr.requestID(s.c.Request); id != "" {
 			s.SetID(id)
 		}
 	}

@@ -38,7 +38,7 @@ func home(c *gin.Context) {
 	}
 	user := sessions.User(c)
 	if wantsJSON(c) {
-		c.JSON(http.StatusOK, gin.H{"visits": visits, "user": user, "logged_in": user != "", "flash": flash})
+		c.JSON(http.StatusOK, gin.H{"visits": visits, "user": user, "logged_in": user != "", "flash": flash, "csrf_token": sessions.CSRFToken(c)})
 		return
 	}
 	render(c, http.StatusOK, "home", pageData{Title: "Home", User: user, Flash: flash, Visits: visits})
@@ -53,7 +53,7 @@ func loginPage(c *gin.Context) {
 	}
 	user := sessions.User(c)
 	if wantsJSON(c) {
-		c.JSON(http.StatusOK, gin.H{"user": user, "logged_in": user != ""})
+		c.JSON(http.StatusOK, gin.H{"user": user, "logged_in": user != "", "csrf_token": sessions.CSRFToken(c)})
 		return
 	}
 	render(c, http.StatusOK, "login", pageData{Title: "Log in", User: user})
@@ -152,7 +152,7 @@ func devicesPage(c *gin.Context) {
 		return
 	}
 	if wantsJSON(c) {
-		c.JSON(http.StatusOK, gin.H{"user": user, "devices": devices, "flash": flash})
+		c.JSON(http.StatusOK, gin.H{"user": user, "devices": devices, "flash": flash, "csrf_token": sessions.CSRFToken(c)})
 		return
 	}
 	render(c, http.StatusOK, "devices", pageData{Title: "Your devices", User: user, Flash: flash, Devices: devices})

@@ -1,5 +1,5 @@
 // Command basic is a runnable example of github.com/ginkit/sessions: a
-// small web app with a visit counter (sessions.Update), a login form with a
+// small web app, every form of it protected by sessions.CSRF, with a visit counter (sessions.Update), a login form with a
 // "remember me" box (Refresh, RememberMe, SetUser), a logout button
 // (Destroy) and a "your devices" page (/devices) that lists the user's
 // sessions and logs out one device or all the others. Pages are HTML from
@@ -71,17 +71,13 @@ func newRouter(session gin.HandlerFunc) *gin.Engine {
 	r.NoMethod(methodNotAllowed)
 	r.Use(session)
 
-	// CSRF: every form posts to this app, and the app relies on the session
-	// cookie's SameSite=Lax attribute (the library's default, also for
-	// SESSION_SAME_SITE unset): a browser does not send the cookie with a
-	// POST that another site starts, so a forged "log out", "log out this
-	// device" or "log out other devices" arrives without a session and does
-	// nothing. That is all the protection here, and it has limits: it does
-	// not stop a forged login (the response to a cross-site POST /login may
-	// still set a cookie), it does not separate sites that share a
-	// registrable domain (a.example.com and b.example.com are one "site"),
-	// and SESSION_SAME_SITE=none turns it off. A real application adds a
-	// check of its own, such as Go's http.CrossOriginProtection or a token.
+	// CSRF: every form carries a token (sessions.CSRFToken, rendered by
+	// render into each form's csrf_token field), and sessions.CSRF refuses
+	// any POST without a valid one with 403, unless the browser marks it
+	// Sec-Fetch-Site: same-origin. A forged login from another site is
+	// refused too. A JSON client reads the token from any page's
+	// "csrf_token" and sends it in the X-CSRF-Token header.
+	r.Use(sessions.CSRF())
 	r.GET("/", home)
 	r.GET("/login", loginPage)
 	r.POST("/login", login)

@@ -44,12 +44,25 @@ func memoryConfig() sessions.Config {
 }
 
 // acceptJSON makes every request of a client ask for JSON, as an API
-// client does; the redirects it follows keep the header.
+// client does; the redirects it follows keep the header. Its posts pass
+// sessions.CSRF as a browser's own form posts do (sameOrigin); TestCSRF
+// posts with tokens instead.
 type acceptJSON struct{}
 
 func (acceptJSON) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("Accept", "application/json")
+	return sameOrigin{}.RoundTrip(r)
+}
+
+// sameOrigin marks every request "Sec-Fetch-Site: same-origin", as a
+// browser marks a post from the app's own page: sessions.CSRF lets it
+// through without a token.
+type sameOrigin struct{}
+
+func (sameOrigin) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Sec-Fetch-Site", "same-origin")
 	return http.DefaultTransport.RoundTrip(r)
 }
 
@@ -185,8 +198,8 @@ const browserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,ima
 func TestPages(t *testing.T) {
 	srv, _ := newTestServer(t, memoryConfig())
 	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar}
-	noRedirect := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	client := &http.Client{Jar: jar, Transport: sameOrigin{}}
+	noRedirect := &http.Client{Jar: jar, Transport: sameOrigin{}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 	for _, accept := range []string{"", browserAccept, "*/*", "text/html, application/json"} {
 		resp, body := get(t, client, "GET", srv.URL+"/", accept, nil)
@@ -308,7 +321,7 @@ func TestLogOutOneDevice(t *testing.T) {
 
 func newClient() *http.Client {
 	jar, _ := cookiejar.New(nil)
-	return &http.Client{Jar: jar}
+	return &http.Client{Jar: jar, Transport: sameOrigin{}}
 }
 
 // flakyDriver is the memory driver with a switch that makes every store
@@ -426,5 +439,82 @@ func TestDeviceName(t *testing.T) {
 		if got := deviceName(ua); got != want {
 			t.Errorf("deviceName(%q) = %q, want %q", ua, got, want)
 		}
+	}
+}
+
+// TestCSRF posts as a client that does not mark its requests (an older
+// browser, or a forged form on another site): every form of the app
+// carries a token that lets its post through, and a post without one, or
+// marked cross-site, is refused with 403 and changes nothing.
+func TestCSRF(t *testing.T) {
+	srv, _ := newTestServer(t, memoryConfig())
+	client := newClient()
+	client.Transport = nil // no Sec-Fetch-Site
+	token := func(body string, form string) string {
+		t.Helper()
+		i := strings.Index(body, form)
+		if i < 0 {
+			t.Fatalf("no %s on the page:\n%s", form, body)
+		}
+		const field = `name="csrf_token" value="`
+		j := strings.Index(body[i:], field)
+		if j < 0 {
+			t.Fatalf("%s carries no csrf_token:\n%s", form, body[i:])
+		}
+		v := body[i+j+len(field):]
+		return v[:strings.IndexByte(v, '"')]
+	}
+	post := func(path string, form url.Values, fetchSite string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if fetchSite != "" {
+			req.Header.Set("Sec-Fetch-Site", fetchSite)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+
+	// A forged login (no session, no token) is refused.
+	if resp, _ := post("/login", url.Values{"user": {"mallory"}}, ""); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("login without a token: %d", resp.StatusCode)
+	}
+	_, home := get(t, client, "GET", srv.URL+"/", "", nil)
+	loginTok := token(home, `<form id="login"`)
+	if resp, _ := post("/login", url.Values{"user": {"ada"}}, "cross-site"); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site login: %d", resp.StatusCode)
+	}
+	if resp, body := post("/login", url.Values{"user": {"ada"}, "csrf_token": {loginTok}}, ""); resp.StatusCode != 200 || !strings.Contains(body, "welcome, ada") {
+		t.Fatalf("login with the form's token: %d\n%s", resp.StatusCode, body)
+	}
+	// Logged in: the devices page's forms and the logout button carry tokens.
+	other := newClient()
+	if resp, _ := get(t, other, "POST", srv.URL+"/login", "", url.Values{"user": {"ada"}}); resp.StatusCode != 200 {
+		t.Fatalf("second device: %d", resp.StatusCode)
+	}
+	_, devices := get(t, client, "GET", srv.URL+"/devices", "", nil)
+	one, all, out := token(devices, `action="/devices/logout"`), token(devices, `action="/devices/logout-others"`), token(devices, `action="/logout"`)
+	if one == all || all == out {
+		t.Fatal("the tokens of one page repeat")
+	}
+	if resp, _ := post("/devices/logout-others", url.Values{}, ""); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("log out other devices without a token: %d", resp.StatusCode)
+	}
+	if resp, body := post("/devices/logout-others", url.Values{"csrf_token": {all}}, ""); resp.StatusCode != 200 || !strings.Contains(body, "other devices logged out") {
+		t.Fatalf("log out other devices with the form's token: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, _ := post("/logout", url.Values{}, "same-site"); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("same-site logout without a token: %d", resp.StatusCode)
+	}
+	if _, body := get(t, client, "GET", srv.URL+"/", "", nil); !strings.Contains(body, `id="whoami">ada<`) {
+		t.Fatal("a refused logout logged the user out")
+	}
+	if resp, body := post("/logout", url.Values{"csrf_token": {out}}, ""); resp.StatusCode != 200 || !strings.Contains(body, "logged out") {
+		t.Fatalf("logout with the button's token: %d\n%s", resp.StatusCode, body)
 	}
 }

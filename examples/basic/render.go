@@ -38,9 +38,10 @@ func parsePages(names ...string) map[string]*template.Template {
 // pageData is what every page template gets.
 type pageData struct {
 	Title   string
-	User    string // who is logged in, "" for a visitor
-	Flash   string // a one-time message
-	Backend string // the session store's kind: "memory", "redis", …
+	User    string        // who is logged in, "" for a visitor
+	Flash   string        // a one-time message
+	Backend string        // the session store's kind: "memory", "redis", …
+	csrf    func() string // sessions.CSRFToken of the request; nil on a page without forms
 
 	Visits int // home
 
@@ -52,6 +53,16 @@ type pageData struct {
 
 	Heading, Text, Link, LinkText string // message pages
 	Plain                         bool   // message pages: the header shows no session state
+}
+
+// CSRFToken returns a CSRF token for one form of the page, a fresh one per
+// call (sessions.CSRFToken), so no two forms show the same bytes; "" on a
+// page that has no forms.
+func (d pageData) CSRFToken() string {
+	if d.csrf == nil {
+		return ""
+	}
+	return d.csrf()
 }
 
 // wantsJSON reports whether the client prefers JSON to HTML: an Accept
@@ -67,6 +78,9 @@ func wantsJSON(c *gin.Context) bool {
 // 500 rather than half a page, and sends it with status.
 func render(c *gin.Context, status int, page string, data pageData) {
 	data.Backend = backend(c)
+	if !data.Plain {
+		data.csrf = func() string { return sessions.CSRFToken(c) }
+	}
 	var buf bytes.Buffer
 	if err := pages[page].ExecuteTemplate(&buf, "layout", data); err != nil {
 		log.Printf("render %s: %v", page, err)

@@ -617,6 +617,8 @@ func Middleware(t *testing.T, open Opener, slowExpiry time.Duration) {
 		assert.Contains(t, rec.Body.String(), "encode")
 	})
 
+	t.Run("HeaderClient", func(t *testing.T) { HeaderClient(t, open) })
+
 	t.Run("PanicSavesNothing", func(t *testing.T) {
 		e := NewEnv(t, open, nil)
 		e.Engine = gin.New()
