@@ -38,6 +38,7 @@
 //	handlers.go    the handler API: Get, Set, Put, Pop, Delete, Refresh, Destroy, …
 //	flash.go       flash messages
 //	users.go       per-user sessions: SetUser, UserSessions, RevokeUser, …
+//	watch.go       Watch: long-lived requests (WebSocket, SSE) follow their session
 //	migration.go   MovePrevious, CountSessions, PurgeSessions
 //	snapshot.go    Snapshot: a read-only copy of one session
 //	observe.go     Stats, the Observer hook and ErrorType
