@@ -377,7 +377,8 @@ func (d *browserTab) check(what string, resp *network.Response, err error) {
 }
 
 // waitLive waits until the live page shows state ("live" once its stream
-// is watched, "ended" once the session ended), within the subtest's
+// is watched, "ended" once the stream said the session ended; a stream
+// that closes without saying so shows "closed"), within the subtest's
 // deadline.
 func (d *browserTab) waitLive(state string) {
 	d.t.Helper()

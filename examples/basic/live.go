@@ -110,7 +110,7 @@ events.addEventListener("ended", e => {
 });
 events.onerror = () => {
 	if (events.readyState === EventSource.CLOSED) {
-		if (status.dataset.state !== "ended") show("ended", "The live stream closed: you are not logged in.");
+		if (status.dataset.state !== "ended") show("closed", "The live stream closed: you are not logged in.");
 	} else {
 		show("reconnecting", "Reconnecting…");
 	}
