@@ -35,19 +35,21 @@ const watchDeadline = watchInterval + 10*time.Second
 // while an idle control session of the same lifetime expired. slowExpiry
 // is as for Middleware. Middleware runs it.
 func Watch(t *testing.T, open Opener, slowExpiry time.Duration) {
+	// Users are named per subtest: the subtests run in parallel, and some
+	// openers (the SQL drivers') share one store between them.
 	ends := []struct {
 		name string
-		end  func(w *watchEnv, cookie string)
+		end  func(w *watchEnv, user, cookie string)
 	}{
-		{"RevokeUser", func(w *watchEnv, _ string) {
-			n, err := w.M.RevokeUser(context.Background(), "ada")
+		{"RevokeUser", func(w *watchEnv, user, _ string) {
+			n, err := w.M.RevokeUser(context.Background(), user)
 			require.NoError(w.T, err)
 			require.Equal(w.T, 1, n)
 		}},
-		{"DestroyFromAnotherTab", func(w *watchEnv, cookie string) {
+		{"DestroyFromAnotherTab", func(w *watchEnv, _, cookie string) {
 			require.Equal(w.T, http.StatusNoContent, w.Do("POST", "/logout", cookie).Code)
 		}},
-		{"RefreshByAnotherRequest", func(w *watchEnv, cookie string) {
+		{"RefreshByAnotherRequest", func(w *watchEnv, _, cookie string) {
 			require.Equal(w.T, http.StatusNoContent, w.Do("POST", "/refresh", cookie).Code)
 		}},
 	}
@@ -55,12 +57,13 @@ func Watch(t *testing.T, open Opener, slowExpiry time.Duration) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			w := newWatchEnv(t, open, nil)
-			ada, bob := w.login("ada"), w.login("bob")
-			live, other := w.live(ada), w.live(bob)
-			tc.end(w, ada)
+			ada, bob := "ada-"+tc.name, "bob-"+tc.name
+			adaCookie, bobCookie := w.login(ada), w.login(bob)
+			live, other := w.live(adaCookie), w.live(bobCookie)
+			tc.end(w, ada, adaCookie)
 			assert.Contains(t, live.end(), "the session ended", "the watching request ends with its session")
 			assert.False(t, other.ended(), "another session's watch runs on")
-			assert.Equal(t, "bob", w.whoami(bob))
+			assert.Equal(t, bob, w.whoami(bobCookie))
 		})
 	}
 
@@ -68,13 +71,13 @@ func Watch(t *testing.T, open Opener, slowExpiry time.Duration) {
 		t.Parallel()
 		lifetime := max(2*time.Second, slowExpiry)
 		w := newWatchEnv(t, open, func(c *sessions.Config) { c.Lifetime = lifetime })
-		watched, idle := w.login("ada"), w.login("bob")
+		watched, idle := w.login("ada-kept"), w.login("bob-idle")
 		live := w.live(watched)
 		// Twice the lifetime: the idle deadline set at login has long
 		// passed, for both sessions, unless something extended it.
 		time.Sleep(2 * lifetime)
 		assert.False(t, live.ended(), "the watch runs for as long as its session lives")
-		assert.Equal(t, "ada", w.whoami(watched), "the watched session is alive after twice its lifetime")
+		assert.Equal(t, "ada-kept", w.whoami(watched), "the watched session is alive after twice its lifetime")
 		live.close()
 		deadline := time.Now().Add(2 * lifetime)
 		for w.whoami(idle) != "" && time.Now().Before(deadline) {
