@@ -32,6 +32,9 @@ const (
 	// once, on every driver, unless Config.MaxSessionsPerUser says
 	// otherwise.
 	DefaultMaxSessionsPerUser = 100
+	// DefaultWatchInterval is how often Watch checks a watched session
+	// (Config.WatchInterval), unless Lifetime/4 is shorter.
+	DefaultWatchInterval = 10 * time.Second
 )
 
 // Config configures a Manager. Build one with DefaultConfig or
@@ -86,6 +89,15 @@ type Config struct {
 	// TouchInterval past the expiry the client's cookie was last sent
 	// with; other responses carry no Set-Cookie.
 	TouchInterval time.Duration
+
+	// WatchInterval is how often a long-lived request's Watch checks that
+	// its session still exists (and keeps it alive): a watched session
+	// that ends anywhere ends its watch within about one WatchInterval.
+	// Each check is one store read per watched session, however many
+	// requests watch it. Zero means DefaultWatchInterval (10 seconds), or
+	// Lifetime/4 when that is shorter; it must be shorter than Lifetime,
+	// and negative is an error.
+	WatchInterval time.Duration
 
 	// CookieName is the session cookie's name. Zero means "session".
 	CookieName string
@@ -220,6 +232,7 @@ const (
 	EnvEncryptionKeys   = "SESSION_ENCRYPTION_KEYS"
 	EnvMaxPerUser       = "SESSION_MAX_PER_USER"
 	EnvHeader           = "SESSION_HEADER"
+	EnvWatchInterval    = "SESSION_WATCH_INTERVAL"
 )
 
 // ConfigFromEnv returns DefaultConfig with every variable that is set (and
@@ -240,6 +253,7 @@ const (
 //	SESSION_ENCRYPTION_KEYS    comma-separated base64 32-byte keys; the first encrypts, all decrypt
 //	SESSION_MAX_PER_USER       sessions one user may hold (an integer; 0: the default, 100; negative: no cap)
 //	SESSION_HEADER             the request header that carries the token instead of the cookie (see Config.Header)
+//	SESSION_WATCH_INTERVAL     how often Watch checks a session: a Go duration ("10s"), positive
 //
 // A bad value is an error that names the variable and quotes the value
 // (the DSN with its password masked). The result is validated as
@@ -266,6 +280,19 @@ func ConfigFromEnv() (Config, error) {
 		if cfg.AbsoluteLifetime, err = parseLifetime(EnvAbsoluteLifetime, v); err != nil {
 			return Config{}, err
 		}
+	}
+	if v, ok := env(EnvWatchInterval); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("sessions: %s=%q: want a duration such as 10s or 1m", EnvWatchInterval, v)
+		}
+		if d <= 0 {
+			return Config{}, fmt.Errorf("sessions: %s=%q: the watch interval must be positive", EnvWatchInterval, v)
+		}
+		if d >= cfg.Lifetime {
+			return Config{}, fmt.Errorf("sessions: %s=%q: the watch interval must be shorter than the idle lifetime (%v)", EnvWatchInterval, v, cfg.Lifetime)
+		}
+		cfg.WatchInterval = d
 	}
 	for _, s := range []struct {
 		name  string
@@ -374,6 +401,9 @@ func (cfg Config) withDefaults() Config {
 	if cfg.TouchInterval == 0 {
 		cfg.TouchInterval = cfg.Lifetime / 10
 	}
+	if cfg.WatchInterval == 0 {
+		cfg.WatchInterval = min(DefaultWatchInterval, cfg.Lifetime/4)
+	}
 	if cfg.MaxKeys == 0 {
 		cfg.MaxKeys = DefaultMaxKeys
 	}
@@ -399,6 +429,12 @@ func (cfg Config) validate() error {
 	}
 	if cfg.AbsoluteLifetime < 0 {
 		return fmt.Errorf("sessions: AbsoluteLifetime %v must not be negative", cfg.AbsoluteLifetime)
+	}
+	if cfg.WatchInterval < 0 {
+		return fmt.Errorf("sessions: WatchInterval %v must not be negative", cfg.WatchInterval)
+	}
+	if cfg.WatchInterval > 0 && cfg.WatchInterval >= cfg.Lifetime {
+		return fmt.Errorf("sessions: WatchInterval %v must be shorter than Lifetime %v: a watched session could expire between two checks", cfg.WatchInterval, cfg.Lifetime)
 	}
 	if cfg.CookieName != "" {
 		if err := checkCookieName(cfg.CookieName); err != nil {

@@ -39,6 +39,7 @@
 //	flash.go       flash messages
 //	csrf.go        CSRF and CSRFToken: cross-site request forgery protection
 //	users.go       per-user sessions: SetUser, UserSessions, RevokeUser, …
+//	watch.go       Watch: long-lived requests (WebSocket, SSE) follow their session
 //	migration.go   MovePrevious, CountSessions, PurgeSessions
 //	snapshot.go    Snapshot: a read-only copy of one session
 //	observe.go     Stats, the Observer hook and ErrorType

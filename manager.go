@@ -28,6 +28,7 @@ type Manager struct {
 	ownPrev   bool      // likewise cfg.PreviousDSN
 	tr        transport // where the token travels: cookie or header
 	backend   string    // the backend's name for events and logs
+	watch     watcher
 }
 
 func init() {
@@ -189,10 +190,12 @@ func (m *Manager) Config() Config { return m.cfg }
 // Config.Driver the name of its package.
 func (m *Manager) Backend() string { return m.backend }
 
-// Close closes the drivers the Manager opened (a Config.Driver or
-// Config.PreviousDriver given by the application is left open). Requests
-// still in flight may fail.
+// Close ends every Watch context (their cause is ErrManagerClosed) and
+// waits for the watcher to stop, then closes the drivers the Manager
+// opened (a Config.Driver or Config.PreviousDriver given by the
+// application is left open). Requests still in flight may fail.
 func (m *Manager) Close() error {
+	m.watch.close()
 	var prev Driver
 	if m.ownPrev {
 		prev = m.eng.Previous()

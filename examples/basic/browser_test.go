@@ -24,8 +24,8 @@ import (
 // The browser test drives headless Chromium through the example, on
 // memory:// and on Redis: it logs in with and without "remember me" and
 // reads the cookie as the browser stores it, counts visits across
-// reloads, logs in a second device and logs it out from the other one,
-// and logs out. It installs nothing: without a browser it skips (or fails
+// reloads, logs in a second device and logs it out from the other one —
+// which also ends the live page open on it — and logs out. It installs nothing: without a browser it skips (or fails
 // when CI is set, since `make test` installs Debian's chromium).
 //
 // UPDATE_SCREENSHOTS=1 writes the screenshots of the README to
@@ -132,6 +132,7 @@ func TestBrowser(t *testing.T) {
 // browser and the subtest's deadline; shots, if not empty, is where the
 // screenshots go.
 func walkThrough(t *testing.T, ctx context.Context, cfg sessions.Config, shots string) {
+	cfg.WatchInterval = 200 * time.Millisecond // the live page ends within that
 	srv, m := newTestServer(t, cfg)
 	a := newDevice(t, ctx, srv.URL, "")
 
@@ -200,7 +201,10 @@ func walkThrough(t *testing.T, ctx context.Context, cfg sessions.Config, shots s
 	a.screenshot(shots, "devices.png")
 
 	// "Log out other devices" on the second device ends the first one's
-	// session; the second stays logged in.
+	// session, and with it the live page open on the first device; the
+	// second stays logged in.
+	a.open("/live")
+	a.waitLive("live")
 	if p := b.open("/devices"); p.Devices != 2 {
 		t.Fatalf("devices page on the second device: %+v", p)
 	}
@@ -208,6 +212,7 @@ func walkThrough(t *testing.T, ctx context.Context, cfg sessions.Config, shots s
 	if p.Path != "/devices" || p.Devices != 1 || p.Current != 1 || p.Flash != "other devices logged out" {
 		t.Fatalf("after logging out other devices: %+v", p)
 	}
+	a.waitLive("ended")
 	if p := a.open("/"); p.User != "" || !p.LoginForm {
 		t.Fatalf("the first device is still logged in: %+v", p)
 	}
@@ -368,6 +373,19 @@ func (d *browserTab) check(what string, resp *network.Response, err error) {
 	}
 	if resp.Status != http.StatusOK {
 		d.t.Fatalf("%s: status %d, want 200 (%s)", what, resp.Status, resp.URL)
+	}
+}
+
+// waitLive waits until the live page shows state ("live" once its stream
+// is watched, "ended" once the stream said the session ended; a stream
+// that closes without saying so shows "closed"), within the subtest's
+// deadline.
+func (d *browserTab) waitLive(state string) {
+	d.t.Helper()
+	sel := `#live-status[data-state="` + state + `"]`
+	if err := chromedp.Do(d.ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		p := d.read()
+		d.t.Fatalf("the live page did not reach %q: %v\n%s", state, err, p.Text)
 	}
 }
 

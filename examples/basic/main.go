@@ -1,11 +1,13 @@
 // Command basic is a runnable example of github.com/ginkit/sessions: a
 // small web app, every form of it protected by sessions.CSRF, with a visit counter (sessions.Update), a login form with a
 // "remember me" box (Refresh, RememberMe, SetUser), a logout button
-// (Destroy) and a "your devices" page (/devices) that lists the user's
-// sessions and logs out one device or all the others. Pages are HTML from
-// html/template; a client whose Accept header prefers application/json
-// gets JSON from every route instead. It listens on :8080 (ADDR overrides)
-// and keeps sessions where SESSION_DSN says, in memory by default:
+// (Destroy), a "your devices" page (/devices) that lists the user's
+// sessions and logs out one device or all the others, and a live page
+// (/live) whose event stream ends when the session does (Watch). Pages
+// are HTML from html/template; a client whose Accept header prefers
+// application/json gets JSON from every route instead. It listens on
+// :8080 (ADDR overrides) and keeps sessions where SESSION_DSN says, in
+// memory by default:
 //
 //	go run ./examples/basic
 //	SESSION_DSN=redis://localhost:6379/0 go run ./examples/basic
@@ -85,5 +87,8 @@ func newRouter(session gin.HandlerFunc) *gin.Engine {
 	r.GET("/devices", devicesPage)
 	r.POST("/devices/logout", logoutDevice)
 	r.POST("/devices/logout-others", logoutOtherDevices)
+	r.GET("/live", livePage)
+	r.GET("/live/events", liveEvents)
+	r.GET("/live.js", liveJS)
 	return r
 }

@@ -16,14 +16,15 @@ import (
 )
 
 // Pages: html/template files embedded from templates/, one layout around
-// each page, and the error pages. No JavaScript: every action is a form.
+// each page, and the error pages. No JavaScript but the live page's
+// (live.go): every action is a form.
 
 //go:embed templates/*.html
 var templateFiles embed.FS
 
 // pages maps a page name to its template: layout.html and the page's own
 // file, parsed together so each page defines its "content".
-var pages = parsePages("home", "login", "devices", "message")
+var pages = parsePages("home", "login", "devices", "message", "live")
 
 func parsePages(names ...string) map[string]*template.Template {
 	funcs := template.FuncMap{"ago": ago, "stamp": stamp}
@@ -164,7 +165,8 @@ func panicPage(c *gin.Context, _ any) {
 
 // pageHeaders sets the headers of every response: pages depend on the
 // session and on Accept, so no shared cache may keep them; the CSP allows
-// the inline stylesheet and nothing else (there is no script).
+// the inline stylesheet and nothing else (the live page adds its one
+// script file and its event stream: liveCSP).
 func pageHeaders(c *gin.Context) {
 	h := c.Writer.Header()
 	h.Set("Cache-Control", "no-store")

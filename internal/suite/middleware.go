@@ -630,6 +630,8 @@ func Middleware(t *testing.T, open Opener, slowExpiry time.Duration) {
 		assert.Equal(t, "recovered", rec.Body.String())
 		assert.Equal(t, saves, e.Count.Saves.Load(), "a handler that panics saves nothing")
 	})
+
+	t.Run("Watch", func(t *testing.T) { Watch(t, open, slowExpiry) })
 }
 
 // loadValue reads one value of session id straight from the driver.
