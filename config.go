@@ -32,6 +32,10 @@ const (
 	// once, on every driver, unless Config.MaxSessionsPerUser says
 	// otherwise.
 	DefaultMaxSessionsPerUser = 100
+
+	// MaxSessionsPerUserLimit is the largest MaxSessionsPerUser accepted:
+	// below MaxUserEntries, with room for logins in flight.
+	MaxSessionsPerUserLimit = 1000
 	// DefaultWatchInterval is how often Watch checks a watched session
 	// (Config.WatchInterval), unless Lifetime/4 is shorter.
 	DefaultWatchInterval = 10 * time.Second
@@ -170,9 +174,10 @@ type Config struct {
 	// least recently used sessions on the server (they are counted in
 	// Stats.Revocations). The per-user index never forgets a live
 	// session, so RevokeUser reaches every one, whatever the history of
-	// logins. Zero means DefaultMaxSessionsPerUser (100); negative turns
-	// the cap off, leaving only the driver's own bound
-	// (driver.MaxUserEntries), past which a login fails instead of
+	// logins. Zero means DefaultMaxSessionsPerUser (100); at most
+	// MaxSessionsPerUserLimit (1000); negative turns the cap off, leaving
+	// only the index's own bound (MaxUserEntries, on the drivers that have
+	// one), past which a login fails with ErrUserIndexFull instead of
 	// forgetting a session.
 	MaxSessionsPerUser int
 
@@ -454,6 +459,10 @@ func (cfg Config) validate() error {
 	}
 	if cfg.Partitioned && !cfg.Secure {
 		return fmt.Errorf("sessions: a Partitioned cookie (%s) requires a Secure one (%s=true)", EnvPartitioned, EnvSecure)
+	}
+	if cfg.MaxSessionsPerUser > MaxSessionsPerUserLimit {
+		return fmt.Errorf("sessions: MaxSessionsPerUser %d (%s) is over %d: a user's index holds at most %d sessions (MaxUserEntries), and logins in flight need room above the cap",
+			cfg.MaxSessionsPerUser, EnvMaxPerUser, MaxSessionsPerUserLimit, MaxUserEntries)
 	}
 	if cfg.Header != "" {
 		if err := checkHeaderName(cfg.Header); err != nil {

@@ -90,6 +90,7 @@ func TestConfigFromEnvErrors(t *testing.T) {
 		{"SESSION_PATH", "relative", `cookie path "relative"`},
 		{"SESSION_MAX_PER_USER", "ten", `SESSION_MAX_PER_USER="ten"`},
 		{"SESSION_MAX_PER_USER", "1.5", `SESSION_MAX_PER_USER="1.5"`},
+		{"SESSION_MAX_PER_USER", "5000", `MaxSessionsPerUser 5000 (SESSION_MAX_PER_USER) is over 1000`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {

@@ -17,3 +17,15 @@ type (
 	// UserIndexer is the optional per-user index; see driver.UserIndexer.
 	UserIndexer = driver.UserIndexer
 )
+
+// MaxUserEntries is the one bound on a user's index: a driver may refuse
+// to index one more live session of a user who holds this many, and none
+// forgets one to make room; see driver.MaxUserEntries.
+// Config.MaxSessionsPerUser keeps every user well below it.
+const MaxUserEntries = driver.MaxUserEntries
+
+// ErrUserIndexFull is what a save that bound a session to a user whose
+// index is full wraps (errors.Is): the save failed and nothing was
+// written, rather than a session escaping revocation. See
+// driver.ErrUserIndexFull.
+var ErrUserIndexFull = driver.ErrUserIndexFull

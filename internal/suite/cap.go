@@ -44,6 +44,35 @@ func perUserCap(t *testing.T, backend Backend) {
 		}
 	})
 
+	t.Run("WithoutACapNothingIsForgotten", func(t *testing.T) {
+		open := backend(t)
+		a := newApp(t, open(), func(c *sessions.Config) { c.MaxSessionsPerUser = -1 })
+		const logins = 1100
+		var cookies []string
+		refused := 0
+		for range logins {
+			rec := a.do("POST", "/login/ada", "", "UA")
+			if rec.Code != 200 {
+				// A driver with a bounded index refuses the login past
+				// MaxUserEntries, loudly; it never forgets an earlier one.
+				require.Equal(t, 500, rec.Code, rec.Body.String())
+				refused++
+				continue
+			}
+			cookies = append(cookies, rec.Body.String())
+		}
+		assert.GreaterOrEqual(t, len(cookies), sessions.MaxUserEntries, "no driver refuses below the bound")
+		if refused > 0 {
+			assert.Equal(t, sessions.MaxUserEntries, len(cookies), "a bounded index refuses only past the bound")
+		}
+		n, err := a.m.RevokeUser(ctx, "ada")
+		require.NoError(t, err)
+		assert.Equal(t, len(cookies), n, "RevokeUser ends every session that was ever let in")
+		for _, c := range cookies {
+			require.Equal(t, "", a.whoami(c))
+		}
+	})
+
 	t.Run("CapKeepsTheActiveSession", func(t *testing.T) {
 		open := backend(t)
 		a := newApp(t, open(), func(c *sessions.Config) { c.MaxSessionsPerUser = 2 })
