@@ -24,7 +24,7 @@ func (c *cli) migrate(ctx context.Context, args []string) int {
 		return code
 	}
 	if len(pos) > 0 {
-		return c.usageError("migrate", fmt.Sprintf("unexpected argument %q: give the stores as --from DSN --to DSN", redact(pos[0])))
+		return c.usageError("migrate", fmt.Sprintf("unexpected argument %q: give the stores as --from DSN --to DSN", sessions.RedactDSN(pos[0])))
 	}
 	if *from == "" || *to == "" {
 		return c.usageError("migrate", "give both --from DSN and --to DSN (or set SESSION_DSN_PREVIOUS and SESSION_DSN)")
@@ -62,7 +62,7 @@ func (c *cli) migrate(ctx context.Context, args []string) int {
 	}
 	defer m.Close()
 
-	fromName, toName := redact(*from), redact(*to)
+	fromName, toName := sessions.RedactDSN(*from), sessions.RedactDSN(*to)
 	var progress func(sessions.MoveProgress)
 	var rep *reporter
 	if *mode != "none" {
@@ -140,7 +140,7 @@ func (c *cli) count(ctx context.Context, args []string) int {
 	defer closeDriver(d)
 	n, err := sessions.CountSessions(ctx, d)
 	if err != nil {
-		return c.failure("count", fmt.Errorf("%s: %w", redact(dsn), err))
+		return c.failure("count", fmt.Errorf("%s: %w", sessions.RedactDSN(dsn), err))
 	}
 	fmt.Fprintln(c.stdout, n)
 	return exitOK
@@ -161,7 +161,7 @@ func (c *cli) purge(ctx context.Context, args []string) int {
 	if err := checkDSN("DSN", dsn); err != nil {
 		return c.usageError("purge", err.Error())
 	}
-	name := redact(dsn)
+	name := sessions.RedactDSN(dsn)
 	d, err := sessions.Open(dsn) // its errors never show the password
 	if err != nil {
 		return c.failure("purge", err)
