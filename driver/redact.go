@@ -53,9 +53,11 @@ func RedactDSN(dsn string) string {
 
 // DSNSecrets returns the secrets RedactDSN masks in dsn, as written in it
 // and percent-decoded (as a path and as a query value), without empty
-// strings or repeats. It is for scrubbing text that may quote a secret
-// some other way than in the DSN (a library's error, a program's output):
-// every string it returns is to be masked wherever it appears.
+// strings or repeats, longest first. It is for scrubbing text that may
+// quote a secret some other way than in the DSN (a library's error, a
+// program's output): every string it returns is to be masked wherever it
+// appears, in the order given, so that masking a short secret never
+// breaks up a longer one that holds it.
 func DSNSecrets(dsn string) []string {
 	var out []string
 	add := func(s string) {
@@ -73,6 +75,7 @@ func DSNSecrets(dsn string) []string {
 			add(q)
 		}
 	}
+	slices.SortStableFunc(out, func(a, b string) int { return len(b) - len(a) })
 	return out
 }
 
@@ -148,6 +151,10 @@ func secretSpans(dsn string) []span {
 		return fragment(merge(spans), dsn, off)
 	}
 	at += off
+	if q := strings.IndexAny(dsn[off:], "?#"); q >= 0 && off+q < at {
+		// The query may start before that "@" (file:///srv?token=T&a@b).
+		spans = optionSpans(spans, dsn, off+q)
+	}
 	if q := strings.IndexAny(dsn[at+1:], "?&;#"); q >= 0 { // '&', ';': that "@" was in an option
 		spans = optionSpans(spans, dsn, at+1+q)
 	}

@@ -56,7 +56,9 @@ func TestRedactDSN(t *testing.T) {
 		{"redis://u:p@h#xS3cret@127.0.0.1:1#more", "redis://u:xxxxx@127.0.0.1:1#xxxxx"},
 		{"mine://h#", "mine://h#"},
 		// An "@" inside the value of a secret option.
-		{"redis://u:p/x@h?master_set=m&sentinel_password=ab@S3cret", "redis://u:xxxxx@xxxxx"},
+		{"redis://u:p/x@h?master_set=m&sentinel_password=ab@S3cret", "redis://u:xxxxx"},
+		{"file:///srv?token=S3cret&a@b", "file:///srv?token=xxxxx&a@b"},
+		{"file:///srv?a=1&token=S3cret@b&c=1", "file:///srv?a=1&token=xxxxx&c=1"},
 		// No secret: unchanged.
 		{"memory://", "memory://"},
 		{"redis://h:1/0", "redis://h:1/0"},
@@ -86,6 +88,11 @@ func TestDSNSecrets(t *testing.T) {
 	for _, s := range got {
 		if s == "" || strings.Contains(s, "redis") || strings.Contains(s, "h:1") {
 			t.Errorf("DSNSecrets returned %q, which is no secret: %q", s, got)
+		}
+	}
+	for i := 1; i < len(got); i++ {
+		if len(got[i]) > len(got[i-1]) {
+			t.Errorf("DSNSecrets is not longest first: %q", got)
 		}
 	}
 	if got := driver.DSNSecrets("redis://user@h:1/0?db=1"); len(got) != 0 {
