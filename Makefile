@@ -85,7 +85,7 @@ FUZZTIME ?= 1m
 # engine can stop a worker mid-start and report "context deadline
 # exceeded" as a failure; a count of inputs has no deadline.
 FUZZTIME_CI ?= 1000x
-FUZZ_TARGETS := .:FuzzOpen .:FuzzOpenSecret .:FuzzCookie .:FuzzConfigFromEnv \
+FUZZ_TARGETS := .:FuzzOpen .:FuzzOpenSecret .:FuzzRedactDSN .:FuzzCookie .:FuzzConfigFromEnv \
 	.:FuzzParseEncryptionKeys .:FuzzRequestID .:FuzzJSONCodecFast \
 	./internal/core:FuzzStoredRecord ./internal/core:FuzzDecodeRecord ./internal/core:FuzzValidID \
 	./contrib:FuzzGobCodecUnmarshal

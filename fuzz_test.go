@@ -21,6 +21,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -43,6 +44,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/ginkit/sessions/driver"
 	"github.com/ginkit/sessions/drivers/memory"
 	"github.com/ginkit/sessions/internal/core"
 )
@@ -185,8 +187,9 @@ func fuzzOpenSetup(f *testing.F) (root string) {
 }
 
 // FuzzOpen feeds arbitrary DSNs to Open, for every registered scheme
-// (the seed corpus starts with each), and to RedactDSN: a DSN with no "@"
-// and no option that could hold a secret comes back unchanged.
+// (the seed corpus starts with each), and to RedactDSN: a DSN with no
+// "@", no fragment, no percent-encoding and no word that names a secret
+// comes back unchanged.
 func FuzzOpen(f *testing.F) {
 	root := fuzzOpenSetup(f)
 	for _, s := range fuzzSchemes {
@@ -196,8 +199,11 @@ func FuzzOpen(f *testing.F) {
 		fuzzOpen(t, root, dsn)
 		r := RedactDSN(dsn)
 		lower := strings.ToLower(dsn)
-		if !strings.Contains(dsn, "@") && !strings.Contains(lower, "pass") && !strings.Contains(lower, "secret") &&
-			!strings.Contains(lower, "token") && !strings.Contains(lower, "key") && r != dsn {
+		secretless := !strings.ContainsAny(dsn, "@#%+")
+		for _, w := range []string{"pass", "pwd", "secret", "token", "key", "auth", "sig", "credential"} {
+			secretless = secretless && !strings.Contains(lower, w)
+		}
+		if secretless && r != dsn {
 			t.Fatalf("RedactDSN(%q) = %q; a DSN without secrets comes back unchanged", dsn, r)
 		}
 	})
@@ -245,12 +251,133 @@ func FuzzOpenSecret(f *testing.F) {
 		if strings.Count(dsn, canaryHead) != 1 || strings.Count(dsn, canaryTail) != 1 {
 			return // the canaries must mark the secret and nothing else
 		}
-		if r := RedactDSN(dsn); hasCanary(r) {
-			t.Fatalf("RedactDSN(%q) = %q: shows the password", dsn, r)
+		fuzzSecretHidden(t, root, dsn, hasCanary)
+	})
+}
+
+// fuzzSecretHidden checks that neither RedactDSN(dsn) nor the error of
+// Open(dsn) shows a secret planted in dsn (shows reports whether a text
+// holds it), and that the DSNSecrets a scrubber uses cover the secret.
+func fuzzSecretHidden(t *testing.T, root, dsn string, shows func(string) bool) {
+	t.Helper()
+	if r := RedactDSN(dsn); shows(r) {
+		t.Fatalf("RedactDSN(%q) = %q: shows the secret", dsn, r)
+	}
+	scrubbed := dsn
+	for _, s := range driver.DSNSecrets(dsn) {
+		scrubbed = strings.ReplaceAll(scrubbed, s, "xxxxx")
+	}
+	if shows(scrubbed) {
+		t.Fatalf("DSNSecrets(%q) = %q: scrubbing the DSN with them leaves the secret", dsn, driver.DSNSecrets(dsn))
+	}
+	if err := fuzzOpen(t, root, dsn); err != nil && shows(err.Error()) {
+		t.Fatalf("Open(%q): the error shows the secret: %v", dsn, err)
+	}
+}
+
+// fuzzSecretNames are names of options that hold secrets, in the drivers
+// and in libraries a custom driver may pass its DSN to.
+var fuzzSecretNames = []string{"password", "sentinel_password", "sslpassword", "Pwd", "client_secret", "token",
+	"access_token", "api_key", "apikey", "auth", "authSource", "sig", "X-Amz-Signature", "credential", "X-Amz-Credential"}
+
+// fuzzDisguise writes an option name as a hand or a tool might: each
+// letter upper- or lower-case as the bits of upper say, each byte
+// percent-encoded (with upper- or lower-case hex digits) as the bits of
+// escape say. A driver decodes and may case-fold the name back.
+func fuzzDisguise(name string, upper, escape uint64) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		bit := uint64(1) << (i % 64)
+		if upper&bit != 0 {
+			c = strings.ToUpper(string(c))[0]
+		} else {
+			c = strings.ToLower(string(c))[0]
 		}
-		if err := fuzzOpen(t, root, dsn); err != nil && hasCanary(err.Error()) {
-			t.Fatalf("Open(%q): the error shows the password: %v", dsn, err)
+		switch {
+		case escape&bit != 0 && upper&(bit>>1) != 0:
+			fmt.Fprintf(&b, "%%%02x", c)
+		case escape&bit != 0:
+			fmt.Fprintf(&b, "%%%02X", c)
+		default:
+			b.WriteByte(c)
 		}
+	}
+	return b.String()
+}
+
+// fuzzDecodes reports whether s holds sub, in any case, as written or
+// after any rounds of decoding its valid %XX escapes (an error may quote
+// a decoded part of a DSN, such as a path or an option name).
+func fuzzDecodes(s, sub string) bool {
+	sub = strings.ToLower(sub)
+	hex := regexp.MustCompile(`%[0-9a-fA-F]{2}`)
+	for {
+		if strings.Contains(strings.ToLower(strings.ReplaceAll(s, "+", " ")), sub) || strings.Contains(strings.ToLower(s), sub) {
+			return true
+		}
+		d := hex.ReplaceAllStringFunc(s, func(e string) string {
+			b, _ := strconv.ParseUint(e[1:], 16, 8)
+			return string([]byte{byte(b)})
+		})
+		if d == s {
+			return false
+		}
+		s = d
+	}
+}
+
+// FuzzRedactDSN plants a secret (6 or more letters and digits, found
+// nowhere else in the DSN) in a DSN of each built-in scheme around an
+// arbitrary rest: as the password of the user information
+// (scheme://user:SECRET@rest), as the value of an option named for a
+// secret, its name in any case and percent-encoded in part
+// (scheme://rest?p%61ssWord=SECRET; a name given in name, if one, is
+// added in front: my_token), or as the fragment (scheme://rest#SECRET).
+// Neither RedactDSN, nor the error of Open (the built-in drivers refuse
+// unknown options), may show it, and DSNSecrets must cover it.
+func FuzzRedactDSN(f *testing.F) {
+	root := fuzzOpenSetup(f)
+	for shape := range 3 {
+		for scheme := range fuzzSchemes {
+			f.Add(byte(shape), byte(scheme), "S3cret99", "app", "127.0.0.1:1/0", uint64(0), uint64(0))
+		}
+	}
+	f.Add(byte(1), byte(0), "S3cret99", "", "127.0.0.1:1/x@y", uint64(0xff), uint64(2))
+	f.Add(byte(4), byte(3), "S3cret99", "my_", "127.0.0.1:1/0?db=1", uint64(5), uint64(0x30))
+	f.Fuzz(func(t *testing.T, shape, scheme byte, secret, name, rest string, upper, escape uint64) {
+		if len(secret) < 6 || strings.ContainsFunc(secret, func(r rune) bool {
+			return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+		}) {
+			return
+		}
+		s := fuzzSchemes[int(scheme)%len(fuzzSchemes)]
+		var dsn string
+		switch shape % 3 {
+		case 0:
+			if strings.ContainsAny(name, "/?#") {
+				return // not a user name: the authority would end inside it
+			}
+			dsn = s + "://" + name + ":" + secret + "@" + rest
+		case 1:
+			if strings.ContainsFunc(name, func(r rune) bool {
+				return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == '-' || r == '.')
+			}) {
+				name = ""
+			}
+			opt := fuzzDisguise(name+fuzzSecretNames[int(shape/3)%len(fuzzSecretNames)], upper, escape)
+			sep := "?"
+			if strings.Contains(rest, "?") {
+				sep = "&"
+			}
+			dsn = s + "://" + rest + sep + opt + "=" + secret
+		case 2:
+			dsn = s + "://" + rest + "#" + secret
+		}
+		if others := strings.Replace(dsn, secret, "", 1); fuzzDecodes(others, secret) || fuzzDecodes(strconv.Quote(others), secret) {
+			return // the secret must be found nowhere else, even decoded or quoted
+		}
+		fuzzSecretHidden(t, root, dsn, func(text string) bool { return strings.Contains(text, secret) })
 	})
 }
 
@@ -691,6 +818,15 @@ func TestOpenNeverShowsPasswords(t *testing.T) {
 		{"redis:u:Secret18@h", "Secret18"},
 		{"redis:/u:Secret19@h", "Secret19"},
 		{"redis:///u:a/Secret20@h", "Secret20"},
+		// Found by FuzzRedactDSN and by hand: option names decoded before
+		// matching, the fragment, a DSN without a scheme, more names.
+		{"postgres://app@db/app?p%61ssword=Secret21", "Secret21"},
+		{"//u:Secret22@h/x", "Secret22"},
+		{"memcached://h:1#Secret23", "Secret23"},
+		{"redis://127.0.0.1:1?%74oken=Secret24", "Secret24"},
+		{"memory://?client_secret=Secret25", "Secret25"},
+		{"file:///srv?auth=Secret26&a@b", "Secret26"},
+		{"memory://?X-Amz-Credential=Secret27", "Secret27"},
 	} {
 		if r := RedactDSN(tc.dsn); strings.Contains(r, tc.secret) {
 			t.Errorf("RedactDSN(%q) = %q: shows the password", tc.dsn, r)
@@ -703,6 +839,24 @@ func TestOpenNeverShowsPasswords(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), tc.secret) {
 			t.Errorf("Open(%q): the error shows the password: %v", tc.dsn, err)
+		}
+	}
+	// Every built-in scheme, every place of a secret: an unknown option
+	// makes Open fail, and its error quotes the DSN.
+	for _, scheme := range fuzzSchemes {
+		for _, shape := range []string{"://u:Secret30@127.0.0.1:1?bogus=1", "://127.0.0.1:1?P%61ssWord=Secret30",
+			"://127.0.0.1:1?bogus=1&Api_Key=Secret30", "://127.0.0.1:1?sig=Secret30;x=1", "://127.0.0.1:1?bogus=1#Secret30"} {
+			dsn := scheme + shape
+			if r := RedactDSN(dsn); strings.Contains(r, "Secret30") {
+				t.Errorf("RedactDSN(%q) = %q: shows the secret", dsn, r)
+			}
+			d, err := Open(dsn)
+			if err == nil {
+				_ = d.Close(context.Background())
+				t.Errorf("Open(%q) succeeded", dsn)
+			} else if strings.Contains(err.Error(), "Secret30") {
+				t.Errorf("Open(%q): the error shows the secret: %v", dsn, err)
+			}
 		}
 	}
 	// What must stay as it was: DSNs without a password are quoted whole.

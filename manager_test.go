@@ -5,8 +5,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -146,3 +149,33 @@ func TestLimits(t *testing.T) {
 	}
 	assert.Equal(t, 204, serve(e, "/fine", "").Code)
 }
+
+// TestManagerOpenedLogHidesSecrets: the "manager opened" log line names
+// both DSNs through RedactDSN, so a secret is hidden however its option
+// is spelled (p%61ssword reaches the driver as "password"), and in the
+// user information and the fragment. A custom scheme that accepts any
+// option stands for a driver that takes secrets from the query.
+func TestManagerOpenedLogHidesSecrets(t *testing.T) {
+	registerAnyOption.Do(func() {
+		sessions.Register("anyoption", func(*url.URL) (sessions.Driver, error) {
+			return memory.New(memory.Options{SweepInterval: -1}), nil
+		})
+	})
+	secrets := []string{"Pw1Secret", "Pw2Secret", "Tok3Secret", "Frag4Secret", "Prev5Secret"}
+	var log bytes.Buffer
+	cfg := sessions.DefaultConfig()
+	cfg.DSN = "anyoption://app:Pw1Secret@db/app?p%61ssword=Pw2Secret&%54oken=Tok3Secret#Frag4Secret"
+	cfg.PreviousDSN = "anyoption://db/old?Client_Secret=Prev5Secret"
+	cfg.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	m, err := sessions.NewManager(cfg)
+	require.NoError(t, err)
+	require.NoError(t, m.Close())
+	line := log.String()
+	require.Contains(t, line, "manager opened")
+	require.Contains(t, line, "p%61ssword=xxxxx", "the DSN is shown, redacted")
+	for _, s := range secrets {
+		assert.NotContains(t, line, s)
+	}
+}
+
+var registerAnyOption sync.Once

@@ -26,7 +26,7 @@ func (c *cli) migrate(ctx context.Context, args []string) int {
 		return code
 	}
 	if len(pos) > 0 {
-		return c.usageError("migrate", fmt.Sprintf("unexpected argument %q: give the stores as --from DSN --to DSN", redact(pos[0])))
+		return c.usageError("migrate", fmt.Sprintf("unexpected argument %q: give the stores as --from DSN --to DSN", sessions.RedactDSN(pos[0])))
 	}
 	if *from == "" || *to == "" {
 		return c.usageError("migrate", "give both --from DSN and --to DSN (or set SESSION_DSN_PREVIOUS and SESSION_DSN)")
@@ -59,7 +59,7 @@ func (c *cli) migrate(ctx context.Context, args []string) int {
 	if err != nil {
 		return c.failure("migrate", fmt.Errorf("the SESSION_* environment: %w", err))
 	}
-	fromName, toName := redact(*from), redact(*to)
+	fromName, toName := sessions.RedactDSN(*from), sessions.RedactDSN(*to)
 	toD, err := sessions.Open(*to) // its errors never show the password
 	if err != nil {
 		return c.failure("migrate", fmt.Errorf("--to: %w", err))
@@ -168,7 +168,7 @@ func (c *cli) count(ctx context.Context, args []string) int {
 	defer closeDriver(d)
 	n, err := sessions.CountSessions(ctx, d)
 	if err != nil {
-		return c.failure("count", fmt.Errorf("%s: %w", redact(dsn), err))
+		return c.failure("count", fmt.Errorf("%s: %w", sessions.RedactDSN(dsn), err))
 	}
 	fmt.Fprintln(c.stdout, n)
 	return exitOK
@@ -189,7 +189,7 @@ func (c *cli) purge(ctx context.Context, args []string) int {
 	if err := checkDSN("DSN", dsn); err != nil {
 		return c.usageError("purge", err.Error())
 	}
-	name := redact(dsn)
+	name := sessions.RedactDSN(dsn)
 	d, err := sessions.Open(dsn) // its errors never show the password
 	if err != nil {
 		return c.failure("purge", err)

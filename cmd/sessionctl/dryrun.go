@@ -76,7 +76,7 @@ func planMigrate(ctx context.Context, from, to sessions.Driver) (dryRunPlan, err
 // whose every session is in both stores, byte for byte, are taken for one
 // store: exit 1, as a real migrate would refuse them.
 func (c *cli) migrateDryRun(ctx context.Context, from, to string) int {
-	fromName, toName := redact(from), redact(to)
+	fromName, toName := sessions.RedactDSN(from), sessions.RedactDSN(to)
 	fromD, err := sessions.Open(from) // its errors never show the password
 	if err != nil {
 		return c.failure("migrate", fmt.Errorf("--from: %w", err))

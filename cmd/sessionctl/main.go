@@ -281,7 +281,7 @@ func checkDSN(role, dsn string) error {
 	}
 	scheme, _, found := strings.Cut(dsn, ":")
 	if found && strings.EqualFold(scheme, "memory") {
-		return fmt.Errorf("%s %s: a memory:// store lives inside the application's process and ends with it; another process (this tool) would open a new, empty one, and could neither see nor move the application's sessions", role, redact(dsn))
+		return fmt.Errorf("%s %s: a memory:// store lives inside the application's process and ends with it; another process (this tool) would open a new, empty one, and could neither see nor move the application's sessions", role, sessions.RedactDSN(dsn))
 	}
 	return nil
 }

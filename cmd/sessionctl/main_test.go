@@ -408,6 +408,8 @@ func TestPasswordsNeverShown(t *testing.T) {
 		{"count", "redis://:" + pw + "@[::1"},
 		{"count", fmt.Sprintf("redis://:Zk7Q/%s@127.0.0.1:%d", pw, port)},
 		{"purge", "--yes", fmt.Sprintf("rediss://127.0.0.1:%d/0?master_set=m&sentinel_password=%s", port, spw)},
+		{"count", fmt.Sprintf("redis://127.0.0.1:%d/0?p%%61ssword=%s#%s", port, spw, pw)},
+		{"count", fmt.Sprintf("memcached://127.0.0.1:%d?CLIENT_SECRET=%s&%%74oken=%s", port, spw, pw)},
 	} {
 		r := ctl("", args...)
 		if r.code == 0 {
@@ -433,8 +435,8 @@ func TestRedact(t *testing.T) {
 		"redis://:Zk7Qvp/ssJw3Xe@127.0.0.1:1":                    "redis://:xxxxx@127.0.0.1:1",
 		"file:///srv/a:b@c/sessions":                             "file:///srv/a:b@c/sessions",
 	} {
-		if got := redact(in); got != want {
-			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		if got := sessions.RedactDSN(in); got != want {
+			t.Errorf("RedactDSN(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -65,7 +65,7 @@ func parseDSN(u *url.URL) (config, error) {
 		return c, fmt.Errorf("unexpected path %q", u.Path)
 	}
 	if u.Fragment != "" {
-		return c, fmt.Errorf("unexpected fragment %q", u.Fragment)
+		return c, errors.New("unexpected fragment (#…): remove it")
 	}
 	servers, err := parseServers(u.Host)
 	if err != nil {

@@ -58,6 +58,7 @@ func TestParseDSNErrors(t *testing.T) {
 		{"memcached:h", []string{"want memcached://host:port"}},
 		{"memcached://h/db", []string{`unexpected path "/db"`}},
 		{"memcached://h#frag", []string{"fragment"}},
+		{"memcached://h#secret", []string{"fragment"}}, // not quoted: a fragment may be a secret
 		{"memcached://user:secret@h", []string{"no authentication"}},
 		{"memcached://h?bogus=1", []string{`unknown option "bogus"`}},
 		{"memcached://h?timeout=1s&timeout=2s", []string{"timeout given 2 times"}},

@@ -197,7 +197,7 @@ func Open(u *url.URL) (*Driver, error) {
 	}
 	servers := new(memcache.ServerList)
 	if err := servers.SetServers(cfg.servers...); err != nil {
-		return nil, fmt.Errorf("memcached: open: DSN %q: resolve servers: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("memcached: open: DSN %q: resolve servers: %w", driver.RedactDSN(u.String()), err)
 	}
 	client := memcache.NewFromSelector(servers)
 	client.Timeout = cfg.timeout

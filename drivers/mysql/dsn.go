@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/ginkit/sessions/driver"
 	"github.com/ginkit/sessions/internal/sqlstore"
 )
 
@@ -60,8 +61,9 @@ func parseDSN(u *url.URL) (*mysql.Config, sqlstore.Options, error) {
 		return nil, o, errors.New("mysql: open: nil DSN")
 	}
 	password, _ := u.User.Password()
+	secrets := driver.DSNSecrets(u.String())
 	fail := func(format string, args ...any) error {
-		return sqlstore.Scrub(fmt.Errorf("mysql: open: "+format, args...), password)
+		return sqlstore.Scrub(fmt.Errorf("mysql: open: "+format, args...), secrets...)
 	}
 	if u.Scheme != "mysql" && u.Scheme != "mariadb" {
 		return nil, o, fail("scheme %q: want mysql or mariadb", u.Scheme)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ginkit/sessions/driver"
 	"github.com/ginkit/sessions/internal/sqlstore"
 )
 
@@ -55,7 +56,7 @@ func Open(u *url.URL) (*Driver, error) {
 	}
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
-		return nil, sqlstore.Scrub(fmt.Errorf("postgres: open: %w", err), passwords(u)...)
+		return nil, sqlstore.Scrub(fmt.Errorf("postgres: open: %w", err), driver.DSNSecrets(u.String())...)
 	}
 	return newDriver(newPgxDB(pool, true, opts.Pipelines), opts.Config())
 }
@@ -73,7 +74,7 @@ func parseDSN(u *url.URL) (*pgxpool.Config, dsnOptions, error) {
 	if u == nil {
 		return nil, o, errors.New("postgres: open: nil DSN")
 	}
-	secrets := passwords(u)
+	secrets := driver.DSNSecrets(u.String())
 	fail := func(format string, args ...any) error {
 		return sqlstore.Scrub(fmt.Errorf("postgres: open: "+format, args...), secrets...)
 	}
@@ -118,20 +119,6 @@ func parseDSN(u *url.URL) (*pgxpool.Config, dsnOptions, error) {
 		cfg.MaxConns = int32(o.MaxConns)
 	}
 	return cfg, o, nil
-}
-
-// passwords returns the secrets a DSN may hold: the password of its user
-// information and of the password and sslpassword options.
-func passwords(u *url.URL) []string {
-	var out []string
-	if pw, ok := u.User.Password(); ok {
-		out = append(out, pw)
-	}
-	if q, err := url.ParseQuery(u.RawQuery); err == nil {
-		out = append(out, q["password"]...)
-		out = append(out, q["sslpassword"]...)
-	}
-	return out
 }
 
 // hasOption reports whether the DSN's query names option.

@@ -136,6 +136,7 @@ func TestErrorsHidePasswords(t *testing.T) {
 		for _, dsn := range []string{
 			"postgres://user:" + url.QueryEscape(pw) + "@h:1/db?" + q,
 			"postgres://user@h:1/db?password=" + url.QueryEscape(pw) + "&" + q,
+			"postgres://user@h:1/db?p%61ssword=" + url.QueryEscape(pw) + "&" + q,
 			"http://user:" + url.QueryEscape(pw) + "@h:1/db?" + q,
 		} {
 			u, err := url.Parse(dsn)

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/ginkit/sessions/driver"
 )
 
 // Open connects to Redis as described by a DSN and returns a Driver that
@@ -66,8 +68,9 @@ func Open(u *url.URL) (*Driver, error) {
 	}
 	client, err := rueidis.NewClient(opt)
 	if err != nil {
-		err = fmt.Errorf("redis: open %s: %w", redact(u), err)
-		return nil, scrub(err, opt.Password, opt.Sentinel.Password)
+		dsn := u.String()
+		err = fmt.Errorf("redis: open %s: %w", driver.RedactDSN(dsn), err)
+		return nil, scrub(err, driver.DSNSecrets(dsn)...)
 	}
 	d := New(client, o)
 	d.owned = true
@@ -366,26 +369,8 @@ func databaseNumber(v string, dst *int) error {
 	return nil
 }
 
-// redact returns the DSN for error messages: the password replaced as by
-// url.URL.Redacted, and the same for sentinel_password.
-func redact(u *url.URL) string {
-	c := *u
-	if strings.Contains(c.RawQuery, "sentinel_password") {
-		q, err := url.ParseQuery(c.RawQuery)
-		if err != nil {
-			c.RawQuery = "(query not shown)"
-		} else {
-			for i := range q["sentinel_password"] {
-				q["sentinel_password"][i] = "xxxxx"
-			}
-			c.RawQuery = q.Encode()
-		}
-	}
-	return c.Redacted()
-}
-
-// scrub hides any of the secrets in err's text, as a last guard against a
-// library error that quotes a password.
+// scrub hides any of the secrets in err's text (driver.DSNSecrets of the
+// DSN), as a last guard against a library error that quotes a password.
 func scrub(err error, secrets ...string) error {
 	msg := err.Error()
 	for _, s := range secrets {

@@ -148,8 +148,8 @@ func Resolve(table string, noCreate bool, sweep, timeout time.Duration) Config {
 }
 
 // Scrub hides every non-empty secret in err's text, as a last guard
-// against a library error that quotes a password. The result still
-// unwraps to err.
+// against a library error that quotes a password; the drivers pass it
+// driver.DSNSecrets of their DSN. The result still unwraps to err.
 func Scrub(err error, secrets ...string) error {
 	if err == nil {
 		return nil
