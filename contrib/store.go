@@ -99,6 +99,7 @@ type contribState struct {
 	core.State
 	snap      map[string][]byte
 	cookieHdr string // the Set-Cookie value this store last added for the session
+	renew     bool   // Renew was called: the next Save gives the session a new ID
 }
 
 // NewStore returns a gin-contrib/sessions Store backed by the driver
@@ -325,6 +326,18 @@ func (cs *Store) Save(r *http.Request, w http.ResponseWriter, s *gsessions.Sessi
 	if err != nil {
 		return err
 	}
+	if st.renew {
+		if err := cs.renew(ctx, st, d, w); err != nil {
+			return core.Wrap(fmt.Sprintf("contrib: session %q", s.Name()), err)
+		}
+		// Renewed: nothing is left to save. Not renewed because the
+		// session ended meanwhile, or never stored: the changes go to the
+		// fresh ID by the save below.
+		d, st.Delta = st.Delta, core.Delta{}
+		if d.Empty() {
+			st.snap = cur
+		}
+	}
 	lifetime := cs.cfg.Lifetime
 	if opts.MaxAge > 0 {
 		lifetime = time.Duration(opts.MaxAge) * time.Second
@@ -477,4 +490,60 @@ func (cs *Store) stateFor(s *gsessions.Session) *contribState {
 		st.SetID(s.ID)
 	}
 	return cs.track(s, st)
+}
+
+// Renew gives the session s a new ID at its next Save (s.Save()), with the
+// same values, and ends the old ID at once: call it at login, before
+// binding the user, to defeat session fixation, as the native
+// sessions.Refresh does (gin-contrib's Session has no call for it).
+//
+//	session := ginsessions.Default(c)
+//	if err := contrib.Renew(session); err != nil { … }
+//	session.Set("user", user.ID)
+//	if err := session.Save(); err != nil { … }
+//
+// The renewal is the engine's: conditional on the stored record still
+// being the one this request loaded, so a session revoked or logged out
+// meanwhile is not renewed (the save then starts a new session holding
+// only what this request set). A session not stored yet simply gets a
+// fresh ID. Renew returns an error when s does not come from this
+// package's Store.
+func Renew(s ginsessions.Session) error {
+	inner, ok := s.(interface{ Session() *gsessions.Session })
+	if !ok {
+		return errors.New("sessions: contrib: Renew: not a gin-contrib session")
+	}
+	gs := inner.Session()
+	if gs == nil {
+		return errors.New("sessions: contrib: Renew: the session could not be loaded")
+	}
+	cs, ok := gs.Store().(*Store)
+	if !ok {
+		return fmt.Errorf("sessions: contrib: Renew: the session's store is a %T, not this package's Store", gs.Store())
+	}
+	st := cs.stateFor(gs)
+	st.mu.Lock()
+	st.renew = true
+	st.mu.Unlock()
+	return nil
+}
+
+// renew performs a Renew at Save: the pending changes d ride along to the
+// new ID. A session the store does not hold gets a fresh ID for its save.
+func (cs *Store) renew(ctx context.Context, st *contribState, d core.Delta, w http.ResponseWriter) error {
+	st.renew = false
+	if !st.Exists {
+		st.StartNew()
+		st.Delta = d
+		return nil
+	}
+	if responseWritten(w) {
+		return sessions.ErrResponseWritten
+	}
+	st.Delta = d
+	if err := cs.eng.Rekey(ctx, &st.State); err != nil {
+		st.Delta.Reset()
+		return err
+	}
+	return nil
 }
