@@ -239,6 +239,7 @@ func Users(t *testing.T, backend Backend) {
 
 	inFlight(t, two)
 	perUserCap(t, backend)
+	staleInstance(t, backend)
 
 	t.Run("NoIndexIsAClearError", func(t *testing.T) {
 		open := backend(t)
