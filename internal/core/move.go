@@ -239,8 +239,21 @@ func (mv *bulkMove) moveKey(ctx context.Context, key string) (moveOutcome, error
 		return outFailed, fmt.Errorf("session %s: load from the current backend: %w", key, err)
 	}
 	if cur != nil {
-		if err := e.prev.Delete(ctx, key); err != nil {
-			return outFailed, fmt.Errorf("session %s: already in the current backend; delete the old copy: %w", key, err)
+		old, _, _, err := e.prev.Load(ctx, key)
+		if err != nil {
+			return outFailed, fmt.Errorf("session %s: load from the previous backend: %w", key, err)
+		}
+		if isTombstone(old) {
+			// Ended while a request was copying it: the copy goes too.
+			if _, err := e.endKey(ctx, key, "", endAny); err != nil {
+				return outFailed, fmt.Errorf("session %s: ended during its move; end the copy: %w", key, err)
+			}
+			return outSkipped, nil
+		}
+		if old != nil {
+			if err := e.prev.Delete(ctx, key); err != nil {
+				return outFailed, fmt.Errorf("session %s: already in the current backend; delete the old copy: %w", key, err)
+			}
 		}
 		return outKept, nil
 	}
@@ -303,11 +316,12 @@ func countScanned(ctx context.Context, sc driver.Scanner) (int, error) {
 // copy. It reports whether the current backend now holds the session.
 //
 // It copies only what still exists at the moment of the copy: after
-// writing the copy it looks at the old one again, and if that vanished
-// meanwhile (a Destroy or revocation, which deletes the previous copy
-// before ending the current one, or its expiry) it deletes its copy, so a
-// move racing an end can never bring the session back. Only the mover
-// whose copy was written deletes the old one.
+// writing the copy it looks at the old one again, and if that was ended
+// meanwhile (a Destroy, a revocation or a renewal leaves a tombstone in
+// the previous backend before it ends the current copy: endPrevious) it
+// deletes its copy, so a move racing an end can never bring the session
+// back. Only the mover whose copy was written deletes the old one; a bulk
+// move deletes an old copy only once the current backend holds it.
 func (e *Engine) moveFromPrevious(ctx context.Context, key string) (bool, error) {
 	for range moveAttempts {
 		moved, retry, err := e.moveOnce(ctx, key)
@@ -364,7 +378,12 @@ func (e *Engine) moveOnce(ctx context.Context, key string) (moved, retry bool, e
 		return true, false, nil
 	}
 	again, againVer, _, err := e.prev.Load(ctx, key)
-	if err != nil || again == nil || againVer != ver {
+	switch {
+	case again == nil && err == nil:
+		// Deleted by a bulk move that found this copy (an end leaves a
+		// tombstone there instead), or expired with it.
+		return true, false, nil
+	case err != nil || isTombstone(again) || againVer != ver:
 		// Ended (or changed by an instance still writing there) while it
 		// was copied, or unknown: the copy must not outlive the original.
 		if derr := e.driver.Delete(ctx, key); derr != nil {
@@ -373,7 +392,7 @@ func (e *Engine) moveOnce(ctx context.Context, key string) (moved, retry bool, e
 		if err != nil {
 			return false, false, wrap("load from the previous backend", KindStore, err)
 		}
-		return false, again != nil, nil
+		return false, !isTombstone(again), nil
 	}
 	// If the delete fails the old copy is only read again after the new
 	// one is gone, and Destroy deletes both.

@@ -92,3 +92,26 @@ func TestMoveFromPreviousLosesNoSession(t *testing.T) {
 		t.Fatal("the previous backend still holds the moved session")
 	}
 }
+
+// TestMoveFromPreviousRacingABulkMove: a bulk move that finds a request's
+// fresh copy in the current backend deletes the old copy; the request,
+// looking at the old copy again, must take that for a finished move, not
+// for a logout, and keep its copy.
+func TestMoveFromPreviousRacingABulkMove(t *testing.T) {
+	prev := newMemory(t)
+	first := stored(t, newEngine(t, prev, nil), "n", "1")
+	cur := &hookedDriver{Driver: newMemory(t), key: first.Key}
+	e := newEngine(t, cur, func(o *Options) { o.Previous = prev })
+	cur.after = func() {
+		mv := &bulkMove{e: e, stats: &MoveStats{}}
+		if out, err := mv.moveKey(bg, first.Key); err != nil || out != outKept {
+			t.Errorf("bulk move of a session a request just copied: %v, %v; want kept", out, err)
+		}
+	}
+	if _, found := loaded(t, e, first.ID); !found {
+		t.Fatal("the session was lost between a request's move and a bulk move")
+	}
+	if v, ok := value(t, e, first.ID, "n"); !ok || v != "1" {
+		t.Fatalf("after the moves: %q, %v", v, ok)
+	}
+}

@@ -90,11 +90,9 @@ func (e *Engine) rekeyOnce(ctx context.Context, st *State) (bool, error) {
 	}
 	// During a move, an old copy left in the previous backend must not
 	// come back once the tombstone below expires.
-	if e.prev != nil {
-		if err := e.prev.Delete(ctx, st.Key); err != nil {
-			e.discard(ctx, key, meta.User)
-			return false, wrap("refresh", KindStore, err)
-		}
+	if err := e.endPrevious(ctx, st.Key); err != nil {
+		e.discard(ctx, key, meta.User)
+		return false, wrap("refresh", KindStore, err)
 	}
 	// The old ID dies in the same step that checks it is still the
 	// session this request loaded. A user's session leaves a forward for

@@ -93,9 +93,10 @@ const (
 // endConfirmed and ended by endIndexed (the user's own index lists it,
 // and an instance without the record's key cannot check).
 //
-// During a move the previous backend's copy is deleted first, so a move
-// racing the end either copied before the end (and the end finds the
-// copy) or finds the old copy gone (and undoes its copy).
+// During a move the previous backend's copy is ended first
+// (endPrevious), so a move racing the end either copied before the end
+// (and the end finds the copy) or finds the old copy ended (and undoes
+// its copy).
 func (e *Engine) endKey(ctx context.Context, key, user string, mode endMode) (bool, error) {
 	for hop := 0; hop < maxForwards; hop++ {
 		next, ended, err := e.endOne(ctx, key, user, mode)
@@ -110,10 +111,8 @@ func (e *Engine) endKey(ctx context.Context, key, user string, mode endMode) (bo
 // endOne is endKey for one key; next is the key a moved tombstone there
 // names.
 func (e *Engine) endOne(ctx context.Context, key, user string, mode endMode) (next string, ended bool, err error) {
-	if e.prev != nil {
-		if err := e.prev.Delete(ctx, key); err != nil {
-			return "", false, wrap("delete from the previous backend", KindStore, err)
-		}
+	if err := e.endPrevious(ctx, key); err != nil {
+		return "", false, err
 	}
 	for attempt := 0; attempt < maxSaveAttempts; attempt++ {
 		if attempt > 0 {
@@ -172,6 +171,33 @@ func (e *Engine) retire(ctx context.Context, key string, ver uint64, next string
 		e.opts.Logger.Debug("sessions: an ended session's tombstone could not be deleted; it expires on its own", "error", err)
 	}
 	return true, nil
+}
+
+// endPrevious ends the previous backend's copy of the session under key,
+// during a move: a tombstone over it (kept for tombstoneTTL), so that a
+// request copying it right now sees that it ended and undoes its copy
+// (moveFromPrevious); a plain delete would look like a finished move.
+func (e *Engine) endPrevious(ctx context.Context, key string) error {
+	if e.prev == nil {
+		return nil
+	}
+	for attempt := 0; attempt < maxSaveAttempts; attempt++ {
+		rec, ver, _, err := e.prev.Load(ctx, key)
+		if err != nil {
+			return wrap("delete from the previous backend", KindStore, err)
+		}
+		if rec == nil || isTombstone(rec) {
+			return nil
+		}
+		written, err := e.prev.Save(ctx, key, tombstone, ver, tombstoneTTL)
+		if err != nil {
+			return wrap("delete from the previous backend", KindStore, err)
+		}
+		if written {
+			return nil
+		}
+	}
+	return wrap("delete from the previous backend", KindConflict, ErrConflict)
 }
 
 // sleepCtx waits d, or until ctx ends.
