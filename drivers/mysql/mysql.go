@@ -225,6 +225,28 @@ var dialect = sqlstore.Dialect{
 // and independent of the session's time_zone.
 const now = "(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(3)) DIV 1000)"
 
+// schemaSessions and schemaUsers create the two tables with their
+// indexes inline ({T}, {U}, {TI} and {UI} stand for the quoted names).
+// The package comment prints them for the default table name, and
+// TestDocSchema keeps the two equal.
+const (
+	schemaSessions = `CREATE TABLE IF NOT EXISTS {T} (
+    session_key VARBINARY(250) NOT NULL,
+    data        MEDIUMBLOB NOT NULL,
+    version     BIGINT NOT NULL,
+    expires_ms  BIGINT NOT NULL,
+    PRIMARY KEY (session_key),
+    INDEX {TI} (expires_ms)
+) ENGINE=InnoDB`
+	schemaUsers = `CREATE TABLE IF NOT EXISTS {U} (
+    user_key    VARBINARY(250) NOT NULL,
+    session_key VARBINARY(250) NOT NULL,
+    expires_ms  BIGINT NOT NULL,
+    PRIMARY KEY (user_key, session_key),
+    INDEX {UI} (expires_ms)
+) ENGINE=InnoDB`
+)
+
 func quote(name string) string { return "`" + name + "`" }
 
 // statements builds the SQL for a sessions table t and its user index u.
@@ -237,23 +259,7 @@ func statements(t, u string) sqlstore.Statements {
 	// ones before it changed, so expires_ms is assigned last.
 	const expired = "expires_ms <= {now}"
 	return sqlstore.Statements{
-		Schema: []string{
-			sql(`CREATE TABLE IF NOT EXISTS {T} (
-	session_key VARBINARY(250) NOT NULL,
-	data MEDIUMBLOB NOT NULL,
-	version BIGINT NOT NULL,
-	expires_ms BIGINT NOT NULL,
-	PRIMARY KEY (session_key),
-	INDEX {TI} (expires_ms)
-) ENGINE=InnoDB`),
-			sql(`CREATE TABLE IF NOT EXISTS {U} (
-	user_key VARBINARY(250) NOT NULL,
-	session_key VARBINARY(250) NOT NULL,
-	expires_ms BIGINT NOT NULL,
-	PRIMARY KEY (user_key, session_key),
-	INDEX {UI} (expires_ms)
-) ENGINE=InnoDB`),
-		},
+		Schema: []string{sql(schemaSessions), sql(schemaUsers)},
 		Check: []string{
 			sql(`SELECT session_key, data, version, expires_ms FROM {T} WHERE 1 = 0`),
 			sql(`SELECT user_key, session_key, expires_ms FROM {U} WHERE 1 = 0`),

@@ -247,6 +247,27 @@ var dialect = sqlstore.Dialect{
 // now is SQLite's clock in Unix milliseconds, fixed for a statement.
 const now = "CAST(unixepoch('subsec') * 1000 AS INTEGER)"
 
+// The statements that create the two tables and their indexes ({T},
+// {U}, {TI} and {UI} stand for the quoted names), in this order. The
+// package comment prints them for the default table name, and
+// TestDocSchema keeps the two equal.
+const (
+	schemaSessions = `CREATE TABLE IF NOT EXISTS {T} (
+    session_key TEXT NOT NULL PRIMARY KEY,
+    data        BLOB NOT NULL,
+    version     INTEGER NOT NULL,
+    expires_ms  INTEGER NOT NULL
+)`
+	schemaSessionsIndex = `CREATE INDEX IF NOT EXISTS {TI} ON {T} (expires_ms)`
+	schemaUsers         = `CREATE TABLE IF NOT EXISTS {U} (
+    user_key    TEXT NOT NULL,
+    session_key TEXT NOT NULL,
+    expires_ms  INTEGER NOT NULL,
+    PRIMARY KEY (user_key, session_key)
+)`
+	schemaUsersIndex = `CREATE INDEX IF NOT EXISTS {UI} ON {U} (expires_ms)`
+)
+
 func quote(name string) string { return `"` + name + `"` }
 
 // statements builds the SQL for a sessions table t and its user index u.
@@ -255,22 +276,7 @@ func statements(t, u string) sqlstore.Statements {
 		"{TI}", quote(t+"_expires_idx"), "{UI}", quote(u+"_expires_idx"))
 	sql := func(s string) string { return r.Replace(s) }
 	return sqlstore.Statements{
-		Schema: []string{
-			sql(`CREATE TABLE IF NOT EXISTS {T} (
-	session_key TEXT NOT NULL PRIMARY KEY,
-	data BLOB NOT NULL,
-	version INTEGER NOT NULL,
-	expires_ms INTEGER NOT NULL
-)`),
-			sql(`CREATE INDEX IF NOT EXISTS {TI} ON {T} (expires_ms)`),
-			sql(`CREATE TABLE IF NOT EXISTS {U} (
-	user_key TEXT NOT NULL,
-	session_key TEXT NOT NULL,
-	expires_ms INTEGER NOT NULL,
-	PRIMARY KEY (user_key, session_key)
-)`),
-			sql(`CREATE INDEX IF NOT EXISTS {UI} ON {U} (expires_ms)`),
-		},
+		Schema: []string{sql(schemaSessions), sql(schemaSessionsIndex), sql(schemaUsers), sql(schemaUsersIndex)},
 		Check: []string{
 			sql(`SELECT session_key, data, version, expires_ms FROM {T} WHERE 0`),
 			sql(`SELECT user_key, session_key, expires_ms FROM {U} WHERE 0`),
