@@ -14,23 +14,24 @@
 // default ginkit_sessions) and the per-user index in a second one named
 // after it with "_users" appended. Both are created on first use unless
 // create_table=false; CREATE TABLE IF NOT EXISTS with the indexes inline
-// is safe when several instances start at once. The schema, for a DBA who
-// creates it by hand:
+// is safe when several instances start at once. The schema, as the
+// Driver runs it for the default table name (a DBA may run the same
+// statements by hand):
 //
-//	CREATE TABLE ginkit_sessions (
+//	CREATE TABLE IF NOT EXISTS `ginkit_sessions` (
 //	    session_key VARBINARY(250) NOT NULL,
 //	    data        MEDIUMBLOB NOT NULL,
 //	    version     BIGINT NOT NULL,
 //	    expires_ms  BIGINT NOT NULL,
 //	    PRIMARY KEY (session_key),
-//	    INDEX ginkit_sessions_expires_idx (expires_ms)
+//	    INDEX `ginkit_sessions_expires_idx` (expires_ms)
 //	) ENGINE=InnoDB;
-//	CREATE TABLE ginkit_sessions_users (
+//	CREATE TABLE IF NOT EXISTS `ginkit_sessions_users` (
 //	    user_key    VARBINARY(250) NOT NULL,
 //	    session_key VARBINARY(250) NOT NULL,
 //	    expires_ms  BIGINT NOT NULL,
 //	    PRIMARY KEY (user_key, session_key),
-//	    INDEX ginkit_sessions_users_expires_idx (expires_ms)
+//	    INDEX `ginkit_sessions_users_expires_idx` (expires_ms)
 //	) ENGINE=InnoDB;
 //
 // Keys are VARBINARY, so they compare as bytes, never case-insensitively;

@@ -15,23 +15,24 @@
 // with "_users" appended. Both are created on first use unless
 // create_table=false, in a transaction serialised by
 // pg_advisory_xact_lock, so several instances starting at once against a
-// fresh database do not race on PostgreSQL's catalog. The schema, for a
-// DBA who creates it by hand:
+// fresh database do not race on PostgreSQL's catalog. The schema, as the
+// Driver runs it for the default table name (a DBA may run the same
+// statements by hand):
 //
-//	CREATE TABLE ginkit_sessions (
+//	CREATE TABLE IF NOT EXISTS "ginkit_sessions" (
 //	    session_key text COLLATE "C" PRIMARY KEY,
 //	    data        bytea  NOT NULL,
 //	    version     bigint NOT NULL,
 //	    expires_ms  bigint NOT NULL
 //	);
-//	CREATE INDEX ginkit_sessions_expires_idx ON ginkit_sessions (expires_ms);
-//	CREATE TABLE ginkit_sessions_users (
+//	CREATE INDEX IF NOT EXISTS "ginkit_sessions_expires_idx" ON "ginkit_sessions" (expires_ms);
+//	CREATE TABLE IF NOT EXISTS "ginkit_sessions_users" (
 //	    user_key    text COLLATE "C" NOT NULL,
 //	    session_key text COLLATE "C" NOT NULL,
 //	    expires_ms  bigint NOT NULL,
 //	    PRIMARY KEY (user_key, session_key)
 //	);
-//	CREATE INDEX ginkit_sessions_users_expires_idx ON ginkit_sessions_users (expires_ms);
+//	CREATE INDEX IF NOT EXISTS "ginkit_sessions_users_expires_idx" ON "ginkit_sessions_users" (expires_ms);
 //
 // The driver's user needs SELECT, INSERT, UPDATE and DELETE on both
 // tables (and CREATE on the schema unless create_table=false).

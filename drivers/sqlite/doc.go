@@ -16,22 +16,23 @@
 //
 // Sessions live in one table (Options.Table, DSN table=, by default
 // ginkit_sessions) and the per-user index in a second one named after it
-// with "_users" appended, created on first use unless create_table=false:
+// with "_users" appended, created on first use unless create_table=false.
+// The schema, as the Driver runs it for the default table name:
 //
-//	CREATE TABLE ginkit_sessions (
+//	CREATE TABLE IF NOT EXISTS "ginkit_sessions" (
 //	    session_key TEXT NOT NULL PRIMARY KEY,
 //	    data        BLOB NOT NULL,
 //	    version     INTEGER NOT NULL,
 //	    expires_ms  INTEGER NOT NULL
 //	);
-//	CREATE INDEX ginkit_sessions_expires_idx ON ginkit_sessions (expires_ms);
-//	CREATE TABLE ginkit_sessions_users (
+//	CREATE INDEX IF NOT EXISTS "ginkit_sessions_expires_idx" ON "ginkit_sessions" (expires_ms);
+//	CREATE TABLE IF NOT EXISTS "ginkit_sessions_users" (
 //	    user_key    TEXT NOT NULL,
 //	    session_key TEXT NOT NULL,
 //	    expires_ms  INTEGER NOT NULL,
 //	    PRIMARY KEY (user_key, session_key)
 //	);
-//	CREATE INDEX ginkit_sessions_users_expires_idx ON ginkit_sessions_users (expires_ms);
+//	CREATE INDEX IF NOT EXISTS "ginkit_sessions_users_expires_idx" ON "ginkit_sessions_users" (expires_ms);
 //
 // Keys compare as bytes (SQLite's default BINARY collation).
 //

@@ -64,15 +64,109 @@ var (
 // and is safe for concurrent use by any number of goroutines and by the
 // processes of one machine sharing the file.
 //
-// Its methods (Load, Save, Touch, Delete, Scan, IndexUser, UnindexUser,
-// UserKeys, Sweep and Close) are the shared SQL engine's, the same for
-// the three SQL drivers: each operation is one statement outside any
-// transaction, with the contract's guarantees (package driver); Sweep
-// deletes expired rows now, in batches of at most 1000, and Close stops
-// the background sweep, closes a pool the Driver opened itself, and makes
-// later calls return ErrClosed.
+// Every operation is one prepared statement in autocommit mode, bounded
+// by Options.Timeout. Its first operation creates the tables, or checks
+// them with Options.NoCreateTable; if that fails the operation fails, and
+// the next one tries again. Deadlines are computed and compared on
+// SQLite's clock (unixepoch). Keys and users must be 1 to 250 bytes from
+// [A-Za-z0-9_-]; any other is refused with an error before reaching the
+// database. After Close every method returns ErrClosed.
 type Driver struct {
-	*sqlstore.Store
+	s *sqlstore.Store
+}
+
+// Load returns the live record under key, its version and its deadline,
+// with one SELECT of the row whose expires_ms is still ahead of
+// SQLite's clock. A missing or expired record gives
+// (nil, 0, time.Time{}, nil); an error means SQLite could not answer.
+func (d *Driver) Load(ctx context.Context, key string) (record []byte, version uint64, expires time.Time, err error) {
+	return d.s.Load(ctx, key)
+}
+
+// Save writes record under key with time to live ttl if the stored
+// version is version, as one atomic statement: version 0 is an INSERT …
+// ON CONFLICT (session_key) DO UPDATE … WHERE the stored row has expired
+// (so a live record is never overwritten), any other version an UPDATE …
+// WHERE version = version of a live row. It reports whether it wrote; a
+// mismatch is (false, nil). The new version is a random non-zero 63-bit
+// number from crypto/rand, other than the one it replaces, so a version
+// does not come back after a delete and re-create. With an error the write may or
+// may not be committed, and the row holds the old record or the new one,
+// never a part of either.
+func (d *Driver) Save(ctx context.Context, key string, record []byte, version uint64, ttl time.Duration) (saved bool, err error) {
+	return d.s.Save(ctx, key, record, version, ttl)
+}
+
+// Touch sets the deadline of the live record under key to SQLite's
+// now plus ttl, with one UPDATE of expires_ms alone: record and version
+// stay as they are. A missing or expired record stays absent and Touch
+// returns nil.
+func (d *Driver) Touch(ctx context.Context, key string, ttl time.Duration) error {
+	return d.s.Touch(ctx, key, ttl)
+}
+
+// Delete removes the record under key with one DELETE; a missing key is
+// not an error. It leaves the user index alone (the core prunes entries
+// whose session is gone).
+func (d *Driver) Delete(ctx context.Context, key string) error {
+	return d.s.Delete(ctx, key)
+}
+
+// Scan calls fn with the key of every live session record, in ascending
+// byte order, reading 500 keys per SELECT (WHERE session_key > last
+// ORDER BY session_key LIMIT 500), each bounded by Options.Timeout. No
+// cursor, transaction or lock is held while fn runs, so fn may call the
+// Driver's other methods, Delete included. A record live for the whole
+// scan is passed exactly once; records saved or deleted meanwhile may or
+// may not be. User index rows are never passed. An error of fn stops the
+// scan and is returned unchanged; a cancelled ctx stops it with an error
+// wrapping ctx.Err().
+func (d *Driver) Scan(ctx context.Context, fn func(key string) error) error {
+	return d.s.Scan(ctx, fn)
+}
+
+// IndexUser adds key to user's index with the given expiry, or replaces
+// the expiry of its entry, with one INSERT … ON CONFLICT DO UPDATE into
+// the "_users" table. The expiry is stored as SQLite's now plus the
+// time left until expires on the application's clock, so every deadline
+// is on one clock; an expiry already past stores a dead entry, never
+// returned. Concurrent calls for one user are separate rows and all take
+// effect. The index has no bound: IndexUser never returns
+// driver.ErrUserIndexFull.
+func (d *Driver) IndexUser(ctx context.Context, user, key string, expires time.Time) error {
+	return d.s.IndexUser(ctx, user, key, expires)
+}
+
+// UnindexUser removes key from user's index with one DELETE; a missing
+// entry is not an error.
+func (d *Driver) UnindexUser(ctx context.Context, user, key string) error {
+	return d.s.UnindexUser(ctx, user, key)
+}
+
+// UserKeys returns the keys of user's live index entries, in no
+// particular order, or an empty (non-nil) slice, with one SELECT on the
+// "_users" table's primary key.
+func (d *Driver) UserKeys(ctx context.Context, user string) ([]string, error) {
+	return d.s.UserKeys(ctx, user)
+}
+
+// Sweep deletes the expired rows of both tables now and returns how many
+// it deleted. Each batch is one DELETE of at most 1000 rowids, one short
+// write with its own timeout, so requests interleave with it; a busy or
+// locked database ends the round quietly. The Driver already sweeps every
+// Options.SweepInterval; call Sweep yourself when that is negative.
+// Expired rows are invisible to the other methods already: sweeping only
+// reclaims space.
+func (d *Driver) Sweep(ctx context.Context) (deleted int64, err error) {
+	return d.s.Sweep(ctx)
+}
+
+// Close stops the background sweep, closes the Driver's prepared
+// statements, and closes the pool if Open made it (never a *sql.DB given
+// to New), waiting no longer than ctx allows. Every later call, Close
+// included, returns ErrClosed.
+func (d *Driver) Close(ctx context.Context) error {
+	return d.s.Close(ctx)
 }
 
 // New returns a Driver over a database/sql pool of modernc.org/sqlite (or
@@ -133,7 +227,7 @@ func newDriver(db sqlstore.DB, c sqlstore.Config) (*Driver, error) {
 		db.Close() // the pool too, if the Driver was to own it
 		return nil, err
 	}
-	return &Driver{Store: s}, nil
+	return &Driver{s: s}, nil
 }
 
 // dialect is SQLite's SQL.
@@ -153,6 +247,27 @@ var dialect = sqlstore.Dialect{
 // now is SQLite's clock in Unix milliseconds, fixed for a statement.
 const now = "CAST(unixepoch('subsec') * 1000 AS INTEGER)"
 
+// The statements that create the two tables and their indexes ({T},
+// {U}, {TI} and {UI} stand for the quoted names), in this order. The
+// package comment prints them for the default table name, and
+// TestDocSchema keeps the two equal.
+const (
+	schemaSessions = `CREATE TABLE IF NOT EXISTS {T} (
+    session_key TEXT NOT NULL PRIMARY KEY,
+    data        BLOB NOT NULL,
+    version     INTEGER NOT NULL,
+    expires_ms  INTEGER NOT NULL
+)`
+	schemaSessionsIndex = `CREATE INDEX IF NOT EXISTS {TI} ON {T} (expires_ms)`
+	schemaUsers         = `CREATE TABLE IF NOT EXISTS {U} (
+    user_key    TEXT NOT NULL,
+    session_key TEXT NOT NULL,
+    expires_ms  INTEGER NOT NULL,
+    PRIMARY KEY (user_key, session_key)
+)`
+	schemaUsersIndex = `CREATE INDEX IF NOT EXISTS {UI} ON {U} (expires_ms)`
+)
+
 func quote(name string) string { return `"` + name + `"` }
 
 // statements builds the SQL for a sessions table t and its user index u.
@@ -161,22 +276,7 @@ func statements(t, u string) sqlstore.Statements {
 		"{TI}", quote(t+"_expires_idx"), "{UI}", quote(u+"_expires_idx"))
 	sql := func(s string) string { return r.Replace(s) }
 	return sqlstore.Statements{
-		Schema: []string{
-			sql(`CREATE TABLE IF NOT EXISTS {T} (
-	session_key TEXT NOT NULL PRIMARY KEY,
-	data BLOB NOT NULL,
-	version INTEGER NOT NULL,
-	expires_ms INTEGER NOT NULL
-)`),
-			sql(`CREATE INDEX IF NOT EXISTS {TI} ON {T} (expires_ms)`),
-			sql(`CREATE TABLE IF NOT EXISTS {U} (
-	user_key TEXT NOT NULL,
-	session_key TEXT NOT NULL,
-	expires_ms INTEGER NOT NULL,
-	PRIMARY KEY (user_key, session_key)
-)`),
-			sql(`CREATE INDEX IF NOT EXISTS {UI} ON {U} (expires_ms)`),
-		},
+		Schema: []string{sql(schemaSessions), sql(schemaSessionsIndex), sql(schemaUsers), sql(schemaUsersIndex)},
 		Check: []string{
 			sql(`SELECT session_key, data, version, expires_ms FROM {T} WHERE 0`),
 			sql(`SELECT user_key, session_key, expires_ms FROM {U} WHERE 0`),

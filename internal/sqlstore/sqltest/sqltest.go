@@ -1,9 +1,10 @@
 // Package sqltest holds the tests the SQL drivers share beyond the
 // conformance and middleware suites: two application instances writing
 // one session, an outage of the database under load, schema creation by
-// several instances at once, create_table=false, the sweep, and the
-// checks of refused DSNs. Each driver's tests call them with a way to
-// open drivers on a real database.
+// several instances at once, create_table=false, the sweep, the checks
+// of refused DSNs, and the checks of what go doc shows of a driver (its
+// methods, and the schema its package comment prints). Each driver's
+// tests call them with a way to open drivers on a real database.
 package sqltest
 
 import (
