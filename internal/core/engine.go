@@ -6,14 +6,19 @@
 // Manager's admin operations) hold a State per session and act on the
 // outcomes the engine returns; the engine never calls back into them.
 //
-// Files: engine.go the Engine and its settings; state.go a caller's view
-// of one session and the outcome of a save; load.go, save.go, touch.go,
-// rekey.go and delete.go the per-session operations; userindex.go the
-// per-user index and revocation; move.go the move from a previous
-// backend, one session or all; bulk.go count and purge; snapshot.go
-// read-only copies; record.go, values.go and delta.go the stored envelope,
-// the values and one request's changes; seal.go encryption at rest; id.go
-// session IDs and store keys; errors.go the engine's errors.
+// Files: engine.go the Engine, its settings and the Access by which a
+// Manager hands it over; state.go a caller's view of one session and the
+// outcome of a save; load.go, save.go, touch.go, rekey.go and delete.go
+// the per-session operations; tombstone.go the records that make deletes
+// win over requests in flight; userindex.go the per-user index and
+// revocation; move.go the move from a previous backend, one session or
+// all; samestore.go the check that a previous backend is not the current
+// store; bulk.go count and purge; snapshot.go read-only copies; watch.go
+// the checks behind long-lived requests (Watch); record.go, values.go and
+// delta.go the stored envelope, the values and one request's changes;
+// seal.go encryption at rest; id.go session IDs and store keys; detach.go
+// a context that outlives its request's deadline; observe.go the
+// counters and the Hook; errors.go the engine's errors and their kinds.
 package core
 
 import (
