@@ -1,56 +1,17 @@
 package sessions_test
 
 import (
-	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
-	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ginkit/sessions/internal/docmap"
 )
 
 // TestDocFileMap keeps the package doc's file map in step with the files:
 // every non-test .go file of the package is listed, and nothing else.
-func TestDocFileMap(t *testing.T) {
-	doc, err := os.ReadFile("doc.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	listed := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^//\t(\w+\.go)\b|\((\w+\.go):`).FindAllSubmatch(doc, -1) {
-		for _, g := range m[1:] {
-			if len(g) > 0 {
-				listed[string(g)] = true
-			}
-		}
-	}
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var missing []string
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") || f == "doc.go" {
-			continue
-		}
-		if !listed[f] {
-			missing = append(missing, f)
-		}
-		delete(listed, f)
-	}
-	if len(missing) > 0 {
-		t.Errorf("doc.go's file map does not list %v", missing)
-	}
-	var gone []string
-	for f := range listed {
-		gone = append(gone, f)
-	}
-	slices.Sort(gone)
-	if len(gone) > 0 {
-		t.Errorf("doc.go's file map lists files that do not exist: %v", gone)
-	}
-}
+// internal/core and internal/suite run the same check on theirs.
+func TestDocFileMap(t *testing.T) { docmap.Check(t, "doc.go") }
 
 // TestRootDependencies: an application that imports only this package
 // compiles neither the gin-contrib adapter's libraries (gorilla,

@@ -1,10 +1,6 @@
 package sessions
 
-import (
-	"errors"
-
-	"github.com/ginkit/sessions/internal/core"
-)
+import "github.com/ginkit/sessions/internal/core"
 
 // Errors returned by the helpers and the Manager. Store errors carry the
 // operation that failed ("sessions: save: redis: save: …") and can be
@@ -13,17 +9,19 @@ import (
 var (
 	// ErrNoMiddleware is returned (or added to c.Errors) when a helper is
 	// used on a request that did not pass through a Manager's Handler.
-	ErrNoMiddleware error = &core.Error{Kind: core.KindConfig,
-		Err: errors.New("no session middleware on this route (router.Use(sessions.FromEnv()))")}
+	// Its text is "sessions: no session middleware on this route
+	// (router.Use(sessions.FromEnv()))"; ErrorType gives "config".
+	ErrNoMiddleware = core.ErrNoMiddleware
 
 	// ErrConflict is returned when a save lost the race against other
 	// requests of the same session more times in a row than the retry
-	// limit allows. Nothing was written.
+	// limit allows. Nothing was written. ErrorType gives "conflict".
 	ErrConflict = core.ErrConflict
 
 	// ErrResponseWritten is reported when a request creates or renews a
 	// session after its response headers were sent: the new cookie can no
 	// longer reach the client, so the change is not saved.
-	ErrResponseWritten error = &core.Error{Op: "save", Kind: core.KindHeadersSent,
-		Err: errors.New("the response headers were already sent, so the session cookie could not be set")}
+	// Its text is "sessions: save: the response headers were already
+	// sent, …"; ErrorType gives "headers_sent".
+	ErrResponseWritten = core.ErrHeadersSent
 )

@@ -10,7 +10,7 @@ const FlashKey = "_flash"
 // or under vars[0] when given (the signature and key of gin-contrib's
 // Session.AddFlash). The messages are one value, a []any, encoded with the
 // Manager's Codec like any other value, so the gin-contrib adapter
-// (NewContribStoreFromManager on the same Manager) reads them with its
+// (contrib.NewStoreFromManager on the same Manager) reads them with its
 // Flashes, and this package's Flashes reads the adapter's.
 //
 // It behaves as Set: a value the Codec cannot encode fails the request's
@@ -28,7 +28,7 @@ func AddFlash(c *gin.Context, value any, vars ...string) {
 // does; nil when there are none.
 //
 // The messages come back as []any, with the dynamic types the Codec
-// restores: with GobCodec, the types they were added with (gob.Register
+// restores: with contrib.GobCodec, the types they were added with (gob.Register
 // your own); with JSONCodec, JSON's (a number is a float64, a struct a
 // map[string]any). The same record gives the same values through the
 // gin-contrib adapter. (A generic Flashes[T] would read JSON typed but

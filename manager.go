@@ -31,17 +31,6 @@ type Manager struct {
 	watch     watcher
 }
 
-func init() {
-	// The gin-contrib adapter (package contrib) reaches a Manager's engine
-	// through this hook, so the engine stays out of the public API.
-	core.ManagerEngine = func(m any) *core.Engine {
-		if mm, ok := m.(*Manager); ok && mm != nil {
-			return mm.eng
-		}
-		return nil
-	}
-}
-
 // NewManager validates cfg, fills its zero fields with defaults, and opens
 // its driver (cfg.Driver if set, else Open(cfg.DSN)). An invalid
 // configuration or a DSN that does not open is an error; the DSN's
@@ -184,6 +173,19 @@ func FromEnv() gin.HandlerFunc {
 
 // Config returns the Manager's configuration with its defaults filled in.
 func (m *Manager) Config() Config { return m.cfg }
+
+// Engine is plumbing for this module's own packages, not for
+// applications: it hands m's session engine to package contrib (the
+// gin-contrib adapter), which reaches it through core.EngineOf, so both
+// follow the same rules and share sessions. Only code inside this module
+// can make the Access it asks for; with any other Access, or on a nil
+// Manager, it returns nil.
+func (m *Manager) Engine(a core.Access) *core.Engine {
+	if m == nil || !a.Valid() {
+		return nil
+	}
+	return m.eng
+}
 
 // Backend returns the name of the Manager's backend, as Observer events
 // and logs give it: the DSN's scheme ("memory", "redis", …), or for a

@@ -179,3 +179,19 @@ func TestManagerOpenedLogHidesSecrets(t *testing.T) {
 }
 
 var registerAnyOption sync.Once
+
+// The Manager hands its engine over only for the Access that this
+// module's packages make (core.EngineOf does, for package contrib): a zero
+// Access, which code outside the module can produce with a generic
+// function, gets nil, and so does a nil Manager.
+func TestManagerEngineNeedsModuleAccess(t *testing.T) {
+	m, err := sessions.NewManager(sessions.Config{Driver: memory.New(memory.Options{})})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = m.Close() })
+
+	eng := core.EngineOf(m)
+	require.NotNil(t, eng)
+	assert.Same(t, eng, m.Engine(core.ModuleAccess()))
+	assert.Nil(t, m.Engine(core.Access{}), "a zero Access must not reach the engine")
+	assert.Nil(t, (*sessions.Manager)(nil).Engine(core.ModuleAccess()))
+}

@@ -159,7 +159,7 @@ func NewStoreFromManager(m *sessions.Manager) *Store {
 	if !cfg.ExpireOnClose {
 		maxAge = max(1, int((cfg.Lifetime+time.Second-1)/time.Second))
 	}
-	return &Store{m: m, eng: core.ManagerEngine(m), cfg: cfg, opts: gsessions.Options{
+	return &Store{m: m, eng: core.EngineOf(m), cfg: cfg, opts: gsessions.Options{
 		Path:        cfg.Path,
 		Domain:      cfg.Domain,
 		MaxAge:      maxAge,

@@ -157,7 +157,7 @@ func TestContribStoreSuite(t *testing.T) {
 
 			t.Run("HashedKeysAndMaxAge", func(t *testing.T) {
 				store := contribStore(t, dsn)
-				d := core.ManagerEngine(store.Manager()).Driver()
+				d := core.EngineOf(store.Manager()).Driver()
 				ctx := context.Background()
 				r := gin.New()
 				r.Use(ginsessions.Sessions(contribSession, store))
@@ -265,7 +265,7 @@ func TestContribStoreSuite(t *testing.T) {
 				ck := contribCookieOf(t, rec)
 				require.NotNil(t, ck)
 				assert.NotEqual(t, unknown, ck.Value, "an unknown ID is never adopted")
-				raw, _, _, err := core.ManagerEngine(store.Manager()).Driver().Load(context.Background(), core.StoreKey(unknown))
+				raw, _, _, err := core.EngineOf(store.Manager()).Driver().Load(context.Background(), core.StoreKey(unknown))
 				require.NoError(t, err)
 				assert.Nil(t, raw)
 			})

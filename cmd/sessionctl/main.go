@@ -2,9 +2,14 @@
 // stores: it moves every session from one backend to another without
 // logging anyone out, counts sessions, and purges a store.
 //
-//	go run github.com/ginkit/sessions/cmd/sessionctl migrate --from file:///var/lib/app/sessions --to redis://redis:6379/0
-//	go run github.com/ginkit/sessions/cmd/sessionctl count redis://redis:6379/0
-//	go run github.com/ginkit/sessions/cmd/sessionctl purge --yes file:///var/lib/app/sessions
+//	go install github.com/ginkit/sessions/cmd/sessionctl@latest
+//	sessionctl migrate --from file:///var/lib/app/sessions --to redis://redis:6379/0
+//	sessionctl count redis://redis:6379/0
+//	sessionctl purge --yes file:///var/lib/app/sessions
+//
+// go install works from any module; so does Go's tool directive (go get
+// -tool github.com/ginkit/sessions/cmd/sessionctl, then go tool
+// sessionctl). It knows the built-in schemes only.
 //
 // Run `sessionctl help` for the details. It never prints a session ID (it
 // never has one: stores hold only hashes of IDs), a session's contents,
@@ -93,11 +98,15 @@ Commands:
 ` + migrateSummary + countSummary + purgeSummary + `  help     Print this text, or one command's.
 
 The source of migrate, and the store of count and purge, must be able to
-list its sessions: file:// and redis:// (rediss://) can. memcached:// cannot:
+list its sessions: file://, redis:// (rediss://), sqlite://, postgres://
+and mysql:// (MariaDB) can. memcached:// cannot:
 sessions still move from it one by one as their users return, for as long
 as the application runs with SESSION_DSN_PREVIOUS set. memory:// is never
 accepted: a memory store lives inside the application's process, so another
-process (this one) can neither read nor change it.
+process (this one) can neither read nor change it. A scheme your
+application registers itself is unknown here: build a small tool of your
+own on sessions.Open, sessions.CountSessions and sessions.PurgeSessions
+(and Manager.MovePrevious for a move).
 
 Output never contains a session ID (stores hold only hashes of IDs), a
 session's contents, or a DSN's password.

@@ -32,7 +32,8 @@ const DefaultConnectTimeout = 5 * time.Second
 //	                       underscores, at most 45, not ending in _users or _idx)
 //	create_table=true      create the tables on first use; false only checks
 //	                       that they exist (for a user without DDL rights)
-//	sweep_interval=5m      how often expired rows are deleted; 0 = never
+//	sweep_interval=5m      how often expired rows are deleted; 0 = the
+//	                       default, negative (-1s) = never
 //	timeout=5s             deadline of each operation (> 0)
 //	max_conns=10           size of the pool (open and idle connections)
 //	connect_timeout=5s     deadline of dialing the server (> 0)

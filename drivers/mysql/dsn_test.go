@@ -58,7 +58,10 @@ func TestParseDSNOptions(t *testing.T) {
 	}{
 		{"mysql://h/db?table=app_sessions", func(_ *mysql.Config, o sqlstore.Options) bool { return o.Table == "app_sessions" }},
 		{"mysql://h/db?create_table=false", func(_ *mysql.Config, o sqlstore.Options) bool { return !o.CreateTable }},
-		{"mysql://h/db?sweep_interval=0", func(_ *mysql.Config, o sqlstore.Options) bool { return o.SweepInterval == 0 }},
+		{"mysql://h/db?sweep_interval=0", func(_ *mysql.Config, o sqlstore.Options) bool {
+			return o.SweepInterval == sqlstore.DefaultSweepInterval
+		}},
+		{"mysql://h/db?sweep_interval=-1s", func(_ *mysql.Config, o sqlstore.Options) bool { return o.SweepInterval == 0 }},
 		{"mysql://h/db?sweep_interval=10m", func(_ *mysql.Config, o sqlstore.Options) bool { return o.SweepInterval == 10*time.Minute }},
 		{"mysql://h/db?timeout=250ms", func(_ *mysql.Config, o sqlstore.Options) bool { return o.Timeout == 250*time.Millisecond }},
 		{"mysql://h/db?max_conns=25", func(_ *mysql.Config, o sqlstore.Options) bool { return o.MaxConns == 25 }},

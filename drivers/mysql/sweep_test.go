@@ -22,7 +22,7 @@ func rowCounter(t *testing.T, table string) func(t *testing.T) int {
 
 func TestSweep(t *testing.T) {
 	table := freshTable()
-	dsn := dsnFor(t, "sweep_interval=0&table="+table)
+	dsn := dsnFor(t, "sweep_interval=-1s&table="+table)
 	sqltest.SweepExpired(t, func(t *testing.T) sqltest.Sweeper { return openDSN(t, dsn) }, rowCounter(t, table))
 }
 

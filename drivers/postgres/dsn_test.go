@@ -56,7 +56,8 @@ func TestParseDSNOptions(t *testing.T) {
 		{"postgres://h/db?table=app_sessions", func(_ *pgxpool.Config, o dsnOptions) bool { return o.Table == "app_sessions" }},
 		{"postgres://h/db?create_table=false", func(_ *pgxpool.Config, o dsnOptions) bool { return !o.CreateTable }},
 		{"postgres://h/db?create_table=true", func(_ *pgxpool.Config, o dsnOptions) bool { return o.CreateTable }},
-		{"postgres://h/db?sweep_interval=0", func(_ *pgxpool.Config, o dsnOptions) bool { return o.SweepInterval == 0 }},
+		{"postgres://h/db?sweep_interval=0", func(_ *pgxpool.Config, o dsnOptions) bool { return o.SweepInterval == sqlstore.DefaultSweepInterval }},
+		{"postgres://h/db?sweep_interval=-1s", func(_ *pgxpool.Config, o dsnOptions) bool { return o.SweepInterval == 0 }},
 		{"postgres://h/db?sweep_interval=90s", func(_ *pgxpool.Config, o dsnOptions) bool { return o.SweepInterval == 90*time.Second }},
 		{"postgres://h/db?pipelines=0", func(_ *pgxpool.Config, o dsnOptions) bool { return o.Pipelines == 0 }},
 		{"postgres://h/db?pipelines=8&application_name=web", func(c *pgxpool.Config, o dsnOptions) bool {
@@ -105,7 +106,6 @@ func TestParseDSNErrors(t *testing.T) {
 		"postgres://h/db?table=a%22b":                      {`"table"`},
 		"postgres://h/db?create_table=maybe":               {`"create_table"`, `"maybe"`},
 		"postgres://h/db?sweep_interval=soon":              {`"sweep_interval"`, `"soon"`},
-		"postgres://h/db?sweep_interval=-1s":               {`"sweep_interval"`, `"-1s"`},
 		"postgres://h/db?timeout=0":                        {`"timeout"`, `"0"`},
 		"postgres://h/db?timeout=x":                        {`"timeout"`, `"x"`},
 		"postgres://h/db?pipelines=many":                   {`"pipelines"`, `"many"`},

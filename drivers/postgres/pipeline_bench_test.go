@@ -20,7 +20,7 @@ import (
 func BenchmarkPipeline(b *testing.B) {
 	ctx := context.Background()
 	for _, pipelines := range []int{0, 2} {
-		d := openDSN(b, dsnFor(b, "sweep_interval=0&max_conns=16&pipelines="+strconv.Itoa(pipelines)+"&table="+freshTable()))
+		d := openDSN(b, dsnFor(b, "sweep_interval=-1s&max_conns=16&pipelines="+strconv.Itoa(pipelines)+"&table="+freshTable()))
 		const n = 1000
 		record := make([]byte, 250)
 		for i := range n {

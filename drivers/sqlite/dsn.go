@@ -37,7 +37,8 @@ type config struct {
 //	                       underscores, at most 45, not ending in _users or _idx)
 //	create_table=true      create the tables on first use; false only checks
 //	                       that they exist
-//	sweep_interval=5m      how often expired rows are deleted; 0 = never
+//	sweep_interval=5m      how often expired rows are deleted; 0 = the
+//	                       default, negative (-1s) = never
 //	timeout=5s             deadline of each operation (> 0)
 //	max_conns=1            connections of the pool; SQLite has one writer
 //	                       at a time, readers run beside it in WAL mode

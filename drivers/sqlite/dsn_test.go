@@ -53,7 +53,8 @@ func TestParseDSNOptions(t *testing.T) {
 	}{
 		{"sqlite:///x.db?table=app_sessions", func(c config) bool { return c.opts.Table == "app_sessions" }},
 		{"sqlite:///x.db?create_table=false", func(c config) bool { return !c.opts.CreateTable }},
-		{"sqlite:///x.db?sweep_interval=0", func(c config) bool { return c.opts.SweepInterval == 0 }},
+		{"sqlite:///x.db?sweep_interval=0", func(c config) bool { return c.opts.SweepInterval == sqlstore.DefaultSweepInterval }},
+		{"sqlite:///x.db?sweep_interval=-1s", func(c config) bool { return c.opts.SweepInterval == 0 }},
 		{"sqlite:///x.db?sweep_interval=1m", func(c config) bool { return c.opts.SweepInterval == time.Minute }},
 		{"sqlite:///x.db?timeout=250ms", func(c config) bool { return c.opts.Timeout == 250*time.Millisecond }},
 		{"sqlite:///x.db?max_conns=4", func(c config) bool { return c.opts.MaxConns == 4 }},

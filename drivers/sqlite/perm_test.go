@@ -20,7 +20,7 @@ func TestFilesArePrivate(t *testing.T) {
 	// The usual umask, under which SQLite's own default makes 0644.
 	old := syscall.Umask(0o022)
 	t.Cleanup(func() { syscall.Umask(old) })
-	dsn := fileDSN(t, "sweep_interval=0")
+	dsn := fileDSN(t, "sweep_interval=-1s")
 	d := openDSN(t, dsn)
 	if ok, err := d.Save(context.Background(), sessionstest.Key(t), []byte("secret"), 0, time.Hour); err != nil || !ok {
 		t.Fatalf("Save = %v, %v", ok, err)

@@ -28,7 +28,7 @@ func rowCounter(t *testing.T, dsn string) func(t *testing.T) int {
 }
 
 func TestSweep(t *testing.T) {
-	dsn := fileDSN(t, "sweep_interval=0")
+	dsn := fileDSN(t, "sweep_interval=-1s")
 	sqltest.SweepExpired(t, func(t *testing.T) sqltest.Sweeper { return openDSN(t, dsn) }, rowCounter(t, dsn))
 }
 

@@ -6,14 +6,19 @@
 // Manager's admin operations) hold a State per session and act on the
 // outcomes the engine returns; the engine never calls back into them.
 //
-// Files: engine.go the Engine and its settings; state.go a caller's view
-// of one session and the outcome of a save; load.go, save.go, touch.go,
-// rekey.go and delete.go the per-session operations; userindex.go the
-// per-user index and revocation; move.go the move from a previous
-// backend, one session or all; bulk.go count and purge; snapshot.go
-// read-only copies; record.go, values.go and delta.go the stored envelope,
-// the values and one request's changes; seal.go encryption at rest; id.go
-// session IDs and store keys; errors.go the engine's errors.
+// Files: engine.go the Engine, its settings and the Access by which a
+// Manager hands it over; state.go a caller's view of one session and the
+// outcome of a save; load.go, save.go, touch.go, rekey.go and delete.go
+// the per-session operations; tombstone.go the records that make deletes
+// win over requests in flight; userindex.go the per-user index and
+// revocation; move.go the move from a previous backend, one session or
+// all; samestore.go the check that a previous backend is not the current
+// store; bulk.go count and purge; snapshot.go read-only copies; watch.go
+// the checks behind long-lived requests (Watch); record.go, values.go and
+// delta.go the stored envelope, the values and one request's changes;
+// seal.go encryption at rest; id.go session IDs and store keys; detach.go
+// a context that outlives its request's deadline; observe.go the
+// counters and the Hook; errors.go the engine's errors and their kinds.
 package core
 
 import (
@@ -195,11 +200,28 @@ func (e *Engine) ExpireOnClose(meta Meta) bool {
 	return e.opts.ExpireOnClose
 }
 
-// ManagerEngine returns the Engine of a *sessions.Manager (nil for
-// anything else). Package sessions sets it in its init; the gin-contrib
-// adapter uses it to share a Manager's engine without the engine being
-// part of the public API.
-var ManagerEngine func(manager any) *Engine
+// Access is the token a *sessions.Manager asks for before it hands over
+// its Engine (Manager.Engine). Only ModuleAccess makes a valid one, and
+// only packages of this module can import internal/core to call it; a
+// zero Access, which code outside the module could still produce, gets
+// nil. So the gin-contrib adapter shares a Manager's engine through a
+// call a reader can follow, and the engine stays out of the public API.
+type Access struct{ valid bool }
+
+// ModuleAccess returns the Access that makes Manager.Engine hand over its
+// Engine. It is for this module's packages (package contrib); see EngineOf.
+func ModuleAccess() Access { return Access{valid: true} }
+
+// Valid reports whether a was made by ModuleAccess.
+func (a Access) Valid() bool { return a.valid }
+
+// EngineOf returns the Engine of m, a *sessions.Manager (named by the
+// method it has, since this package cannot import the root): the route
+// by which package contrib reaches a Manager's engine. It is nil for a
+// nil Manager.
+func EngineOf(m interface{ Engine(Access) *Engine }) *Engine {
+	return m.Engine(ModuleAccess())
+}
 
 // Options returns the settings the Engine was made with.
 func (e *Engine) Options() Options { return e.opts }

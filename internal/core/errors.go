@@ -99,6 +99,14 @@ var (
 
 	// ErrNoUserIndex: the driver does not implement driver.UserIndexer.
 	ErrNoUserIndex = fail("user index", KindNoIndex, "the driver keeps no per-user index")
+
+	// ErrNoMiddleware: a helper was used on a request that did not pass
+	// through a Manager's Handler.
+	ErrNoMiddleware = fail("", KindConfig, "no session middleware on this route (router.Use(sessions.FromEnv()))")
+
+	// ErrHeadersSent: a request created or renewed a session after its
+	// response headers were sent, so the new cookie could not be set.
+	ErrHeadersSent = fail("save", KindHeadersSent, "the response headers were already sent, so the session cookie could not be set")
 )
 
 // Wrap makes err the cause of a failed op, for callers outside the

@@ -44,7 +44,7 @@ func ValidTable(name string) error {
 type Options struct {
 	Table         string        // table, default DefaultTable
 	CreateTable   bool          // create_table, default true
-	SweepInterval time.Duration // sweep_interval, default 5m; 0 = off
+	SweepInterval time.Duration // sweep_interval resolved: default 5m; 0 = off
 	Timeout       time.Duration // timeout, default 5s
 	MaxConns      int           // max_conns, default as given to ParseQuery
 }
@@ -97,11 +97,13 @@ func ParseQuery(rawQuery string, maxConns int) (Options, url.Values, error) {
 			}
 			o.CreateTable = b
 		case "sweep_interval":
+			// As in every driver's Options and in the memory and file
+			// DSNs: 0 is the default, a negative duration no sweep.
 			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 {
-				bad = "want a duration such as 5m, or 0 to turn the sweep off"
+			if err != nil {
+				bad = "want a duration such as 5m (0: the default, negative: no sweep)"
 			}
-			o.SweepInterval = d
+			o.SweepInterval = Resolve("", false, d, 0).SweepInterval
 		case "timeout":
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {

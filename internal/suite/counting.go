@@ -1,7 +1,17 @@
-// Package suite holds the Gin middleware test suite that runs against every
-// driver: the memory and file drivers in the root package's tests, Redis
-// and memcached in integration/. It drives a real gin.Engine through
-// net/http/httptest and a real driver; Counting only observes calls.
+// Package suite holds the Gin middleware test suites that run against
+// every driver: memory and file in the root package's tests, Redis and
+// memcached in integration/, and PostgreSQL, MariaDB and SQLite in their
+// own driver packages (drivers/postgres, drivers/mysql, drivers/sqlite).
+// It drives a real gin.Engine through net/http/httptest and a real
+// driver; Counting only observes calls.
+//
+// Files: counting.go Counting, the call-counting driver wrapper;
+// middleware.go Env, NewEnv and Middleware, the middleware suite;
+// header.go HeaderClient, a header Manager's API client; watch.go Watch,
+// long-lived requests; users.go Backend and Users, the per-user index
+// suite; cap.go the per-user cap under a flood of logins; inflight.go
+// deletes that win over requests in flight; rotation.go a stale instance
+// during key rotation.
 package suite
 
 import (
