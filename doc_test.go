@@ -11,7 +11,9 @@ import (
 )
 
 // TestDocFileMap keeps the package doc's file map in step with the files:
-// every non-test .go file of the package is listed, and nothing else.
+// every non-test .go file of the package is listed, and nothing else; and
+// every file the doc names anywhere (the tests it points to included)
+// exists.
 func TestDocFileMap(t *testing.T) {
 	doc, err := os.ReadFile("doc.go")
 	if err != nil {
@@ -49,6 +51,11 @@ func TestDocFileMap(t *testing.T) {
 	slices.Sort(gone)
 	if len(gone) > 0 {
 		t.Errorf("doc.go's file map lists files that do not exist: %v", gone)
+	}
+	for _, m := range regexp.MustCompile(`(?:^|[^/\w])(\w+\.go)\b`).FindAllSubmatch(doc, -1) {
+		if _, err := os.Stat(string(m[1])); err != nil {
+			t.Errorf("doc.go names %s, which is not a file of the package", m[1])
+		}
 	}
 }
 
