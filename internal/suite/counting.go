@@ -1,7 +1,8 @@
 // Package suite holds the Gin middleware test suite that runs against every
-// driver: the memory and file drivers in the root package's tests, Redis
-// and memcached in integration/. It drives a real gin.Engine through
-// net/http/httptest and a real driver; Counting only observes calls.
+// driver: the built-in ones (memory, file, Redis, memcached) in the root
+// package's drivers_test.go, the SQL drivers in their own packages' tests.
+// It drives a real gin.Engine through net/http/httptest and a real driver;
+// Counting only observes calls.
 package suite
 
 import (
