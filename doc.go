@@ -27,12 +27,12 @@
 //
 // # Files
 //
-//	manager.go     Manager: NewManager, FromEnv, Close
+//	manager.go     Manager: NewManager, Config, Backend, Close
 //	config.go      Config, DefaultConfig, ConfigFromEnv and the SESSION_ variables
 //	registry.go    Register, Open, Schemes, RedactDSN
 //	builtin.go     the built-in drivers, registered under their schemes
 //	driver.go      aliases of the contract (Driver, Toucher, Scanner, UserIndexer)
-//	middleware.go  Handler: the middleware
+//	gin.go         the Gin side: FromEnv, Handler (the middleware), the request's session handle
 //	session.go     the per-request state machine over the engine
 //	writer.go      the response writer that commits before the headers go out
 //	handlers.go    the handler API: Get, Set, Put, Pop, Delete, Refresh, Destroy, …
@@ -47,6 +47,11 @@
 //	cookie.go      the session cookie on the wire
 //	codec.go       Codec and JSONCodec (codec_fast.go: its fast paths)
 //	errors.go      the package's error values
+//
+// Among the tests, drivers_test.go runs every built-in driver (memory,
+// file, Redis and memcached against real servers) through the driver
+// conformance suite (package sessionstest) and the middleware and per-user
+// suites; gin_test.go measures the middleware and tests FromEnv.
 //
 // # Guarantees
 //

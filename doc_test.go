@@ -1,7 +1,9 @@
 package sessions_test
 
 import (
+	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -9,9 +11,22 @@ import (
 )
 
 // TestDocFileMap keeps the package doc's file map in step with the files:
-// every non-test .go file of the package is listed, and nothing else.
-// internal/core and internal/suite run the same check on theirs.
-func TestDocFileMap(t *testing.T) { docmap.Check(t, "doc.go") }
+// every non-test .go file of the package is listed, and nothing else
+// (internal/core and internal/suite run the same check on theirs); and
+// every file the doc names anywhere (the tests it points to included)
+// exists.
+func TestDocFileMap(t *testing.T) {
+	docmap.Check(t, "doc.go")
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`(?:^|[^/\w])(\w+\.go)\b`).FindAllSubmatch(doc, -1) {
+		if _, err := os.Stat(string(m[1])); err != nil {
+			t.Errorf("doc.go names %s, which is not a file of the package", m[1])
+		}
+	}
+}
 
 // TestRootDependencies: an application that imports only this package
 // compiles neither the gin-contrib adapter's libraries (gorilla,

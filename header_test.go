@@ -13,8 +13,8 @@ import (
 )
 
 // The header transport (Config.Header). Its full life on every driver is
-// in internal/suite (HeaderClient, run by TestSessionMemory and each
-// driver's tests); here: its configuration, and the corners that do not
+// in internal/suite (HeaderClient, run on every built-in driver by
+// TestDrivers and by each driver's tests); here: its configuration, and the corners that do not
 // depend on the backend.
 
 func TestHeaderFromEnv(t *testing.T) {

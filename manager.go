@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
 	"github.com/ginkit/sessions/internal/core"
 )
 
@@ -151,24 +149,6 @@ func (m *Manager) hook() core.Hook {
 func isMemoryDSN(dsn string) bool {
 	u, err := url.Parse(dsn)
 	return err == nil && strings.EqualFold(u.Scheme, "memory")
-}
-
-// FromEnv is the one-line set-up: ConfigFromEnv, NewManager, Handler.
-//
-//	router.Use(sessions.FromEnv())
-//
-// An invalid configuration panics at start-up with the error's text, so a
-// misconfigured deployment fails before it serves a request.
-func FromEnv() gin.HandlerFunc {
-	cfg, err := ConfigFromEnv()
-	if err != nil {
-		panic(err.Error())
-	}
-	m, err := NewManager(cfg)
-	if err != nil {
-		panic(err.Error())
-	}
-	return m.Handler()
 }
 
 // Config returns the Manager's configuration with its defaults filled in.

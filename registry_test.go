@@ -132,19 +132,6 @@ func TestCustomSchemeThroughFromEnv(t *testing.T) {
 	assert.Equal(t, int64(3), mine.saves.Load(), "the custom driver stored every change")
 }
 
-func TestFromEnvPanicsOnBadConfig(t *testing.T) {
-	t.Setenv("SESSION_LIFETIME", "soon")
-	assert.PanicsWithValue(t, `sessions: SESSION_LIFETIME="soon": want a duration such as 90m or 2h, or whole minutes`, func() { sessions.FromEnv() })
-	t.Setenv("SESSION_LIFETIME", "")
-	t.Setenv("SESSION_DSN", "redis://u:hunter2@%zz")
-	defer func() {
-		r := recover()
-		require.NotNil(t, r, "a DSN that does not open panics at start-up")
-		assert.NotContains(t, r.(string), "hunter2")
-	}()
-	sessions.FromEnv()
-}
-
 func itoa(i int) string { return string(rune('0' + i)) }
 
 // TestOpenOptInSchemeNamesTheImport: the SQL drivers register themselves

@@ -3,15 +3,13 @@ package sessions
 import (
 	"context"
 	"net/http"
-	"sync"
 	"time"
-
-	"github.com/gin-gonic/gin"
 
 	"github.com/ginkit/sessions/internal/core"
 )
 
-// The request state machine. One *session per request holds everything the
+// The request state machine. One *session per request (the handle, declared
+// in gin.go beside the middleware that makes it) holds everything the
 // request knows about its session, and every transition lives in this file:
 //
 //	untouched ──first helper──▶ loaded (a live record) | absent (none, or not usable)
@@ -33,22 +31,6 @@ const (
 	absent                     // no usable session: id is "" or a fresh, unsaved one
 	failed                     // the store could not answer; reads see nothing, writes retry the load
 )
-
-// session is the per-request handle, small because every request behind
-// the middleware pays for it, /none included. What the request learns and
-// changes lives in *sessionData, allocated by open when a helper first
-// touches the session.
-type session struct {
-	m *Manager
-	c *gin.Context
-	w writer
-
-	mu         sync.Mutex
-	final      bool // the commit before headers has run
-	failedSave bool // that commit failed: the response was turned into an error
-
-	*sessionData // nil while untouched
-}
 
 // sessionData is the request's view of its session, once touched.
 type sessionData struct {

@@ -2,6 +2,11 @@
 // memcached servers, started by internal/testserver on loopback ports and
 // always reached the way an application reaches them: through a DSN given
 // to sessions.Open or sessions.Config.DSN (what SESSION_DSN selects).
+// The root package runs each built-in driver on one server through the
+// conformance and middleware suites (drivers_test.go); this package has
+// the rest: the topologies (Redis Cluster and Sentinel, a memcached pool),
+// the gin-contrib adapter, outages and faults, hostile records,
+// concurrency and the move between backends.
 //
 // A test whose server binary is missing is skipped by testserver.Need with
 // a message naming the binary (or fails, when CI is set).

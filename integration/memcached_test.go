@@ -3,39 +3,12 @@ package integration
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
 
-	"github.com/ginkit/sessions"
 	"github.com/ginkit/sessions/internal/core"
-	"github.com/ginkit/sessions/internal/suite"
 	"github.com/ginkit/sessions/internal/testserver"
-	"github.com/ginkit/sessions/sessionstest"
 )
-
-// memcached counts time to live in whole seconds.
-var memcachedOptions = sessionstest.Options{ExpiryGranularity: time.Second}
-
-// memcachedSlowExpiry is the shortest lifetime the middleware suite's
-// expiry subtests use on memcached.
-const memcachedSlowExpiry = 2 * time.Second
-
-// TestMemcachedConformance runs the driver conformance suite on one
-// memcached reached through memcached://host:port.
-func TestMemcachedConformance(t *testing.T) {
-	t.Parallel()
-	addr, _ := testserver.StartMemcached(t)
-	conformance(t, memcachedDSN(addr), memcachedOptions)
-}
-
-// TestMemcachedMiddleware runs the Gin middleware suite over memcached://.
-func TestMemcachedMiddleware(t *testing.T) {
-	t.Parallel()
-	addr, _ := testserver.StartMemcached(t)
-	dsn := memcachedDSN(addr) + "&prefix=mw:"
-	suite.Middleware(t, func(t *testing.T) sessions.Driver { return openDriver(t, dsn) }, memcachedSlowExpiry)
-}
 
 // TestMemcachedPool spreads sessions over two memcached servers named in
 // one DSN: about a hundred sessions made through the middleware land on

@@ -10,29 +10,9 @@ import (
 
 	"github.com/ginkit/sessions"
 	"github.com/ginkit/sessions/internal/core"
-	"github.com/ginkit/sessions/internal/suite"
 	"github.com/ginkit/sessions/internal/testserver"
 	"github.com/ginkit/sessions/sessionstest"
 )
-
-// TestRedisConformance runs the driver conformance suite on a standalone
-// redis-server reached through redis://host:port.
-func TestRedisConformance(t *testing.T) {
-	t.Parallel()
-	addr, _ := testserver.StartRedis(t)
-	conformance(t, "redis://"+addr, sessionstest.Options{})
-}
-
-// TestRedisMiddleware runs the Gin middleware suite over redis://.
-// slowExpiry is 1s rather than the suite's 300ms default: the package runs
-// many servers in parallel on a small machine, and the absolute-lifetime
-// subtest needs each request to finish within a third of it.
-func TestRedisMiddleware(t *testing.T) {
-	t.Parallel()
-	addr, _ := testserver.StartRedis(t)
-	dsn := "redis://" + addr + "?prefix=mw:"
-	suite.Middleware(t, func(t *testing.T) sessions.Driver { return openDriver(t, dsn) }, time.Second)
-}
 
 // TestRedisCluster reaches a three-master Redis Cluster through a DSN that
 // names one seed and the others as addr= options: the conformance suite

@@ -8,17 +8,12 @@ import (
 	"github.com/ginkit/sessions/internal/testserver"
 )
 
-// Two Managers on one backend stand for two application instances: a
-// revocation done by one ends the session for requests served by the
-// other, through the per-user index kept in Redis or memcached itself.
-
-func TestUsersRedis(t *testing.T) {
-	suite.Users(t, func(t *testing.T) func() sessions.Driver {
-		addr, _ := testserver.StartRedis(t)
-		return func() sessions.Driver { return openDriver(t, "redis://"+addr+"/0") }
-	})
-}
-
+// TestUsersMemcachedPool runs the per-user suite on a pool of two
+// memcached servers, which spread a user's index record and their
+// sessions over the nodes by key: a revocation through one Manager still
+// ends the session for requests served by the other. Every built-in
+// driver runs the suite on one server in the root package
+// (drivers_test.go).
 func TestUsersMemcachedPool(t *testing.T) {
 	suite.Users(t, func(t *testing.T) func() sessions.Driver {
 		a1, _ := testserver.StartMemcached(t)

@@ -1,6 +1,6 @@
 // Package suite holds the Gin middleware test suites that run against
-// every driver: memory and file in the root package's tests, Redis and
-// memcached in integration/, and PostgreSQL, MariaDB and SQLite in their
+// every driver: the built-in ones (memory, file, Redis, memcached) in the
+// root package's drivers_test.go, PostgreSQL, MariaDB and SQLite in their
 // own driver packages (drivers/postgres, drivers/mysql, drivers/sqlite).
 // It drives a real gin.Engine through net/http/httptest and a real
 // driver; Counting only observes calls.

@@ -1,11 +1,33 @@
 package sessions
 
-import "github.com/gin-gonic/gin"
+import (
+	"sync"
 
-type ctxKeyType struct{}
+	"github.com/gin-gonic/gin"
+)
 
-// ctxKey is where a request's session lives in gin.Context.Keys.
-var ctxKey ctxKeyType
+// The Gin side of the package: FromEnv and Manager.Handler put a session
+// handle on each request, and the helpers (handlers.go) find it with
+// sessionOf. What the handle does with the store is the state machine in
+// session.go; the response writer that commits in time is writer.go.
+
+// FromEnv is the one-line set-up: ConfigFromEnv, NewManager, Handler.
+//
+//	router.Use(sessions.FromEnv())
+//
+// An invalid configuration panics at start-up with the error's text, so a
+// misconfigured deployment fails before it serves a request.
+func FromEnv() gin.HandlerFunc {
+	cfg, err := ConfigFromEnv()
+	if err != nil {
+		panic(err.Error())
+	}
+	m, err := NewManager(cfg)
+	if err != nil {
+		panic(err.Error())
+	}
+	return m.Handler()
+}
 
 // Handler returns the middleware. It does no store I/O and sets no cookie
 // by itself: the session is loaded when a helper first needs it, and saved
@@ -41,6 +63,40 @@ func (m *Manager) Handler() gin.HandlerFunc {
 	}
 }
 
+// session is the per-request handle, small because every request behind
+// the middleware pays for it, /none included. What the request learns and
+// changes lives in *sessionData, allocated by open when a helper first
+// touches the session.
+type session struct {
+	m *Manager
+	c *gin.Context
+	w writer
+
+	mu         sync.Mutex
+	final      bool // the commit before headers has run
+	failedSave bool // that commit failed: the response was turned into an error
+
+	*sessionData // nil while untouched
+}
+
+type ctxKeyType struct{}
+
+// ctxKey is where a request's session lives in gin.Context.Keys.
+var ctxKey ctxKeyType
+
+// sessionOf returns the request's session, or nil without the middleware.
+func sessionOf(c *gin.Context) *session {
+	if c == nil {
+		return nil
+	}
+	v, ok := c.Get(ctxKey)
+	if !ok {
+		return nil
+	}
+	s, _ := v.(*session)
+	return s
+}
+
 // report adds err to c.Errors and hands it to the error handler, or
 // logs it as an error.
 func (m *Manager) report(c *gin.Context, err error) {
@@ -61,17 +117,4 @@ func (m *Manager) warn(c *gin.Context, err error) {
 		return
 	}
 	m.cfg.Logger.Warn("sessions: the session's idle deadline could not be extended", "method", c.Request.Method, "path", c.Request.URL.Path, "error", err)
-}
-
-// sessionOf returns the request's session, or nil without the middleware.
-func sessionOf(c *gin.Context) *session {
-	if c == nil {
-		return nil
-	}
-	v, ok := c.Get(ctxKey)
-	if !ok {
-		return nil
-	}
-	s, _ := v.(*session)
-	return s
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/ginkit/sessions"
 )
@@ -70,4 +72,20 @@ func BenchmarkMiddleware(b *testing.B) {
 			})
 		}
 	}
+}
+
+// TestFromEnvPanicsOnBadConfig: a configuration that does not validate,
+// or a DSN that does not open, stops FromEnv at start-up with the
+// error's text, which never holds the DSN's password.
+func TestFromEnvPanicsOnBadConfig(t *testing.T) {
+	t.Setenv("SESSION_LIFETIME", "soon")
+	assert.PanicsWithValue(t, `sessions: SESSION_LIFETIME="soon": want a duration such as 90m or 2h, or whole minutes`, func() { sessions.FromEnv() })
+	t.Setenv("SESSION_LIFETIME", "")
+	t.Setenv("SESSION_DSN", "redis://u:hunter2@%zz")
+	defer func() {
+		r := recover()
+		require.NotNil(t, r, "a DSN that does not open panics at start-up")
+		assert.NotContains(t, r.(string), "hunter2")
+	}()
+	sessions.FromEnv()
 }
