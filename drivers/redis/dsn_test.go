@@ -213,8 +213,9 @@ func TestErrorsHidePasswords(t *testing.T) {
 		t.Error("Open against a closed port succeeded")
 	} else if strings.Contains(err.Error(), pw) || strings.Contains(err.Error(), spw) {
 		t.Errorf("Open error shows a password: %v", err)
-	} else if !strings.Contains(err.Error(), "xxxxx") {
-		t.Errorf("Open error %q does not quote the redacted DSN", err)
+	} else if !strings.HasPrefix(err.Error(), "redis: connect: ") || strings.Contains(err.Error(), "redis://") {
+		// sessions.Open names the DSN, redacted; the driver does not repeat it.
+		t.Errorf("Open error %q; want \"redis: connect: <cause>\", without the DSN", err)
 	}
 	u, _ = url.Parse("redis://user:" + pw + "@127.0.0.1:" + strconv.Itoa(port))
 	if _, err := Open(u); err == nil {
