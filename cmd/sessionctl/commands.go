@@ -168,7 +168,7 @@ func (c *cli) count(ctx context.Context, args []string) int {
 	defer closeDriver(d)
 	n, err := sessions.CountSessions(ctx, d)
 	if err != nil {
-		return c.failure("count", fmt.Errorf("%s: %w", sessions.RedactDSN(dsn), err))
+		return c.failure("count", inStore(sessions.RedactDSN(dsn), err))
 	}
 	fmt.Fprintln(c.stdout, n)
 	return exitOK
@@ -197,7 +197,7 @@ func (c *cli) purge(ctx context.Context, args []string) int {
 	defer closeDriver(d)
 	n, err := sessions.CountSessions(ctx, d)
 	if err != nil {
-		return c.failure("purge", fmt.Errorf("%s: %w", name, err))
+		return c.failure("purge", inStore(name, err))
 	}
 	if n == 0 {
 		fmt.Fprintf(c.stdout, "no sessions in %s; nothing to delete\n", name)
@@ -216,8 +216,19 @@ func (c *cli) purge(ctx context.Context, args []string) int {
 	}
 	deleted, err := sessions.PurgeSessions(ctx, d)
 	if err != nil {
-		return c.failure("purge", fmt.Errorf("%s: %w", name, err))
+		return c.failure("purge", inStore(name, err))
 	}
 	fmt.Fprintf(c.stdout, "deleted %d sessions from %s\n", deleted, name)
 	return exitOK
+}
+
+// inStore names the store of a failed count or purge in err, once: the
+// command already names the operation, so the library's own ("count",
+// "purge") gives way to the store's redacted DSN, and the text reads
+// "sessions: <store>: <driver's cause>" after "sessionctl <command>: ".
+func inStore(name string, err error) error {
+	if e, ok := err.(*core.Error); ok {
+		return &core.Error{Op: name, Kind: e.Kind, Err: e.Err}
+	}
+	return &core.Error{Op: name, Kind: core.KindOf(err), Err: err}
 }

@@ -489,21 +489,21 @@ func TestDSNReadCache(t *testing.T) {
 		}
 	}
 	bad := map[string]string{
-		"read_cache=-1":                         `read_cache="-1"`,
-		"read_cache=lots":                       `read_cache="lots"`,
-		"read_cache=":                           `read_cache=""`,
-		"read_cache=1e4":                        `read_cache="1e4"`,
-		"read_cache=1&read_cache=2":             `"read_cache" given 2 times`,
-		"read_cache_bytes=0":                    `read_cache_bytes="0"`,
-		"read_cache_bytes=-5":                   `read_cache_bytes="-5"`,
-		"read_cache_bytes=%2B5":                 `read_cache_bytes="+5"`,
-		"read_cache_bytes=64MB":                 `read_cache_bytes="64MB"`,
-		"read_cache_bytes=1.5MiB":               `read_cache_bytes="1.5MiB"`,
-		"read_cache_bytes=MiB":                  `read_cache_bytes="MiB"`,
-		"read_cache_bytes=64%20MiB":             `read_cache_bytes="64 MiB"`,
-		"read_cache_bytes=9999999999999GiB":     `read_cache_bytes="9999999999999GiB"`,
-		"read_cache_bytes=99999999999999999999": `read_cache_bytes="99999999999999999999"`,
-		"readcache=1":                           `unknown DSN option "readcache" (known: read_cache, read_cache_bytes, sweep_interval, sync)`,
+		"read_cache=-1":                         `"read_cache": "-1"`,
+		"read_cache=lots":                       `"read_cache": "lots"`,
+		"read_cache=":                           `"read_cache": ""`,
+		"read_cache=1e4":                        `"read_cache": "1e4"`,
+		"read_cache=1&read_cache=2":             `"read_cache": given 2 times`,
+		"read_cache_bytes=0":                    `"read_cache_bytes": "0"`,
+		"read_cache_bytes=-5":                   `"read_cache_bytes": "-5"`,
+		"read_cache_bytes=%2B5":                 `"read_cache_bytes": "+5"`,
+		"read_cache_bytes=64MB":                 `"read_cache_bytes": "64MB"`,
+		"read_cache_bytes=1.5MiB":               `"read_cache_bytes": "1.5MiB"`,
+		"read_cache_bytes=MiB":                  `"read_cache_bytes": "MiB"`,
+		"read_cache_bytes=64%20MiB":             `"read_cache_bytes": "64 MiB"`,
+		"read_cache_bytes=9999999999999GiB":     `"read_cache_bytes": "9999999999999GiB"`,
+		"read_cache_bytes=99999999999999999999": `"read_cache_bytes": "99999999999999999999"`,
+		"readcache=1":                           `option "readcache": unknown; known options: read_cache, read_cache_bytes, sweep_interval, sync`,
 	}
 	for q, mention := range bad {
 		u, err := url.Parse("file:///srv/s?" + q)

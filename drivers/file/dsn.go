@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ginkit/sessions/driver"
 )
 
 // Open returns a store configured by a file:// DSN, for the sessions
@@ -72,7 +74,7 @@ func parseDSN(u *url.URL) (string, Options, error) {
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
-		return "", opts, fmt.Errorf("file: DSN query: %w", err)
+		return "", opts, fmt.Errorf("file: malformed query: %w", err)
 	}
 	names := make([]string, 0, len(q))
 	for name := range q {
@@ -82,26 +84,26 @@ func parseDSN(u *url.URL) (string, Options, error) {
 	for _, name := range names {
 		vals := q[name]
 		if len(vals) != 1 {
-			return "", opts, fmt.Errorf("file: DSN option %q given %d times", name, len(vals))
+			return "", opts, driver.OptionError("file", name, fmt.Sprintf("given %d times", len(vals)))
 		}
 		v := vals[0]
 		switch name {
 		case "sweep_interval":
 			d, err := time.ParseDuration(v)
 			if err != nil {
-				return "", opts, fmt.Errorf("file: DSN option sweep_interval=%q: want a Go duration such as 1m or 30s", v)
+				return "", opts, driver.OptionValueError("file", name, v, "want a Go duration such as 1m or 30s")
 			}
 			opts.SweepInterval = d
 		case "sync":
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				return "", opts, fmt.Errorf("file: DSN option sync=%q: want true or false", v)
+				return "", opts, driver.OptionValueError("file", name, v, "want true or false")
 			}
 			opts.Sync = b
 		case "read_cache":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
-				return "", opts, fmt.Errorf("file: read_cache=%q: want a number of records, 0 or more", v)
+				return "", opts, driver.OptionValueError("file", name, v, "want a number of records, 0 or more")
 			}
 			if n == 0 {
 				n = -1 // Options: negative is off, zero the default
@@ -110,11 +112,11 @@ func parseDSN(u *url.URL) (string, Options, error) {
 		case "read_cache_bytes":
 			n, ok := parseBytes(v)
 			if !ok {
-				return "", opts, fmt.Errorf("file: read_cache_bytes=%q: want a positive size such as 64MiB (KiB, MiB, GiB)", v)
+				return "", opts, driver.OptionValueError("file", name, v, "want a positive size such as 64MiB (KiB, MiB, GiB)")
 			}
 			opts.ReadCacheBytes = n
 		default:
-			return "", opts, fmt.Errorf("file: unknown DSN option %q (known: read_cache, read_cache_bytes, sweep_interval, sync)", name)
+			return "", opts, driver.UnknownOptionError("file", name, []string{"read_cache", "read_cache_bytes", "sweep_interval", "sync"})
 		}
 	}
 	return dir, opts, nil

@@ -791,10 +791,10 @@ func TestDSN(t *testing.T) {
 		{"file:sessions", `relative path "sessions"`},
 		{"file:./sessions", "relative path"},
 		{"file://user@/srv", "user information"},
-		{"file:///srv?sweep=1m", `unknown DSN option "sweep"`},
-		{"file:///srv?sweep_interval=5", `sweep_interval="5"`},
-		{"file:///srv?sync=maybe", `sync="maybe"`},
-		{"file:///srv?sync=1&sync=0", `"sync" given 2 times`},
+		{"file:///srv?sweep=1m", `option "sweep": unknown`},
+		{"file:///srv?sweep_interval=5", `"sweep_interval": "5"`},
+		{"file:///srv?sync=maybe", `"sync": "maybe"`},
+		{"file:///srv?sync=1&sync=0", `"sync": given 2 times`},
 		{"file:///srv?%zz", "query"},
 	}
 	for _, tc := range bad {

@@ -15,10 +15,10 @@ const oNoFollow = 0
 func checkFolder(dir string) error {
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return fmt.Errorf("file: open: folder: %w", err)
+		return fmt.Errorf("file: folder: %w", err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("file: open: %s is not a folder", dir)
+		return fmt.Errorf("file: %s is not a folder", dir)
 	}
 	return nil
 }

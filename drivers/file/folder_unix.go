@@ -30,20 +30,20 @@ func checkFolder(dir string) error {
 	}
 	lfi, err := os.Lstat(dir)
 	if err != nil {
-		return fmt.Errorf("file: open: folder: %w", err)
+		return fmt.Errorf("file: folder: %w", err)
 	}
 	if lfi.Mode()&fs.ModeSymlink != 0 {
 		if uid, ok := ownerOf(lfi); ok && uid != uint32(euid) && uid != 0 {
-			return fmt.Errorf("file: open: folder %s is a symbolic link owned by uid %d, not by %s: "+
+			return fmt.Errorf("file: folder %s is a symbolic link owned by uid %d, not by %s: "+
 				"its owner can point it at a folder of theirs; name the real folder in the DSN, or remove the link", dir, uid, us)
 		}
 	}
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return fmt.Errorf("file: open: folder: %w", err)
+		return fmt.Errorf("file: folder: %w", err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("file: open: %s is not a folder", dir)
+		return fmt.Errorf("file: %s is not a folder", dir)
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
@@ -51,11 +51,11 @@ func checkFolder(dir string) error {
 	}
 	mode, uid := uint32(st.Mode)&0o7777, uint32(st.Uid)
 	if mode&0o002 != 0 {
-		return fmt.Errorf("file: open: folder %s has mode %04o (owner uid %d): every local user can create files in it, "+
+		return fmt.Errorf("file: folder %s has mode %04o (owner uid %d): every local user can create files in it, "+
 			"so another user could plant a session; run chmod 0700 %s, or use a folder of your own", dir, mode, uid, dir)
 	}
 	if uid != uint32(euid) && uid != 0 {
-		return fmt.Errorf("file: open: folder %s (mode %04o) is owned by uid %d, not by %s: "+
+		return fmt.Errorf("file: folder %s (mode %04o) is owned by uid %d, not by %s: "+
 			"its owner could plant a session; run chown %d %s, or use a folder of your own", dir, mode, uid, us, euid, dir)
 	}
 	return nil

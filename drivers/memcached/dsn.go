@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ginkit/sessions/driver"
 )
 
 // Defaults of the DSN options.
@@ -44,36 +46,36 @@ type config struct {
 }
 
 // parseDSN reads a memcached://host[:port][,host[:port]...][?options] URL.
-// Its errors name the part at fault (the caller, sessions.Open, names
-// the DSN, redacted) and never wrap url errors that might repeat it
+// Its errors start "memcached: " and name the part at fault (the caller,
+// sessions.Open, names the DSN, redacted) and never wrap url errors that might repeat it
 // unredacted.
 func parseDSN(u *url.URL) (config, error) {
 	c := config{timeout: DefaultTimeout, maxIdle: DefaultMaxIdle, prefix: DefaultPrefix}
 	if u == nil {
-		return c, fmt.Errorf("no DSN")
+		return c, errors.New("memcached: nil DSN")
 	}
 	if u.Scheme != "memcached" {
-		return c, fmt.Errorf("scheme is %q, want memcached", u.Scheme)
+		return c, fmt.Errorf("memcached: scheme %q: want memcached", u.Scheme)
 	}
 	if u.Opaque != "" {
-		return c, errors.New("want memcached://host:port")
+		return c, errors.New("memcached: want memcached://host:port")
 	}
 	if u.User != nil {
-		return c, errors.New("memcached has no authentication; remove the user info")
+		return c, errors.New("memcached: user information: memcached has no authentication; remove it")
 	}
 	if u.Path != "" && u.Path != "/" {
-		return c, fmt.Errorf("unexpected path %q", u.Path)
+		return c, fmt.Errorf("memcached: path %q: want none", u.Path)
 	}
 	if u.Fragment != "" {
-		return c, errors.New("unexpected fragment (#…): remove it")
+		return c, errors.New("memcached: a fragment (#…): remove it")
 	}
 	servers, err := parseServers(u.Host)
 	if err != nil {
-		return c, fmt.Errorf("%v", err)
+		return c, fmt.Errorf("memcached: %v", err)
 	}
 	c.servers = servers
 	if err := parseOptions(&c, u.RawQuery); err != nil {
-		return c, fmt.Errorf("%v", err)
+		return c, err
 	}
 	return c, nil
 }
@@ -133,34 +135,34 @@ func parseServer(h string) (string, error) {
 func parseOptions(c *config, rawQuery string) error {
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return fmt.Errorf("malformed options: %v", err)
+		return fmt.Errorf("memcached: malformed query: %v", err)
 	}
 	for _, name := range slices.Sorted(maps.Keys(q)) {
 		values := q[name]
 		if len(values) != 1 {
-			return fmt.Errorf("option %s given %d times", name, len(values))
+			return driver.OptionError("memcached", name, fmt.Sprintf("given %d times", len(values)))
 		}
 		v := values[0]
 		switch name {
 		case "timeout":
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {
-				return fmt.Errorf("option timeout=%q: want a positive duration such as 500ms", v)
+				return driver.OptionValueError("memcached", name, v, "want a positive duration such as 500ms")
 			}
 			c.timeout = d
 		case "max_idle":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {
-				return fmt.Errorf("option max_idle=%q: want a whole number of at least 1", v)
+				return driver.OptionValueError("memcached", name, v, "want a whole number of at least 1")
 			}
 			c.maxIdle = n
 		case "prefix":
 			if err := checkPrefix(v); err != nil {
-				return fmt.Errorf("option prefix=%q: %v", v, err)
+				return driver.OptionValueError("memcached", name, v, err.Error())
 			}
 			c.prefix = v
 		default:
-			return fmt.Errorf("unknown option %q (known: timeout, max_idle, prefix)", name)
+			return driver.UnknownOptionError("memcached", name, []string{"max_idle", "prefix", "timeout"})
 		}
 	}
 	return nil

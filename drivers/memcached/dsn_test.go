@@ -54,25 +54,25 @@ func TestParseDSNErrors(t *testing.T) {
 		{"memcached://:11211", []string{"empty host"}},
 		{"memcached://h:0", []string{`bad port "0"`}},
 		{"memcached://h:99999", []string{`bad port "99999"`}},
-		{"redis://h", []string{`scheme is "redis"`}},
+		{"redis://h", []string{`scheme "redis"`}},
 		{"memcached:h", []string{"want memcached://host:port"}},
-		{"memcached://h/db", []string{`unexpected path "/db"`}},
+		{"memcached://h/db", []string{`path "/db"`}},
 		{"memcached://h#frag", []string{"fragment"}},
 		{"memcached://h#secret", []string{"fragment"}}, // not quoted: a fragment may be a secret
 		{"memcached://user:secret@h", []string{"no authentication"}},
-		{"memcached://h?bogus=1", []string{`unknown option "bogus"`}},
-		{"memcached://h?timeout=1s&timeout=2s", []string{"timeout given 2 times"}},
-		{"memcached://h?timeout=fast", []string{`timeout="fast"`}},
-		{"memcached://h?timeout=500", []string{`timeout="500"`}},
-		{"memcached://h?timeout=-1s", []string{`timeout="-1s"`}},
-		{"memcached://h?timeout=0s", []string{`timeout="0s"`}},
-		{"memcached://h?max_idle=0", []string{`max_idle="0"`}},
-		{"memcached://h?max_idle=lots", []string{`max_idle="lots"`}},
-		{"memcached://h?prefix=", []string{`prefix=""`, "empty"}},
-		{"memcached://h?prefix=a+b", []string{`prefix="a b"`, "space"}},
-		{"memcached://h?prefix=a%0Ab", []string{`prefix="a\nb"`, "control"}},
-		{"memcached://h?prefix=" + strings.Repeat("p", 101), []string{"prefix=", "101 bytes"}},
-		{"memcached://h?timeout=%zz", []string{"malformed options"}},
+		{"memcached://h?bogus=1", []string{`option "bogus": unknown`}},
+		{"memcached://h?timeout=1s&timeout=2s", []string{`"timeout": given 2 times`}},
+		{"memcached://h?timeout=fast", []string{`"timeout": "fast"`}},
+		{"memcached://h?timeout=500", []string{`"timeout": "500"`}},
+		{"memcached://h?timeout=-1s", []string{`"timeout": "-1s"`}},
+		{"memcached://h?timeout=0s", []string{`"timeout": "0s"`}},
+		{"memcached://h?max_idle=0", []string{`"max_idle": "0"`}},
+		{"memcached://h?max_idle=lots", []string{`"max_idle": "lots"`}},
+		{"memcached://h?prefix=", []string{`"prefix": ""`, "empty"}},
+		{"memcached://h?prefix=a+b", []string{`"prefix": "a b"`, "space"}},
+		{"memcached://h?prefix=a%0Ab", []string{`"prefix": "a\nb"`, "control"}},
+		{"memcached://h?prefix=" + strings.Repeat("p", 101), []string{`"prefix"`, "101 bytes"}},
+		{"memcached://h?timeout=%zz", []string{"malformed query"}},
 	} {
 		u, err := url.Parse(c.dsn)
 		if err != nil {
@@ -141,7 +141,7 @@ func TestOpen(t *testing.T) {
 	}
 
 	u, _ = url.Parse("memcached://h?nope=1")
-	if _, err := Open(u); err == nil || !strings.HasPrefix(err.Error(), "memcached: open: ") {
+	if _, err := Open(u); err == nil || !strings.HasPrefix(err.Error(), "memcached: ") {
 		t.Errorf("Open(unknown option) = %v; want a wrapped error", err)
 	}
 	if _, err := Open(nil); err == nil {

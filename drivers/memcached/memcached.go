@@ -193,11 +193,11 @@ func newDriver(client *memcache.Client, owned bool, prefix string) *Driver {
 func Open(u *url.URL) (*Driver, error) {
 	cfg, err := parseDSN(u)
 	if err != nil {
-		return nil, fmt.Errorf("memcached: open: %w", err)
+		return nil, err
 	}
 	servers := new(memcache.ServerList)
 	if err := servers.SetServers(cfg.servers...); err != nil {
-		return nil, fmt.Errorf("memcached: open: DSN %q: resolve servers: %w", driver.RedactDSN(u.String()), err)
+		return nil, fmt.Errorf("memcached: resolve servers: %w", err)
 	}
 	client := memcache.NewFromSelector(servers)
 	client.Timeout = cfg.timeout

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/ginkit/sessions/driver"
 )
 
 // Open returns a running store configured by a memory:// DSN, for the
@@ -41,7 +43,7 @@ func parseDSN(u *url.URL) (Options, error) {
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
-		return opts, fmt.Errorf("memory: DSN query: %w", err)
+		return opts, fmt.Errorf("memory: malformed query: %w", err)
 	}
 	names := make([]string, 0, len(q))
 	for name := range q {
@@ -51,30 +53,30 @@ func parseDSN(u *url.URL) (Options, error) {
 	for _, name := range names {
 		vals := q[name]
 		if len(vals) != 1 {
-			return opts, fmt.Errorf("memory: DSN option %q given %d times", name, len(vals))
+			return opts, driver.OptionError("memory", name, fmt.Sprintf("given %d times", len(vals)))
 		}
 		v := vals[0]
 		switch name {
 		case "max_entries":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {
-				return opts, fmt.Errorf("memory: DSN option max_entries=%q: want an integer ≥ 1", v)
+				return opts, driver.OptionValueError("memory", name, v, "want an integer ≥ 1")
 			}
 			opts.MaxEntries = n
 		case "shards":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > maxShards {
-				return opts, fmt.Errorf("memory: DSN option shards=%q: want an integer from 1 to %d", v, maxShards)
+				return opts, driver.OptionValueError("memory", name, v, fmt.Sprintf("want an integer from 1 to %d", maxShards))
 			}
 			opts.Shards = n
 		case "sweep_interval":
 			dur, err := time.ParseDuration(v)
 			if err != nil {
-				return opts, fmt.Errorf("memory: DSN option sweep_interval=%q: want a Go duration such as 30s or 5m", v)
+				return opts, driver.OptionValueError("memory", name, v, "want a Go duration such as 30s or 5m")
 			}
 			opts.SweepInterval = dur
 		default:
-			return opts, fmt.Errorf("memory: unknown DSN option %q (known: max_entries, shards, sweep_interval)", name)
+			return opts, driver.UnknownOptionError("memory", name, []string{"max_entries", "shards", "sweep_interval"})
 		}
 	}
 	return opts, nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -59,12 +60,12 @@ func Open(u *url.URL) (*Driver, error) {
 func parseDSN(u *url.URL) (*mysql.Config, sqlstore.Options, error) {
 	var o sqlstore.Options
 	if u == nil {
-		return nil, o, errors.New("mysql: open: nil DSN")
+		return nil, o, errors.New("mysql: nil DSN")
 	}
 	password, _ := u.User.Password()
 	secrets := driver.DSNSecrets(u.String())
 	fail := func(format string, args ...any) error {
-		return sqlstore.Scrub(fmt.Errorf("mysql: open: "+format, args...), secrets...)
+		return sqlstore.Scrub(fmt.Errorf("mysql: "+format, args...), secrets...)
 	}
 	if u.Scheme != "mysql" && u.Scheme != "mariadb" {
 		return nil, o, fail("scheme %q: want mysql or mariadb", u.Scheme)
@@ -85,9 +86,9 @@ func parseDSN(u *url.URL) (*mysql.Config, sqlstore.Options, error) {
 	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 		return nil, o, fail("port %q: want 1 to 65535", port)
 	}
-	o, rest, err := sqlstore.ParseQuery(u.RawQuery, sqlstore.DefaultMaxConns)
+	o, rest, err := sqlstore.ParseQuery("mysql", u.RawQuery, sqlstore.DefaultMaxConns)
 	if err != nil {
-		return nil, o, fail("%v", err)
+		return nil, o, sqlstore.Scrub(err, secrets...)
 	}
 
 	cfg := mysql.NewConfig()
@@ -105,7 +106,7 @@ func parseDSN(u *url.URL) (*mysql.Config, sqlstore.Options, error) {
 		case "connect_timeout":
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {
-				return nil, o, fail("option %q: %q: want a positive duration such as 5s", name, v)
+				return nil, o, driver.OptionValueError("mysql", name, v, "want a positive duration such as 5s")
 			}
 			cfg.Timeout = d
 		case "tls":
@@ -113,10 +114,10 @@ func parseDSN(u *url.URL) (*mysql.Config, sqlstore.Options, error) {
 			case "true", "false", "skip-verify", "preferred":
 				cfg.TLSConfig = v
 			default:
-				return nil, o, fail("option %q: %q: want true, false, skip-verify or preferred", name, v)
+				return nil, o, driver.OptionValueError("mysql", name, v, "want true, false, skip-verify or preferred")
 			}
 		default:
-			return nil, o, fail("unknown option %q", name)
+			return nil, o, driver.UnknownOptionError("mysql", name, append(slices.Clone(sqlstore.SharedOptions), "connect_timeout", "tls"))
 		}
 	}
 	return cfg, o, nil

@@ -86,7 +86,7 @@ func TestParseDSNErrors(t *testing.T) {
 		_, _, err := parseDSN(u)
 		return err
 	}
-	sqltest.DSNErrors(t, "mysql: open: ", parse, map[string][]string{
+	sqltest.DSNErrors(t, "mysql: ", parse, map[string][]string{
 		"postgres://h/db":                  {`scheme "postgres"`},
 		"mysql:h":                          {"want mysql://host:port/database"},
 		"mysql://h":                        {`path ""`, "/database"},
@@ -94,8 +94,8 @@ func TestParseDSNErrors(t *testing.T) {
 		"mysql://h/a/b":                    {`path "/a/b"`},
 		"mysql://h:99999/db":               {`port "99999"`},
 		"mysql://h:0/db":                   {`port "0"`},
-		"mysql://h/db?bogus=1":             {`unknown option "bogus"`},
-		"mysql://h/db?parseTime=true":      {`unknown option "parseTime"`},
+		"mysql://h/db?bogus=1":             {`option "bogus": unknown`},
+		"mysql://h/db?parseTime=true":      {`option "parseTime": unknown`},
 		"mysql://h/db?table=bad-name":      {`"table"`, `"bad-name"`},
 		"mysql://h/db?table=x_users":       {`"table"`, "_users"},
 		"mysql://h/db?create_table=maybe":  {`"create_table"`, `"maybe"`},
@@ -105,7 +105,7 @@ func TestParseDSNErrors(t *testing.T) {
 		"mysql://h/db?connect_timeout=0":   {`"connect_timeout"`, `"0"`},
 		"mysql://h/db?connect_timeout=x":   {`"connect_timeout"`, `"x"`},
 		"mysql://h/db?tls=maybe":           {`"tls"`, `"maybe"`},
-		"mysql://h/db?tls=true&tls=false":  {`"tls" given 2 times`},
+		"mysql://h/db?tls=true&tls=false":  {`"tls": given 2 times`},
 		"mysql://h/db?a=%zz":               {"malformed query"},
 	})
 }

@@ -57,7 +57,7 @@ func Open(u *url.URL) (*Driver, error) {
 	}
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
-		return nil, sqlstore.Scrub(fmt.Errorf("postgres: open: %w", err), driver.DSNSecrets(u.String())...)
+		return nil, sqlstore.Scrub(fmt.Errorf("postgres: pool: %w", err), driver.DSNSecrets(u.String())...)
 	}
 	return newDriver(newPgxDB(pool, true, opts.Pipelines), opts.Config())
 }
@@ -73,11 +73,11 @@ type dsnOptions struct {
 func parseDSN(u *url.URL) (*pgxpool.Config, dsnOptions, error) {
 	var o dsnOptions
 	if u == nil {
-		return nil, o, errors.New("postgres: open: nil DSN")
+		return nil, o, errors.New("postgres: nil DSN")
 	}
 	secrets := driver.DSNSecrets(u.String())
 	fail := func(format string, args ...any) error {
-		return sqlstore.Scrub(fmt.Errorf("postgres: open: "+format, args...), secrets...)
+		return sqlstore.Scrub(fmt.Errorf("postgres: "+format, args...), secrets...)
 	}
 	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
 		return nil, o, fail("scheme %q: want postgres or postgresql", u.Scheme)
@@ -85,23 +85,23 @@ func parseDSN(u *url.URL) (*pgxpool.Config, dsnOptions, error) {
 	if u.Opaque != "" {
 		return nil, o, fail("want %s://host:port/database", u.Scheme)
 	}
-	shared, rest, err := sqlstore.ParseQuery(u.RawQuery, sqlstore.DefaultMaxConns)
+	shared, rest, err := sqlstore.ParseQuery("postgres", u.RawQuery, sqlstore.DefaultMaxConns)
 	o.Options = shared
 	if err != nil {
-		return nil, o, fail("%v", err)
+		return nil, o, sqlstore.Scrub(err, secrets...)
 	}
 	o.Pipelines = DefaultPipelines
 	if rest.Has("pipelines") {
 		v := rest.Get("pipelines")
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 64 {
-			return nil, o, fail("option \"pipelines\": %q: want a number from 0 to 64", v)
+			return nil, o, driver.OptionValueError("postgres", "pipelines", v, "want a number from 0 to 64")
 		}
 		o.Pipelines = n
 		rest.Del("pipelines")
 	}
 	if rest.Has("pool_max_conns") && hasOption(u, "max_conns") {
-		return nil, o, fail("options \"max_conns\" and \"pool_max_conns\" both given")
+		return nil, o, driver.OptionError("postgres", "max_conns", `given with "pool_max_conns"; give one`)
 	}
 	base := *u
 	base.RawQuery = rest.Encode()

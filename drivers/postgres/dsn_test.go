@@ -94,7 +94,7 @@ func TestParseDSNErrors(t *testing.T) {
 		_, _, err := parseDSN(u)
 		return err
 	}
-	sqltest.DSNErrors(t, "postgres: open: ", parse, map[string][]string{
+	sqltest.DSNErrors(t, "postgres: ", parse, map[string][]string{
 		"mysql://h/db":                                     {`scheme "mysql"`},
 		"postgres:h":                                       {"want postgres://host:port/database"},
 		"postgres://h/db?table=bad-name":                   {`"table"`, `"bad-name"`},
@@ -113,8 +113,8 @@ func TestParseDSNErrors(t *testing.T) {
 		"postgres://h/db?pipelines=65":                     {`"pipelines"`, `"65"`},
 		"postgres://h/db?max_conns=0":                      {`"max_conns"`, `"0"`},
 		"postgres://h/db?max_conns=many":                   {`"max_conns"`, `"many"`},
-		"postgres://h/db?timeout=1s&timeout=2s":            {`"timeout" given 2 times`},
-		"postgres://h/db?sslmode=disable&sslmode=require":  {`"sslmode" given 2 times`},
+		"postgres://h/db?timeout=1s&timeout=2s":            {`"timeout": given 2 times`},
+		"postgres://h/db?sslmode=disable&sslmode=require":  {`"sslmode": given 2 times`},
 		"postgres://h/db?max_conns=2&pool_max_conns=3":     {`"max_conns"`, `"pool_max_conns"`},
 		"postgres://h/db?sslmode=bogus":                    {"sslmode"},
 		"postgres://h/db?pool_max_conns=0":                 {"pool_max_conns"},

@@ -53,6 +53,6 @@ func ExampleOpen() {
 	fmt.Println(err)
 	_ = d.Close(context.Background())
 	// Output:
-	// postgres: open: option "pipelines": "lots": want a number from 0 to 64
+	// postgres: option "pipelines": "lots": want a number from 0 to 64
 	// <nil>
 }

@@ -3,6 +3,7 @@ package redis
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"slices"
@@ -68,9 +69,10 @@ func Open(u *url.URL) (*Driver, error) {
 	}
 	client, err := rueidis.NewClient(opt)
 	if err != nil {
-		dsn := u.String()
-		err = fmt.Errorf("redis: open %s: %w", driver.RedactDSN(dsn), err)
-		return nil, scrub(err, driver.DSNSecrets(dsn)...)
+		// The caller (sessions.Open) names the DSN, redacted; rueidis'
+		// error names the address it could not reach.
+		err = fmt.Errorf("redis: connect: %w", err)
+		return nil, scrub(err, driver.DSNSecrets(u.String())...)
 	}
 	d := New(client, o)
 	d.owned = true
@@ -219,7 +221,7 @@ func parseDSN(u *url.URL) (rueidis.ClientOption, Options, error) {
 	var opt rueidis.ClientOption
 	o := Options{Prefix: DefaultPrefix, Timeout: DefaultTimeout}
 	if u == nil {
-		return opt, o, errors.New("redis: open: nil DSN")
+		return opt, o, errors.New("redis: nil DSN")
 	}
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("redis: %s", fmt.Sprintf(format, args...))
@@ -245,7 +247,7 @@ func parseDSN(u *url.URL) (rueidis.ClientOption, Options, error) {
 		}
 	}
 	if pathDB && q.Has("db") {
-		return opt, o, fail("database given twice, in the path and as db")
+		return opt, o, driver.OptionError("redis", "db", "the database is given twice, in the path and as db")
 	}
 
 	// rueidis parses scheme, host, user, password, database path and the
@@ -274,34 +276,30 @@ func parseDSN(u *url.URL) (rueidis.ClientOption, Options, error) {
 	for _, name := range names {
 		def, ok := dsnOptions[name]
 		if !ok {
-			return opt, o, fail("unknown option %q", name)
+			return opt, o, driver.UnknownOptionError("redis", name, slices.Collect(maps.Keys(dsnOptions)))
 		}
 		vals := q[name]
 		if !def.multi && len(vals) > 1 {
-			return opt, o, fail("option %q given %d times", name, len(vals))
+			return opt, o, driver.OptionError("redis", name, fmt.Sprintf("given %d times", len(vals)))
 		}
 		for _, v := range vals {
 			if err := def.apply(&opt, &o, v); err != nil {
-				shown := v
-				if name == "sentinel_password" {
-					shown = "xxxxx"
-				}
-				return opt, o, fail("option %s=%q: %v", name, shown, err)
+				return opt, o, driver.OptionValueError("redis", name, v, err.Error())
 			}
 		}
 	}
 
 	if q.Has("cache_size") && !o.ClientCache {
-		return opt, o, fail("option cache_size needs client_cache=true")
+		return opt, o, driver.OptionError("redis", "cache_size", "needs client_cache=true")
 	}
 	if o.ClientCache && opt.AlwaysRESP2 {
-		return opt, o, fail("option client_cache=true needs RESP3: drop protocol=2")
+		return opt, o, driver.OptionError("redis", "client_cache", "true needs RESP3: drop protocol=2")
 	}
 
 	if opt.Sentinel.MasterSet == "" {
 		for _, name := range []string{"sentinel_username", "sentinel_password", "sentinel_refresh"} {
 			if q.Has(name) {
-				return opt, o, fail("option %s needs master_set", name)
+				return opt, o, driver.OptionError("redis", name, "needs master_set")
 			}
 		}
 	} else {

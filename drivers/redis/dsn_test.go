@@ -117,20 +117,20 @@ func TestParseDSNErrors(t *testing.T) {
 	}{
 		{"http://h", []string{`scheme "http"`}},
 		{"redis:h", []string{"want redis://host:port"}},
-		{"redis://h?bogus=1", []string{`unknown option "bogus"`}},
+		{"redis://h?bogus=1", []string{`option "bogus": unknown`}},
 		{"redis://h?timeout=soon", []string{"timeout", `"soon"`}},
 		{"redis://h?timeout=0", []string{"timeout", `"0"`}},
 		{"redis://h?timeout=-1s", []string{"timeout", `"-1s"`}},
-		{"redis://h?timeout=1s&timeout=2s", []string{`"timeout" given 2 times`}},
+		{"redis://h?timeout=1s&timeout=2s", []string{`"timeout": given 2 times`}},
 		{"redis://h?prefix=", []string{"prefix", "empty"}},
 		{"redis://h/x", []string{`path "/x"`}},
 		{"redis://h/1/2", []string{`path "/1/2"`}},
-		{"redis://h/1?db=2", []string{"database given twice"}},
+		{"redis://h/1?db=2", []string{`option "db"`, "database is given twice"}},
 		{"redis://h?db=-1", []string{"db", `"-1"`}},
 		{"redis://h?addr=nohost", []string{"addr", `"nohost"`, "host:port"}},
 		{"redis://h?addr=b:99999", []string{"addr", `"b:99999"`}},
 		{"redis://h?master_set=", []string{"master_set"}},
-		{"redis://h?sentinel_refresh=1s", []string{"sentinel_refresh needs master_set"}},
+		{"redis://h?sentinel_refresh=1s", []string{`option "sentinel_refresh": needs master_set`}},
 		{"redis://h?master_set=m&sentinel_refresh=-1s", []string{"sentinel_refresh", `"-1s"`}},
 		{"redis://h?dial_timeout=x", []string{"dial_timeout", `"x"`}},
 		{"redis://h?write_timeout=x", []string{"write_timeout", `"x"`}},
@@ -213,8 +213,9 @@ func TestErrorsHidePasswords(t *testing.T) {
 		t.Error("Open against a closed port succeeded")
 	} else if strings.Contains(err.Error(), pw) || strings.Contains(err.Error(), spw) {
 		t.Errorf("Open error shows a password: %v", err)
-	} else if !strings.Contains(err.Error(), "xxxxx") {
-		t.Errorf("Open error %q does not quote the redacted DSN", err)
+	} else if !strings.HasPrefix(err.Error(), "redis: connect: ") || strings.Contains(err.Error(), "redis://") {
+		// sessions.Open names the DSN, redacted; the driver does not repeat it.
+		t.Errorf("Open error %q; want \"redis: connect: <cause>\", without the DSN", err)
 	}
 	u, _ = url.Parse("redis://user:" + pw + "@127.0.0.1:" + strconv.Itoa(port))
 	if _, err := Open(u); err == nil {

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
+	"github.com/ginkit/sessions/driver"
 	"github.com/ginkit/sessions/internal/sqlstore"
 )
 
@@ -63,10 +65,10 @@ func Open(u *url.URL) (*Driver, error) {
 func parseDSN(u *url.URL) (config, error) {
 	c := config{busyTimeout: DefaultBusyTimeout}
 	if u == nil {
-		return c, errors.New("sqlite: open: nil DSN")
+		return c, errors.New("sqlite: nil DSN")
 	}
 	fail := func(format string, args ...any) error {
-		return fmt.Errorf("sqlite: open: "+format, args...)
+		return fmt.Errorf("sqlite: "+format, args...)
 	}
 	if u.Scheme != "sqlite" {
 		return c, fail("scheme %q: want sqlite", u.Scheme)
@@ -85,18 +87,18 @@ func parseDSN(u *url.URL) (config, error) {
 		return c, fail("path %q: want an absolute file path, sqlite:///absolute/path.db", path)
 	}
 	c.path = filepath.Clean(filepath.FromSlash(path))
-	o, rest, err := sqlstore.ParseQuery(u.RawQuery, 1)
+	o, rest, err := sqlstore.ParseQuery("sqlite", u.RawQuery, 1)
 	if err != nil {
-		return c, fail("%v", err)
+		return c, err
 	}
 	c.opts = o
 	for name, vals := range rest {
 		if name != "busy_timeout" {
-			return c, fail("unknown option %q", name)
+			return c, driver.UnknownOptionError("sqlite", name, append(slices.Clone(sqlstore.SharedOptions), "busy_timeout"))
 		}
 		d, err := time.ParseDuration(vals[0])
 		if err != nil || d < 0 || d > time.Hour {
-			return c, fail("option %q: %q: want a duration such as 5s", name, vals[0])
+			return c, driver.OptionValueError("sqlite", name, vals[0], "want a duration from 0 to 1h such as 5s")
 		}
 		c.busyTimeout = d
 	}

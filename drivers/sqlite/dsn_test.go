@@ -74,7 +74,7 @@ func TestParseDSNErrors(t *testing.T) {
 		_, err := parseDSN(u)
 		return err
 	}
-	sqltest.DSNErrors(t, "sqlite: open: ", parse, map[string][]string{
+	sqltest.DSNErrors(t, "sqlite: ", parse, map[string][]string{
 		"file:///x.db":                                   {`scheme "file"`},
 		"sqlite://host/x.db":                             {`host "host"`, "three slashes"},
 		"sqlite://var/x.db":                              {`host "var"`},
@@ -83,8 +83,8 @@ func TestParseDSNErrors(t *testing.T) {
 		"sqlite:///":                                     {"absolute"},
 		"sqlite:///tmp/":                                 {"absolute file path"},
 		"sqlite://u:s3cr3t%21@/x.db":                     {"user information"},
-		"sqlite:///x.db?bogus=1":                         {`unknown option "bogus"`},
-		"sqlite:///x.db?_pragma=foo":                     {`unknown option "_pragma"`},
+		"sqlite:///x.db?bogus=1":                         {`option "bogus": unknown`},
+		"sqlite:///x.db?_pragma=foo":                     {`option "_pragma": unknown`},
 		"sqlite:///x.db?table=a-b":                       {`"table"`, `"a-b"`},
 		"sqlite:///x.db?table=s_users":                   {`"table"`, "_users"},
 		"sqlite:///x.db?create_table=maybe":              {`"create_table"`, `"maybe"`},
@@ -93,8 +93,8 @@ func TestParseDSNErrors(t *testing.T) {
 		"sqlite:///x.db?max_conns=0":                     {`"max_conns"`, `"0"`},
 		"sqlite:///x.db?busy_timeout=forever":            {`"busy_timeout"`, `"forever"`},
 		"sqlite:///x.db?busy_timeout=-1s":                {`"busy_timeout"`, `"-1s"`},
-		"sqlite:///x.db?timeout=1s&timeout=1s":           {`"timeout" given 2 times`},
-		"sqlite:///x.db?busy_timeout=1s&busy_timeout=1s": {`"busy_timeout" given 2 times`},
+		"sqlite:///x.db?timeout=1s&timeout=1s":           {`"timeout": given 2 times`},
+		"sqlite:///x.db?busy_timeout=1s&busy_timeout=1s": {`"busy_timeout": given 2 times`},
 		"sqlite:///x.db?a=%zz":                           {"malformed query"},
 	})
 }

@@ -187,7 +187,7 @@ func New(db *sql.DB, opts Options) (*Driver, error) {
 func openFile(c config) (*Driver, error) {
 	conn, err := msqlite.NewConnector(fileDSN(c))
 	if err != nil {
-		return nil, errors.New("sqlite: open: " + err.Error())
+		return nil, errors.New("sqlite: connector: " + err.Error())
 	}
 	db := sql.OpenDB(conn)
 	db.SetMaxOpenConns(c.opts.MaxConns)
@@ -198,7 +198,7 @@ func openFile(c config) (*Driver, error) {
 	}
 	if err := createPrivate(c.path); err != nil {
 		_ = d.Close(context.Background())
-		return nil, fmt.Errorf("sqlite: open: create the database file: %w", err)
+		return nil, fmt.Errorf("sqlite: create the database file: %w", err)
 	}
 	return d, nil
 }

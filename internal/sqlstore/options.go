@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ginkit/sessions/driver"
 )
 
 // MaxTableLen is the longest table name accepted: with the longest name
@@ -54,12 +56,17 @@ func (o Options) Config() Config {
 	return Config{Table: o.Table, CreateTable: o.CreateTable, SweepInterval: o.SweepInterval, Timeout: o.Timeout}
 }
 
+// SharedOptions are the names of the options ParseQuery reads, for a
+// driver's list of the options it knows (driver.UnknownOptionError).
+var SharedOptions = []string{"create_table", "max_conns", "sweep_interval", "table", "timeout"}
+
 // ParseQuery reads the shared options (table, create_table,
 // sweep_interval, timeout, max_conns) from a DSN's query and returns them
 // with the other options, which the driver handles. Every option, shared
 // or not, must be given at most once. Errors name the option and quote
-// its value; they are meant to follow "<driver>: open: ".
-func ParseQuery(rawQuery string, maxConns int) (Options, url.Values, error) {
+// its value in the wording of driver.OptionError, with name (the
+// driver's: "postgres") in front.
+func ParseQuery(name, rawQuery string, maxConns int) (Options, url.Values, error) {
 	o := Options{
 		Table:         DefaultTable,
 		CreateTable:   true,
@@ -69,25 +76,25 @@ func ParseQuery(rawQuery string, maxConns int) (Options, url.Values, error) {
 	}
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return o, nil, errors.New("malformed query")
+		return o, nil, errors.New(name + ": malformed query")
 	}
 	names := make([]string, 0, len(q))
-	for name := range q {
-		names = append(names, name)
+	for opt := range q {
+		names = append(names, opt)
 	}
 	slices.Sort(names) // report problems in a stable order
 	rest := url.Values{}
-	for _, name := range names {
-		vals := q[name]
+	for _, opt := range names {
+		vals := q[opt]
 		if len(vals) != 1 {
-			return o, nil, fmt.Errorf("option %q given %d times", name, len(vals))
+			return o, nil, driver.OptionError(name, opt, fmt.Sprintf("given %d times", len(vals)))
 		}
 		v := vals[0]
 		var bad string
-		switch name {
+		switch opt {
 		case "table":
 			if err := ValidTable(v); err != nil {
-				return o, nil, fmt.Errorf("option \"table\": %w", err)
+				return o, nil, driver.OptionError(name, opt, err.Error())
 			}
 			o.Table = v
 		case "create_table":
@@ -117,10 +124,10 @@ func ParseQuery(rawQuery string, maxConns int) (Options, url.Values, error) {
 			}
 			o.MaxConns = n
 		default:
-			rest[name] = vals
+			rest[opt] = vals
 		}
 		if bad != "" {
-			return o, nil, fmt.Errorf("option %q: %q: %s", name, v, bad)
+			return o, nil, driver.OptionValueError(name, opt, v, bad)
 		}
 	}
 	return o, rest, nil

@@ -246,34 +246,34 @@ func TestValidTable(t *testing.T) {
 }
 
 func TestParseQuery(t *testing.T) {
-	o, rest, err := ParseQuery("table=app&create_table=0&sweep_interval=-1s&timeout=1s&max_conns=3&sslmode=disable", 10)
+	o, rest, err := ParseQuery("sqlite", "table=app&create_table=0&sweep_interval=-1s&timeout=1s&max_conns=3&sslmode=disable", 10)
 	want := Options{Table: "app", CreateTable: false, SweepInterval: 0, Timeout: time.Second, MaxConns: 3}
 	if err != nil || o != want || rest.Encode() != "sslmode=disable" {
 		t.Fatalf("ParseQuery = %+v, %v, %v", o, rest, err)
 	}
-	o, _, _ = ParseQuery("", 7)
+	o, _, _ = ParseQuery("sqlite", "", 7)
 	if o != (Options{Table: DefaultTable, CreateTable: true, SweepInterval: DefaultSweepInterval, Timeout: DefaultTimeout, MaxConns: 7}) {
 		t.Fatalf("defaults = %+v", o)
 	}
 	// sweep_interval means what Options.SweepInterval means: 0 the
 	// default, negative no sweep.
-	if o, _, err = ParseQuery("sweep_interval=0", 1); err != nil || o.SweepInterval != DefaultSweepInterval {
+	if o, _, err = ParseQuery("sqlite", "sweep_interval=0", 1); err != nil || o.SweepInterval != DefaultSweepInterval {
 		t.Fatalf("sweep_interval=0: %v, %v; want the default %v", o.SweepInterval, err, DefaultSweepInterval)
 	}
-	if o, _, err = ParseQuery("sweep_interval=-1m", 1); err != nil || o.SweepInterval != 0 {
+	if o, _, err = ParseQuery("sqlite", "sweep_interval=-1m", 1); err != nil || o.SweepInterval != 0 {
 		t.Fatalf("sweep_interval=-1m: %v, %v; want 0 (no sweep)", o.SweepInterval, err)
 	}
 	for q, want := range map[string]string{
-		"table=a-b":            `option "table": "a-b"`,
-		"create_table=yes":     `option "create_table": "yes": want true or false`,
-		"sweep_interval=soon":  `option "sweep_interval": "soon"`,
-		"timeout=0s":           `option "timeout": "0s"`,
-		"max_conns=10001":      `option "max_conns": "10001"`,
-		"x=1&x=2":              `option "x" given 2 times`,
-		"timeout=1s&timeout=1": `option "timeout" given 2 times`,
-		"%zz":                  "malformed query",
+		"table=a-b":            `sqlite: option "table": "a-b"`,
+		"create_table=yes":     `sqlite: option "create_table": "yes": want true or false`,
+		"sweep_interval=soon":  `sqlite: option "sweep_interval": "soon"`,
+		"timeout=0s":           `sqlite: option "timeout": "0s"`,
+		"max_conns=10001":      `sqlite: option "max_conns": "10001"`,
+		"x=1&x=2":              `sqlite: option "x": given 2 times`,
+		"timeout=1s&timeout=1": `sqlite: option "timeout": given 2 times`,
+		"%zz":                  "sqlite: malformed query",
 	} {
-		if _, _, err := ParseQuery(q, 1); err == nil || !strings.HasPrefix(err.Error(), want) {
+		if _, _, err := ParseQuery("sqlite", q, 1); err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("ParseQuery(%s) = %v; want %s…", q, err, want)
 		}
 	}

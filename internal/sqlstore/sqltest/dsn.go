@@ -8,7 +8,7 @@ import (
 
 // DSNErrors checks that parse refuses every DSN of cases (a DSN, and the
 // words its error must contain) with an error that starts with prefix
-// ("postgres: open: "), stays within 200 bytes, contains each of the
+// ("postgres: "), stays within 200 bytes, contains each of the
 // words and never shows the password "s3cr3t".
 func DSNErrors(t *testing.T, prefix string, parse func(*url.URL) error, cases map[string][]string) {
 	t.Helper()
