@@ -183,7 +183,9 @@ func Update[T any](c *gin.Context, key string, fn func(cur T, ok bool) T) (T, er
 // login form does. The choice is stored with the session and holds for
 // every later response that sends the cookie, across Refresh and on every
 // instance; the cookie is re-sent with this response. Without a call,
-// Config.ExpireOnClose decides.
+// Config.ExpireOnClose decides. It never binds a user: if the session was
+// revoked or logged out elsewhere meanwhile, the choice is not saved onto
+// a session bound to the user.
 func RememberMe(c *gin.Context, remember bool) {
 	want := core.PersistBrowser
 	if remember {
@@ -264,6 +266,12 @@ func ID(c *gin.Context) string {
 // (or any change of privilege) to defeat session fixation. The absolute
 // lifetime keeps running from the session's creation. If it fails, the
 // session keeps its old ID and its data, and the error says why.
+//
+// The renewal wins no race against an end: if the session was revoked or
+// logged out elsewhere since this request loaded it, Refresh renews
+// nothing and the request goes on as a new, anonymous session under a
+// fresh ID, holding only the values it set itself (a SetUser after
+// Refresh, as at a login, binds that new session).
 func Refresh(c *gin.Context) error {
 	var err error
 	if !withSession(c, func(s *session) { err = s.refresh() }) {

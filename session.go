@@ -255,6 +255,13 @@ func (s *session) refresh() error {
 	if err := s.m.eng.Rekey(s.writeCtx(), &s.State); err != nil {
 		return err
 	}
+	if !s.Exists {
+		// The session ended while the request ran (revoked, logged out
+		// elsewhere): it was not renewed, and the request goes on as a new,
+		// anonymous session under a fresh ID.
+		s.state = absent
+		return nil
+	}
 	s.state = loaded
 	s.sendCookie = true
 	return nil
