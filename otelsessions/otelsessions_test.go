@@ -206,6 +206,7 @@ func TestRegisterStats(t *testing.T) {
 	assert.Equal(t, int64(2), sum("ginkit.session.lookups", map[string]string{"ginkit.session.result": "hit"}))
 	assert.Equal(t, int64(0), sum("ginkit.session.lookups", map[string]string{"ginkit.session.result": "miss"}))
 	assert.Equal(t, int64(1), sum("ginkit.session.saves", nil))
+	assert.Equal(t, int64(0), sum("ginkit.session.unreadable", nil), "the counter is registered, at zero")
 }
 
 // BenchmarkObserver compares a request through the middleware with no

@@ -19,6 +19,7 @@ import (
 //	ginkit.session.errors            failures, by ginkit.session.operation (load, save, touch)
 //	ginkit.session.failed_responses  responses turned into an error by a failed save
 //	ginkit.session.ended             sessions ended, by ginkit.session.operation (destroy, revoke)
+//	ginkit.session.unreadable        records that did not open or decode, left in place (key rotation)
 //
 // each with ginkit.session.backend. Call the returned function to
 // unregister them (before closing m).
@@ -57,6 +58,10 @@ func RegisterStats(m *sessions.Manager, opts ...Option) (unregister func() error
 	if err != nil {
 		return nil, err
 	}
+	unreadable, err := counter("ginkit.session.unreadable", "Stored records that did not open or decode (a key rotation in progress, corruption), left in place.")
+	if err != nil {
+		return nil, err
+	}
 	set := func(kv ...attribute.KeyValue) metric.ObserveOption {
 		return metric.WithAttributeSet(attribute.NewSet(append(kv, backend)...))
 	}
@@ -85,8 +90,9 @@ func RegisterStats(m *sessions.Manager, opts ...Option) (unregister func() error
 		o.ObserveInt64(failed, int64(s.FailedResponses), only)
 		o.ObserveInt64(ended, int64(s.Destroys), destroy)
 		o.ObserveInt64(ended, int64(s.Revocations), revokeOp)
+		o.ObserveInt64(unreadable, int64(s.Unreadable), only)
 		return nil
-	}, lookups, saves, conflicts, touches, errs, failed, ended)
+	}, lookups, saves, conflicts, touches, errs, failed, ended, unreadable)
 	if err != nil {
 		return nil, err
 	}
