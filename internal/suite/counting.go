@@ -6,15 +6,12 @@
 // driver; Counting only observes calls.
 //
 // Files: counting.go Counting, the call-counting driver wrapper;
-// middleware.go Env, NewEnv and Middleware, the middleware suite, whose
-// subtests are named functions by concern: middleware_writes.go when the
-// store is read and written, middleware_cookies.go the cookie and the ID,
-// middleware_values.go the handler's API, middleware_expiry.go touches
-// and lifetimes; header.go HeaderClient, a header Manager's API client;
-// watch.go Watch, long-lived requests; users.go Backend and Users, the
-// per-user index suite; cap.go the per-user cap under a flood of logins;
-// inflight.go deletes that win over requests in flight; rotation.go a
-// stale instance during key rotation.
+// middleware.go Env, NewEnv and Middleware, the middleware suite;
+// header.go HeaderClient, a header Manager's API client; watch.go Watch,
+// long-lived requests; users.go Backend and Users, the per-user index
+// suite; cap.go the per-user cap under a flood of logins; inflight.go
+// deletes that win over requests in flight; rotation.go a stale instance
+// during key rotation.
 package suite
 
 import (
