@@ -14,7 +14,6 @@ package integration
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -106,12 +105,7 @@ func memcachedDSN(addrs ...string) string {
 // and closes it when the test ends.
 func openDriver(t *testing.T, dsn string) sessions.Driver {
 	t.Helper()
-	d, err := sessions.Open(dsn)
-	if err != nil {
-		t.Fatalf("sessions.Open(%s): %v", sessions.RedactDSN(dsn), err)
-	}
-	t.Cleanup(func() { _ = d.Close(context.Background()) })
-	return d
+	return testserver.OpenDSN(t, sessions.Open, dsn)
 }
 
 // conformance runs the driver conformance suite on drivers opened from dsn.

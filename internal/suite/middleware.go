@@ -22,7 +22,8 @@ import (
 // it: the opener registers its own cleanup.
 type Opener func(t *testing.T) sessions.Driver
 
-// Env is one Gin engine with one Manager over a counted real driver.
+// Env is one Gin engine with one Manager over a real driver: the app
+// under test of every harness (NewApp), counted when NewEnv built it.
 type Env struct {
 	T      *testing.T
 	Engine *gin.Engine
