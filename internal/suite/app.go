@@ -14,26 +14,28 @@ import (
 	"github.com/ginkit/sessions"
 )
 
-// ErrorLog collects every error a Manager's ErrorHandler reported, in
-// order; it is safe for concurrent use.
-type ErrorLog struct {
-	mu   sync.Mutex
-	errs []error
+// Log is a list that concurrent goroutines append to.
+type Log[T any] struct {
+	mu    sync.Mutex
+	items []T
 }
 
-// Add records err.
-func (l *ErrorLog) Add(err error) {
+// Add appends x.
+func (l *Log[T]) Add(x T) {
 	l.mu.Lock()
-	l.errs = append(l.errs, err)
+	l.items = append(l.items, x)
 	l.mu.Unlock()
 }
 
-// All returns a copy of the errors recorded so far.
-func (l *ErrorLog) All() []error {
+// All returns a copy of what was added so far, in order.
+func (l *Log[T]) All() []T {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]error(nil), l.errs...)
+	return append([]T(nil), l.items...)
 }
+
+// ErrorLog collects every error a Manager's ErrorHandler reported.
+type ErrorLog = Log[error]
 
 // NewApp builds the Env every app-under-test helper starts from: a Gin
 // engine whose middleware is a Manager on d, closed when the test ends,

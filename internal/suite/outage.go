@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -41,8 +40,7 @@ func (c Call) String() string {
 // session cookie would, writes a new key and reads it back, one request
 // after another, and records every Call until halted.
 type Stream struct {
-	mu    sync.Mutex
-	calls []Call
+	calls Log[Call]
 	stop  chan struct{}
 	done  chan struct{}
 }
@@ -65,28 +63,18 @@ func StartStream(maxCalls int, maxTime time.Duration, put func(k, v string) Call
 			k, v := fmt.Sprintf("w%04d", i), fmt.Sprintf("v%04d", i)
 			w := put(k, v)
 			w.Write, w.Key, w.Value = true, k, v
-			s.add(w)
+			s.calls.Add(w)
 			r := get(k)
 			r.Write, r.Key, r.Value = false, k, v
-			s.add(r)
+			s.calls.Add(r)
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
 	return s
 }
 
-func (s *Stream) add(c Call) {
-	s.mu.Lock()
-	s.calls = append(s.calls, c)
-	s.mu.Unlock()
-}
-
 // Calls returns the calls so far.
-func (s *Stream) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Call(nil), s.calls...)
-}
+func (s *Stream) Calls() []Call { return s.calls.All() }
 
 // Count returns the number of calls so far that satisfy f.
 func (s *Stream) Count(f func(Call) bool) int {
