@@ -1,7 +1,6 @@
 package sessions_test
 
 import (
-	"context"
 	"net/url"
 	"testing"
 	"time"
@@ -129,12 +128,7 @@ func TestBuiltinSchemes(t *testing.T) {
 // would, and closes it when the test ends.
 func openDSN(t *testing.T, dsn string) sessions.Driver {
 	t.Helper()
-	d, err := sessions.Open(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close(context.Background()) })
-	return d
+	return testserver.OpenDSN(t, sessions.Open, dsn)
 }
 
 // fileDSN returns the DSN of a new, empty file store in a directory the

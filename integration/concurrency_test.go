@@ -97,7 +97,7 @@ func TestConcurrentUpdates(t *testing.T) {
 				}
 			}
 			for i, a := range apps {
-				final, ok := sessions.SnapshotValue[int](a.snapshot(t, first.Cookie.Value), "visits")
+				final, ok := sessions.SnapshotValue[int](a.Snapshot(t, first.Cookie.Value), "visits")
 				if !ok || final != n {
 					t.Errorf("instance %d reads visits=%d (%v); want %d", i, final, ok, n)
 				}
@@ -152,7 +152,7 @@ func parallelWrites(t *testing.T, apps []*app) {
 		}
 	}
 	for n, a := range apps {
-		if errs := a.Errs.all(); len(errs) > 0 {
+		if errs := a.Errs.All(); len(errs) > 0 {
 			t.Errorf("instance %d reported %d session errors, the first: %v", n, len(errs), errs[0])
 		}
 	}
@@ -166,7 +166,7 @@ func parallelWrites(t *testing.T, apps []*app) {
 	}
 	sort.Strings(want)
 	for n, a := range apps {
-		snap := a.snapshot(t, id)
+		snap := a.Snapshot(t, id)
 		if snap == nil {
 			t.Fatalf("instance %d: the session is gone after the parallel writes", n)
 		}

@@ -62,7 +62,7 @@ func TestFailedSaveStaysFailed(t *testing.T) {
 				t.Errorf("the response said the session could not be saved, yet the store holds cart=%q: "+
 					"the change was saved after the 500 was decided", v)
 			}
-			if errs := a.Errs.all(); len(errs) != 1 || !errors.Is(errs[0], errInjected) {
+			if errs := a.Errs.All(); len(errs) != 1 || !errors.Is(errs[0], errInjected) {
 				t.Errorf("reported errors %v; want the one failed save", errs)
 			}
 		})
@@ -75,12 +75,12 @@ func TestFailedSaveStaysFailed(t *testing.T) {
 		id := newSessionVia(t, a, "user", "ada")
 		proc.Stop()
 		for _, cookie := range []string{sessions.DefaultCookieName + "=" + id, ""} {
-			before := len(a.Errs.all())
+			before := len(a.Errs.All())
 			r := sendCookie("PUT", a.Srv.URL+"/kv/cart?v=book", cookie)
 			if r.Err != nil || r.Status != http.StatusInternalServerError {
 				t.Fatalf("PUT with the store down = %v; want 500", r)
 			}
-			errs := a.Errs.all()[before:]
+			errs := a.Errs.All()[before:]
 			if len(errs) == 0 {
 				t.Errorf("a failed save was not reported")
 			}

@@ -14,7 +14,6 @@ package integration
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -40,6 +39,7 @@ import (
 	_ "github.com/ginkit/sessions/drivers/mysql"
 	_ "github.com/ginkit/sessions/drivers/postgres"
 	_ "github.com/ginkit/sessions/drivers/sqlite"
+	"github.com/ginkit/sessions/internal/suite"
 	"github.com/ginkit/sessions/internal/testserver"
 	"github.com/ginkit/sessions/sessionstest"
 )
@@ -105,12 +105,7 @@ func memcachedDSN(addrs ...string) string {
 // and closes it when the test ends.
 func openDriver(t *testing.T, dsn string) sessions.Driver {
 	t.Helper()
-	d, err := sessions.Open(dsn)
-	if err != nil {
-		t.Fatalf("sessions.Open(%s): %v", sessions.RedactDSN(dsn), err)
-	}
-	t.Cleanup(func() { _ = d.Close(context.Background()) })
-	return d
+	return testserver.OpenDSN(t, sessions.Open, dsn)
 }
 
 // conformance runs the driver conformance suite on drivers opened from dsn.
@@ -125,15 +120,12 @@ func conformance(t *testing.T, dsn string, opts sessionstest.Options) {
 	}, opts)
 }
 
-// app is one application instance: a Manager opened from a DSN, a Gin
-// engine with the middleware and a few routes, served by a real HTTP
-// server on loopback.
+// app is one application instance: a suite.Env whose Manager is opened
+// from a DSN, with a few routes, served by a real HTTP server on loopback.
 type app struct {
-	M      *sessions.Manager
-	Engine *gin.Engine
-	Srv    *httptest.Server
-	Errs   *errorLog
-	Logs   *syncBuffer
+	*suite.Env
+	Srv  *httptest.Server
+	Logs *syncBuffer
 }
 
 // newApp builds an app over dsn. mutate may change the Config (whose DSN
@@ -149,22 +141,11 @@ type app struct {
 //	                {"value":n}
 func newApp(t *testing.T, dsn string, mutate func(*sessions.Config)) *app {
 	t.Helper()
-	a := &app{Errs: &errorLog{}, Logs: &syncBuffer{}}
-	cfg := sessions.DefaultConfig()
-	cfg.DSN = dsn
-	cfg.Logger = slog.New(slog.NewTextHandler(a.Logs, nil))
-	cfg.ErrorHandler = func(_ *gin.Context, err error) { a.Errs.add(err) }
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	m, err := sessions.NewManager(cfg)
-	if err != nil {
-		t.Fatalf("NewManager(DSN %s): %v", sessions.RedactDSN(dsn), err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	a.M = m
-	a.Engine = gin.New()
-	a.Engine.Use(m.Handler())
+	logs := &syncBuffer{}
+	a := &app{Logs: logs, Env: suite.NewApp(t, nil, func(cfg *sessions.Config) {
+		cfg.DSN = dsn
+		cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	}, mutate)}
 	a.Engine.PUT("/kv/:k", func(c *gin.Context) {
 		sessions.Set(c, c.Param("k"), c.Query("v"))
 		c.JSON(http.StatusOK, gin.H{"saved": true})
@@ -176,7 +157,7 @@ func newApp(t *testing.T, dsn string, mutate func(*sessions.Config)) *app {
 	a.Engine.POST("/incr/:k", func(c *gin.Context) {
 		n, err := sessions.Update(c, c.Param("k"), func(cur int, _ bool) int { return cur + 1 })
 		if err != nil {
-			a.Errs.add(err)
+			a.Errs.Add(err)
 			c.JSON(http.StatusServiceUnavailable, gin.H{"error": err.Error()})
 			return
 		}
@@ -199,7 +180,7 @@ func newApp(t *testing.T, dsn string, mutate func(*sessions.Config)) *app {
 // with the session cookie under the same name. Save errors answer 500.
 func newContribApp(t *testing.T, dsn string) *app {
 	t.Helper()
-	a := &app{Errs: &errorLog{}, Logs: &syncBuffer{}}
+	a := &app{Env: &suite.Env{T: t, Errs: &suite.ErrorLog{}}, Logs: &syncBuffer{}}
 	cfg := sessions.DefaultConfig()
 	cfg.DSN = dsn
 	cfg.Logger = slog.New(slog.NewTextHandler(a.Logs, nil))
@@ -215,7 +196,7 @@ func newContribApp(t *testing.T, dsn string) *app {
 		s := ginsessions.Default(c)
 		s.Set(c.Param("k"), c.Query("v"))
 		if err := s.Save(); err != nil {
-			a.Errs.add(err)
+			a.Errs.Add(err)
 			c.JSON(http.StatusInternalServerError, gin.H{"saved": false})
 			return
 		}
@@ -241,37 +222,6 @@ func newContribApp(t *testing.T, dsn string) *app {
 	a.Srv = httptest.NewServer(a.Engine)
 	t.Cleanup(a.Srv.Close)
 	return a
-}
-
-// snapshot loads session id outside a request, failing the test on a
-// store error. It returns nil if the store holds no usable session.
-func (a *app) snapshot(t *testing.T, id string) *sessions.Snapshot {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	snap, err := a.M.Snapshot(ctx, id)
-	if err != nil {
-		t.Fatalf("Snapshot: %v", err)
-	}
-	return snap
-}
-
-// errorLog collects the errors the middleware reported.
-type errorLog struct {
-	mu   sync.Mutex
-	errs []error
-}
-
-func (l *errorLog) add(err error) {
-	l.mu.Lock()
-	l.errs = append(l.errs, err)
-	l.mu.Unlock()
-}
-
-func (l *errorLog) all() []error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]error(nil), l.errs...)
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers, for the logger.
@@ -425,21 +375,6 @@ func readVia(t *testing.T, a *app, id, k string) (value string, found bool) {
 		t.Fatalf("GET /kv/%s: body %q: %v", k, r.Body, err)
 	}
 	return v.Value, v.Found
-}
-
-// waitUntil polls check every 20ms until it reports true or within
-// passes; it reports whether check succeeded.
-func waitUntil(within time.Duration, check func() bool) bool {
-	deadline := time.Now().Add(within)
-	for {
-		if check() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // persistentRedisArgs are the arguments of a redis-server that keeps its data

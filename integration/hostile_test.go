@@ -120,7 +120,7 @@ func TestHostileCookies(t *testing.T) {
 			if v, ok := readVia(t, a, victim, "secret"); !ok || v != "s3cr3t" {
 				t.Errorf("the victim's session reads %q, %v after the attack; want it untouched", v, ok)
 			}
-			if errs := a.Errs.all(); len(errs) > 0 {
+			if errs := a.Errs.All(); len(errs) > 0 {
 				t.Errorf("the middleware reported errors: %v", errs)
 			}
 			if err := alive(); err != nil {
@@ -319,7 +319,7 @@ func TestCorruptRecordsRedis(t *testing.T) {
 				func() error { return testserver.WaitRedis(addr, 2*time.Second) })
 		})
 	}
-	if errs := a.Errs.all(); len(errs) > 0 {
+	if errs := a.Errs.All(); len(errs) > 0 {
 		t.Errorf("the middleware reported errors: %v", errs)
 	}
 }
@@ -395,7 +395,7 @@ func TestCorruptRecordsMemcached(t *testing.T) {
 				func() error { return testserver.WaitMemcached(addr, 2*time.Second) })
 		})
 	}
-	if errs := a.Errs.all(); len(errs) > 0 {
+	if errs := a.Errs.All(); len(errs) > 0 {
 		t.Errorf("the middleware reported errors: %v", errs)
 	}
 }

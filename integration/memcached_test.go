@@ -60,7 +60,7 @@ func TestMemcachedPool(t *testing.T) {
 			t.Errorf("session %d reads back %q, %v through the middleware; want %q", i, v, ok, fmt.Sprint(i))
 		}
 	}
-	if errs := a.Errs.all(); len(errs) > 0 {
+	if errs := a.Errs.All(); len(errs) > 0 {
 		t.Errorf("the middleware reported errors: %v", errs)
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ginkit/sessions"
 	"github.com/ginkit/sessions/internal/core"
+	"github.com/ginkit/sessions/internal/suite"
 	"github.com/ginkit/sessions/internal/testserver"
 )
 
@@ -79,7 +80,7 @@ func moveFileDSN(t *testing.T) string {
 type moveApp struct {
 	M    *sessions.Manager
 	Srv  *httptest.Server
-	Errs *errorLog
+	Errs *suite.ErrorLog
 	Logs *syncBuffer
 }
 
@@ -91,12 +92,12 @@ type moveApp struct {
 //	GET /all            every value of the session, as a JSON object
 func moveNewApp(t *testing.T, dsn, prev string, lifetime, touch time.Duration) *moveApp {
 	t.Helper()
-	a := &moveApp{Errs: &errorLog{}, Logs: &syncBuffer{}}
+	a := &moveApp{Errs: &suite.ErrorLog{}, Logs: &syncBuffer{}}
 	cfg := sessions.DefaultConfig()
 	cfg.DSN, cfg.PreviousDSN = dsn, prev
 	cfg.Lifetime, cfg.TouchInterval = lifetime, touch
 	cfg.Logger = slog.New(slog.NewTextHandler(a.Logs, nil))
-	cfg.ErrorHandler = func(_ *gin.Context, err error) { a.Errs.add(err) }
+	cfg.ErrorHandler = func(_ *gin.Context, err error) { a.Errs.Add(err) }
 	m, err := sessions.NewManager(cfg)
 	if err != nil {
 		t.Fatalf("NewManager(%s, previous %s): %v", sessions.RedactDSN(dsn), sessions.RedactDSN(prev), err)
@@ -276,7 +277,7 @@ func moveUnderLoad(t *testing.T, oldDSN, newDSN string) {
 	// its own process), once the traffic is flowing; half-way through, it
 	// waits until more requests have gone through, so that requests and
 	// the move certainly overlap.
-	if !waitUntil(20*time.Second, func() bool { return reqs.Load() >= 50 }) {
+	if !suite.WaitUntil(20*time.Second, func() bool { return reqs.Load() >= 50 }) {
 		t.Fatalf("the traffic did not start: %d requests", reqs.Load())
 	}
 	toolCfg := sessions.DefaultConfig()
@@ -306,7 +307,7 @@ func moveUnderLoad(t *testing.T, oldDSN, newDSN string) {
 		if !paused && p.Done >= p.Total/2 {
 			paused = true
 			at := reqs.Load()
-			waitUntil(10*time.Second, func() bool { return reqs.Load() >= at+40 })
+			suite.WaitUntil(10*time.Second, func() bool { return reqs.Load() >= at+40 })
 		}
 	})
 	during = reqs.Load() - reqsAtStart
@@ -325,7 +326,7 @@ func moveUnderLoad(t *testing.T, oldDSN, newDSN string) {
 	}
 	mu.Unlock()
 	for _, a := range []*moveApp{oldApp, newApp} {
-		for _, err := range a.Errs.all() {
+		for _, err := range a.Errs.All() {
 			t.Errorf("the app reported: %v", err)
 		}
 	}
@@ -400,7 +401,7 @@ func moveUnderLoad(t *testing.T, oldDSN, newDSN string) {
 			t.Errorf("a new visitor's session holds %q (found %v), want %q", got, found, v)
 		}
 	}
-	for _, err := range final.Errs.all() {
+	for _, err := range final.Errs.All() {
 		t.Errorf("the app without the previous DSN reported: %v", err)
 	}
 }
@@ -516,7 +517,7 @@ func TestMoveRollingDeploy(t *testing.T) {
 		}
 	}
 	for _, a := range []*moveApp{first, prepared, switched, final} {
-		for _, err := range a.Errs.all() {
+		for _, err := range a.Errs.All() {
 			t.Errorf("an app reported: %v", err)
 		}
 	}

@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ginkit/sessions"
 	"github.com/ginkit/sessions/internal/core"
+	"github.com/ginkit/sessions/internal/suite"
 	"github.com/ginkit/sessions/internal/testserver"
 )
 
@@ -70,81 +70,10 @@ type outageTarget struct {
 	keepsData bool // the store still holds acknowledged writes after the restart
 }
 
-// call is one request of the stream and what the client held after it.
-type call struct {
-	response
-	write      bool
-	key, value string
-	held       string // the session ID in the client's jar after the response
-}
-
-func (c call) end() time.Time { return c.Start.Add(c.Took) }
-func (c call) ok() bool       { return c.Err == nil && c.Status >= 200 && c.Status < 300 }
-
-// stream is a goroutine that issues, one after another, a write of a new
-// key and a read of that key, through a real HTTP server, until stopped,
-// for at most maxCalls requests or maxTime.
-type stream struct {
-	mu    sync.Mutex
-	calls []call
-	stop  chan struct{}
-	done  chan struct{}
-}
-
-func startStream(a *app, c *client, maxCalls int, maxTime time.Duration) *stream {
-	s := &stream{stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		end := time.Now().Add(maxTime)
-		for i := 0; 2*i < maxCalls && time.Now().Before(end); i++ {
-			select {
-			case <-s.stop:
-				return
-			default:
-			}
-			k, v := fmt.Sprintf("w%04d", i), fmt.Sprintf("v%04d", i)
-			w := c.do("PUT", a.Srv.URL+"/kv/"+k+"?v="+v)
-			s.add(call{response: w, write: true, key: k, value: v, held: c.id(a.Srv.URL)})
-			r := c.do("GET", a.Srv.URL+"/kv/"+k)
-			s.add(call{response: r, key: k, value: v, held: c.id(a.Srv.URL)})
-			time.Sleep(5 * time.Millisecond)
-		}
-	}()
-	return s
-}
-
-func (s *stream) add(c call) {
-	s.mu.Lock()
-	s.calls = append(s.calls, c)
-	s.mu.Unlock()
-}
-
-func (s *stream) snapshot() []call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]call(nil), s.calls...)
-}
-
-// count returns the number of calls so far that satisfy f.
-func (s *stream) count(f func(call) bool) int {
-	n := 0
-	for _, c := range s.snapshot() {
-		if f(c) {
-			n++
-		}
-	}
-	return n
-}
-
-// halt stops the stream and returns every call it made.
-func (s *stream) halt() []call {
-	select {
-	case <-s.stop:
-	default:
-		close(s.stop)
-	}
-	<-s.done
-	return s.snapshot()
+// call records r, a request of the outage stream, with the session ID
+// the client held after it.
+func (r response) call(held string) suite.Call {
+	return suite.Call{Status: r.Status, Body: r.Body, Cookie: r.Cookie, Err: r.Err, Start: r.Start, Took: r.Took, Held: held}
 }
 
 func testOutage(t *testing.T, target outageTarget) {
@@ -155,7 +84,7 @@ func testOutage(t *testing.T, target outageTarget) {
 	// Data from before the outage.
 	for i := range 5 {
 		r := c.do("PUT", fmt.Sprintf("%s/kv/seed%d?v=before%d", base, i, i))
-		if !(call{response: r}).ok() {
+		if !r.call("").OK() {
 			t.Fatalf("seeding: %v", r)
 		}
 	}
@@ -163,28 +92,36 @@ func testOutage(t *testing.T, target outageTarget) {
 	if id == "" {
 		t.Fatal("the client holds no session cookie after the seeding writes")
 	}
-	created := a.snapshot(t, id).Created
+	created := a.Snapshot(t, id).Created
 
-	st := startStream(a, c, 4000, 60*time.Second)
-	t.Cleanup(func() { st.halt() })
-	okWrites := func(after time.Time) func(call) bool {
-		return func(c call) bool { return c.write && c.ok() && c.Start.After(after) }
+	st := suite.StartStream(4000, 60*time.Second,
+		func(k, v string) suite.Call {
+			r := c.do("PUT", base+"/kv/"+k+"?v="+v)
+			return r.call(c.id(base))
+		},
+		func(k string) suite.Call {
+			r := c.do("GET", base+"/kv/"+k)
+			return r.call(c.id(base))
+		})
+	t.Cleanup(func() { st.Halt() })
+	okWrites := func(after time.Time) func(suite.Call) bool {
+		return func(c suite.Call) bool { return c.Write && c.OK() && c.Start.After(after) }
 	}
-	if !waitUntil(15*time.Second, func() bool { return st.count(okWrites(time.Time{})) >= 20 }) {
-		t.Fatalf("the stream made only %d successful writes before the outage", st.count(okWrites(time.Time{})))
+	if !suite.WaitUntil(15*time.Second, func() bool { return st.Count(okWrites(time.Time{})) >= 20 }) {
+		t.Fatalf("the stream made only %d successful writes before the outage", st.Count(okWrites(time.Time{})))
 	}
 
 	// Every write acknowledged so far is in the store.
 	snapAt := time.Now()
-	before := a.snapshot(t, id)
+	before := a.Snapshot(t, id)
 	if before == nil {
 		t.Fatal("the session is missing before the outage")
 	}
 	checked := 0
-	for _, cl := range st.snapshot() {
-		if cl.write && cl.ok() && cl.end().Before(snapAt) {
-			if v, ok := sessions.SnapshotValue[string](before, cl.key); !ok || v != cl.value {
-				t.Errorf("before the outage: write %s answered %d but the store holds %q, %v", cl.key, cl.Status, v, ok)
+	for _, cl := range st.Calls() {
+		if cl.Write && cl.OK() && cl.End().Before(snapAt) {
+			if v, ok := sessions.SnapshotValue[string](before, cl.Key); !ok || v != cl.Value {
+				t.Errorf("before the outage: write %s answered %d but the store holds %q, %v", cl.Key, cl.Status, v, ok)
 			}
 			checked++
 		}
@@ -194,67 +131,55 @@ func testOutage(t *testing.T, target outageTarget) {
 	// The outage.
 	killAt := time.Now()
 	target.stop()
-	duringOutage := func(c call) bool { return c.write && c.Start.After(killAt) }
-	if !waitUntil(20*time.Second, func() bool { return st.count(duringOutage) >= 3 }) {
-		t.Fatalf("only %d writes were attempted in the 20s after the kill: the stream hangs", st.count(duringOutage))
+	duringOutage := func(c suite.Call) bool { return c.Write && c.Start.After(killAt) }
+	if !suite.WaitUntil(20*time.Second, func() bool { return st.Count(duringOutage) >= 3 }) {
+		t.Fatalf("only %d writes were attempted in the 20s after the kill: the stream hangs", st.Count(duringOutage))
 	}
 	restartAt := time.Now()
 	target.restart(t)
 
 	// The same Manager serves again.
-	if !waitUntil(10*time.Second, func() bool { return st.count(okWrites(restartAt)) >= 1 }) {
-		calls := st.snapshot()
+	if !suite.WaitUntil(10*time.Second, func() bool { return st.Count(okWrites(restartAt)) >= 1 }) {
+		calls := st.Calls()
 		t.Fatalf("no write succeeded within 10s of the restart; the last: %v", calls[len(calls)-1])
 	}
 	// Serving for good: the last three writes all succeeded. (A sporadic
 	// 5xx after the first success is logged, not failed: on a starved
 	// machine a save can still miss the short timeout.)
-	lastWritesOK := func() bool {
-		calls, n := st.snapshot(), 0
-		for i := len(calls) - 1; i >= 0 && n < 3; i-- {
-			if calls[i].write {
-				if !calls[i].ok() || !calls[i].Start.After(restartAt) {
-					return false
-				}
-				n++
-			}
-		}
-		return n == 3
-	}
-	if !waitUntil(15*time.Second, lastWritesOK) {
+	if !suite.WaitUntil(15*time.Second, func() bool { return st.LastWritesOK(3, restartAt) }) {
 		t.Fatalf("the writes after the restart never ran three successes in a row within 15s")
 	}
-	calls := st.halt()
+	calls := st.Halt()
 
 	// Every request got an HTTP answer, in bounded time; writes answer
 	// 200 or a 5xx, reads 200.
 	for _, cl := range calls {
 		kind := "GET"
-		if cl.write {
+		if cl.Write {
 			kind = "PUT"
 		}
 		switch {
 		case cl.Err != nil:
-			t.Errorf("%s %s at %v: no HTTP response: %v", kind, cl.key, cl.Start.Sub(killAt), cl.Err)
-		case cl.write && cl.Status != http.StatusOK && cl.Status < 500:
-			t.Errorf("%s %s: status %d; want 200 or a 5xx", kind, cl.key, cl.Status)
-		case !cl.write && cl.Status != http.StatusOK:
-			t.Errorf("%s %s: status %d; a read fails closed with 200 and nothing found", kind, cl.key, cl.Status)
+			t.Errorf("%s %s at %v: no HTTP response: %v", kind, cl.Key, cl.Start.Sub(killAt), cl.Err)
+		case cl.Write && cl.Status != http.StatusOK && cl.Status < 500:
+			t.Errorf("%s %s: status %d; want 200 or a 5xx", kind, cl.Key, cl.Status)
+		case !cl.Write && cl.Status != http.StatusOK:
+			t.Errorf("%s %s: status %d; a read fails closed with 200 and nothing found", kind, cl.Key, cl.Status)
 		}
 		if cl.Took > maxRequest {
-			t.Errorf("%s %s at %v took %v; want at most %v with timeout=%v", kind, cl.key, cl.Start.Sub(killAt), cl.Took, maxRequest, opTimeout)
+			t.Errorf("%s %s at %v took %v; want at most %v with timeout=%v", kind, cl.Key, cl.Start.Sub(killAt), cl.Took, maxRequest, opTimeout)
 		}
-		if cl.write && cl.Status >= 500 {
+		if cl.Write && cl.Status >= 500 {
 			if strings.Contains(cl.Body, `"saved"`) {
-				t.Errorf("PUT %s: a failed save answered %d with the handler's success body %q", cl.key, cl.Status, cl.Body)
+				t.Errorf("PUT %s: a failed save answered %d with the handler's success body %q", cl.Key, cl.Status, cl.Body)
 			}
 			if cl.Cookie != nil {
-				t.Errorf("PUT %s: a failed save set the session cookie %v", cl.key, cl.Cookie)
+				t.Errorf("PUT %s: a failed save set the session cookie %v", cl.Key, cl.Cookie)
 			}
 		}
-		if !cl.write && cl.ok() {
-			if v, err := cl.kv(); err != nil || (v.Found && v.Value != cl.value) {
-				t.Errorf("GET %s = %q; want nothing or %q", cl.key, cl.Body, cl.value)
+		if !cl.Write && cl.OK() {
+			if v, err := (response{Body: cl.Body}).kv(); err != nil || (v.Found && v.Value != cl.Value) {
+				t.Errorf("GET %s = %q; want nothing or %q", cl.Key, cl.Body, cl.Value)
 			}
 		}
 	}
@@ -264,20 +189,20 @@ func testOutage(t *testing.T, target outageTarget) {
 	outage, failed := 0, 0
 	var slowest time.Duration
 	for _, cl := range calls {
-		if cl.write && cl.Start.After(killAt) && cl.end().Before(restartAt) {
+		if cl.Write && cl.Start.After(killAt) && cl.End().Before(restartAt) {
 			outage++
 			slowest = max(slowest, cl.Took)
 			if cl.Status >= 500 {
 				failed++
 			} else {
-				t.Errorf("PUT %s during the outage answered %v; want a 5xx", cl.key, cl.response)
+				t.Errorf("PUT %s during the outage answered %v; want a 5xx", cl.Key, cl)
 			}
 		}
 	}
 	if outage < 3 {
 		t.Errorf("only %d writes ran entirely during the outage; want at least 3", outage)
 	}
-	if errs := a.Errs.all(); len(errs) < failed {
+	if errs := a.Errs.All(); len(errs) < failed {
 		t.Errorf("the error handler saw %d errors for %d failed writes", len(errs), failed)
 	}
 	t.Logf("%d writes during the outage, %d answered 5xx, the slowest in %v; %d calls in all",
@@ -287,14 +212,14 @@ func testOutage(t *testing.T, target outageTarget) {
 	var recovered time.Time
 	lateFailures := 0
 	for _, cl := range calls {
-		if cl.write && cl.Start.After(restartAt) {
+		if cl.Write && cl.Start.After(restartAt) {
 			if recovered.IsZero() {
-				if cl.ok() {
+				if cl.OK() {
 					recovered = cl.Start
 				}
-			} else if !cl.ok() {
+			} else if !cl.OK() {
 				lateFailures++
-				t.Logf("PUT %s after recovery answered %v", cl.key, cl.response)
+				t.Logf("PUT %s after recovery answered %v", cl.Key, cl)
 			}
 		}
 	}
@@ -302,26 +227,26 @@ func testOutage(t *testing.T, target outageTarget) {
 		recovered.Sub(restartAt).Round(time.Millisecond), lateFailures)
 
 	// Every acknowledged write is in the session the client then held.
-	last := calls[len(calls)-1].held
-	final := a.snapshot(t, last)
+	last := calls[len(calls)-1].Held
+	final := a.Snapshot(t, last)
 	if final == nil {
 		t.Fatal("the client's session is missing after recovery")
 	}
 	acked, landedAnyway := 0, 0
 	for _, cl := range calls {
-		if !cl.write {
+		if !cl.Write {
 			continue
 		}
-		v, ok := sessions.SnapshotValue[string](final, cl.key)
+		v, ok := sessions.SnapshotValue[string](final, cl.Key)
 		switch {
-		case cl.ok() && cl.held == last:
+		case cl.OK() && cl.Held == last:
 			acked++
-			if !ok || v != cl.value {
-				t.Errorf("PUT %s answered 200 but the store holds %q, %v", cl.key, v, ok)
+			if !ok || v != cl.Value {
+				t.Errorf("PUT %s answered 200 but the store holds %q, %v", cl.Key, v, ok)
 			}
-		case cl.ok() && target.keepsData:
-			t.Errorf("PUT %s answered 200 in session %s, not the one the client holds now", cl.key, core.StoreKey(cl.held))
-		case !cl.ok() && ok:
+		case cl.OK() && target.keepsData:
+			t.Errorf("PUT %s answered 200 in session %s, not the one the client holds now", cl.Key, core.StoreKey(cl.Held))
+		case !cl.OK() && ok:
 			landedAnyway++ // allowed: the error may come after the write
 		}
 	}
@@ -330,7 +255,7 @@ func testOutage(t *testing.T, target outageTarget) {
 	if target.keepsData {
 		// Same session all along, its data from before intact.
 		for _, cl := range calls {
-			if cl.held != id {
+			if cl.Held != id {
 				t.Fatalf("the client was moved to another session during the outage (at %v)", cl.Start.Sub(killAt))
 			}
 		}
@@ -351,17 +276,17 @@ func testOutage(t *testing.T, target outageTarget) {
 		t.Fatal("the client still holds its old session ID after the store lost every session")
 	}
 	for _, cl := range calls {
-		if cl.held != id && cl.held != last {
+		if cl.Held != id && cl.Held != last {
 			t.Errorf("the client held a third session ID during the run")
 		}
-		if cl.held == last && cl.Start.Before(restartAt) {
+		if cl.Held == last && cl.Start.Before(restartAt) {
 			t.Errorf("the client got its new session before the restart (at %v)", cl.Start.Sub(killAt))
 		}
 	}
 	if _, ok := sessions.SnapshotValue[string](final, "seed0"); ok {
 		t.Error("the fresh session holds data from before the outage")
 	}
-	if old := a.snapshot(t, id); old != nil {
+	if old := a.Snapshot(t, id); old != nil {
 		t.Error("the old session still loads after the store restarted empty")
 	}
 }

@@ -53,7 +53,7 @@ func TestRedisCluster(t *testing.T) {
 		if len(held) < 2 {
 			t.Errorf("%d sessions all landed on %d master(s); want them spread over the cluster", len(ids), len(held))
 		}
-		if errs := a.Errs.all(); len(errs) > 0 {
+		if errs := a.Errs.All(); len(errs) > 0 {
 			t.Errorf("the middleware reported errors: %v", errs)
 		}
 	})
@@ -85,7 +85,7 @@ func TestRedisSentinel(t *testing.T) {
 				t.Errorf("EXISTS on the primary %s = %q, %v; want the session stored there", primary, n, err)
 			}
 		}
-		if errs := a.Errs.all(); len(errs) > 0 {
+		if errs := a.Errs.All(); len(errs) > 0 {
 			t.Errorf("the middleware reported errors: %v", errs)
 		}
 	})
@@ -195,7 +195,7 @@ func TestRedisForeignKeyType(t *testing.T) {
 	} else if v, ok := readVia(t, a, r.Cookie.Value, "after"); !ok || v != "1" {
 		t.Errorf("the fresh session reads back %q, %v", v, ok)
 	}
-	if errs := a.Errs.all(); len(errs) > 0 {
+	if errs := a.Errs.All(); len(errs) > 0 {
 		t.Errorf("the middleware reported %d errors, the first: %v", len(errs), errs[0])
 	}
 	if err := testserver.WaitRedis(addr, 2*time.Second); err != nil {

@@ -22,16 +22,7 @@ var suiteOptions = sessionstest.Options{ExpiryGranularity: time.Second}
 // openDSN opens a Driver for dsn and closes it when the test ends.
 func openDSN(tb testing.TB, dsn string) *Driver {
 	tb.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		tb.Fatalf("url.Parse(%q): %v", dsn, err)
-	}
-	d, err := Open(u)
-	if err != nil {
-		tb.Fatalf("Open(%q): %v", dsn, err)
-	}
-	tb.Cleanup(func() { _ = d.Close(ctx) })
-	return d
+	return testserver.OpenURL(tb, Open, dsn)
 }
 
 func TestConformanceOpen(t *testing.T) {

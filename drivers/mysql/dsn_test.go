@@ -14,19 +14,12 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/ginkit/sessions/internal/sqlstore"
+	"github.com/ginkit/sessions/internal/testserver"
 )
 
 func mustParse(t *testing.T, dsn string) (*mysql.Config, sqlstore.Options) {
 	t.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, o, err := parseDSN(u)
-	if err != nil {
-		t.Fatalf("parseDSN(%s): %v", dsn, err)
-	}
-	return cfg, o
+	return testserver.MustParse(t, parseDSN, dsn)
 }
 
 func TestParseDSNDefaults(t *testing.T) {

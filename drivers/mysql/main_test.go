@@ -1,9 +1,7 @@
 package mysql_test
 
 import (
-	"context"
 	"fmt"
-	"net/url"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -52,14 +50,5 @@ func dsnFor(t *testing.T, query string) string {
 // test ends.
 func openDSN(t *testing.T, dsn string) *mysql.Driver {
 	t.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := mysql.Open(u)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { _ = d.Close(context.Background()) })
-	return d
+	return testserver.OpenURL(t, mysql.Open, dsn)
 }

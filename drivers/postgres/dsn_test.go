@@ -15,19 +15,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ginkit/sessions/internal/sqlstore"
+	"github.com/ginkit/sessions/internal/testserver"
 )
 
 func mustParse(t *testing.T, dsn string) (*pgxpool.Config, dsnOptions) {
 	t.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, o, err := parseDSN(u)
-	if err != nil {
-		t.Fatalf("parseDSN(%s): %v", dsn, err)
-	}
-	return cfg, o
+	return testserver.MustParse(t, parseDSN, dsn)
 }
 
 func TestParseDSNDefaults(t *testing.T) {

@@ -1,9 +1,7 @@
 package postgres_test
 
 import (
-	"context"
 	"fmt"
-	"net/url"
 	"os"
 	"sync/atomic"
 	"testing"
@@ -39,14 +37,5 @@ func dsnFor(t testing.TB, query string) string {
 // the test ends.
 func openDSN(t testing.TB, dsn string) *postgres.Driver {
 	t.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := postgres.Open(u)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { _ = d.Close(context.Background()) })
-	return d
+	return testserver.OpenURL(t, postgres.Open, dsn)
 }

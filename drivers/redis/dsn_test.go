@@ -9,20 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ginkit/sessions/internal/testserver"
 	"github.com/redis/rueidis"
 )
 
 func mustParse(t *testing.T, dsn string) (rueidis.ClientOption, Options) {
 	t.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt, o, err := parseDSN(u)
-	if err != nil {
-		t.Fatalf("parseDSN(%s): %v", dsn, err)
-	}
-	return opt, o
+	return testserver.MustParse(t, parseDSN, dsn)
 }
 
 func TestParseDSNDefaults(t *testing.T) {

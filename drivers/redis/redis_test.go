@@ -19,15 +19,7 @@ import (
 // openDSN opens a Driver from dsn or fails the test.
 func openDSN(t *testing.T, dsn string) *redis.Driver {
 	t.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := redis.Open(u)
-	if err != nil {
-		t.Fatalf("Open(%s): %v", u.Redacted(), err)
-	}
-	return d
+	return testserver.OpenURL(t, redis.Open, dsn)
 }
 
 // newClient returns a rueidis client for addr, closed when the test ends.

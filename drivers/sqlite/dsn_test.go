@@ -9,15 +9,12 @@ import (
 	"github.com/ginkit/sessions/internal/sqlstore/sqltest"
 
 	"github.com/ginkit/sessions/internal/sqlstore"
+	"github.com/ginkit/sessions/internal/testserver"
 )
 
 func mustParse(t *testing.T, dsn string) config {
 	t.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := parseDSN(u)
+	c, err := parseDSN(testserver.MustURL(t, dsn))
 	if err != nil {
 		t.Fatalf("parseDSN(%s): %v", dsn, err)
 	}

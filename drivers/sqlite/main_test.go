@@ -1,12 +1,12 @@
 package sqlite_test
 
 import (
-	"context"
 	"net/url"
 	"path/filepath"
 	"testing"
 
 	"github.com/ginkit/sessions/drivers/sqlite"
+	"github.com/ginkit/sessions/internal/testserver"
 )
 
 // fileDSN returns a sqlite:// DSN for a fresh database file in a
@@ -21,14 +21,5 @@ func fileDSN(t *testing.T, query string) string {
 // test ends.
 func openDSN(t *testing.T, dsn string) *sqlite.Driver {
 	t.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := sqlite.Open(u)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { _ = d.Close(context.Background()) })
-	return d
+	return testserver.OpenURL(t, sqlite.Open, dsn)
 }

@@ -6,7 +6,10 @@
 // driver; Counting only observes calls.
 //
 // Files: counting.go Counting, the call-counting driver wrapper;
+// app.go NewApp, the app-under-test helper every test harness builds on
+// (an Env over one driver, its errors, requests and snapshots);
 // middleware.go Env, NewEnv and Middleware, the middleware suite;
+// outage.go Stream and Call, the outage recorder;
 // header.go HeaderClient, a header Manager's API client; watch.go Watch,
 // long-lived requests; users.go Backend and Users, the per-user index
 // suite; cap.go the per-user cap under a flood of logins; inflight.go

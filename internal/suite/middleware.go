@@ -22,39 +22,26 @@ import (
 // it: the opener registers its own cleanup.
 type Opener func(t *testing.T) sessions.Driver
 
-// Env is one Gin engine with one Manager over a counted real driver.
+// Env is one Gin engine with one Manager over a real driver: the app
+// under test of every harness (NewApp), counted when NewEnv built it.
 type Env struct {
 	T      *testing.T
 	Engine *gin.Engine
 	M      *sessions.Manager
 	Count  *Counting
 	Raw    sessions.Driver
-	Errors chan error
+	Errors chan error // the first 1024 errors the ErrorHandler saw, for NoErrors
+	Errs   *ErrorLog  // every error the ErrorHandler saw
 }
 
-// NewEnv builds an Env. mutate may change the Config before NewManager.
+// NewEnv builds an Env (see NewApp) over a counted driver from open.
+// mutate may change the Config before NewManager.
 func NewEnv(t *testing.T, open Opener, mutate func(*sessions.Config)) *Env {
 	t.Helper()
-	gin.SetMode(gin.TestMode)
 	raw := open(t)
 	wrapped, cnt := Wrap(raw)
-	e := &Env{T: t, Engine: gin.New(), Count: cnt, Raw: raw, Errors: make(chan error, 1024)}
-	cfg := sessions.DefaultConfig()
-	cfg.Driver = wrapped
-	cfg.ErrorHandler = func(c *gin.Context, err error) {
-		select {
-		case e.Errors <- err:
-		default:
-		}
-	}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	m, err := sessions.NewManager(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = m.Close() })
-	e.M = m
-	e.Engine.Use(m.Handler())
+	e := NewApp(t, wrapped, mutate)
+	e.Count, e.Raw = cnt, raw
 	return e
 }
 
@@ -64,9 +51,7 @@ func (e *Env) Do(method, path, cookie string) *httptest.ResponseRecorder {
 	if cookie != "" {
 		req.AddCookie(&http.Cookie{Name: e.M.Config().CookieName, Value: cookie})
 	}
-	rec := httptest.NewRecorder()
-	e.Engine.ServeHTTP(notifyingRecorder{rec}, req)
-	return rec
+	return e.Serve(req)
 }
 
 // notifyingRecorder adds the CloseNotifier that c.Stream requires, as a

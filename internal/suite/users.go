@@ -20,25 +20,18 @@ import (
 // instances sharing a store would (for memory://, the same instance).
 type Backend func(t *testing.T) (open func() sessions.Driver)
 
-// app is one application instance: a Manager on its own driver and the
+// app is one application instance: an Env on its own driver with the
 // login, logout and "devices" routes a real app would have.
 type app struct {
+	*Env
 	t *testing.T
 	m *sessions.Manager
 	e *gin.Engine
 }
 
 func newApp(t *testing.T, d sessions.Driver, configure ...func(*sessions.Config)) *app {
-	gin.SetMode(gin.TestMode)
-	cfg := sessions.DefaultConfig()
-	cfg.Driver = d
-	for _, f := range configure {
-		f(&cfg)
-	}
-	m, err := sessions.NewManager(cfg)
-	require.NoError(t, err)
-	a := &app{t: t, m: m, e: gin.New()}
-	a.e.Use(m.Handler())
+	env := NewApp(t, d, configure...)
+	a := &app{Env: env, t: t, m: env.M, e: env.Engine}
 	a.e.POST("/login/:user", func(c *gin.Context) {
 		if err := sessions.Refresh(c); err != nil {
 			c.String(500, err.Error())
@@ -87,9 +80,7 @@ func (a *app) do(method, path, cookie, ua string) *httptest.ResponseRecorder {
 	if cookie != "" {
 		req.AddCookie(&http.Cookie{Name: "session", Value: cookie})
 	}
-	rec := httptest.NewRecorder()
-	a.e.ServeHTTP(rec, req)
-	return rec
+	return a.Serve(req)
 }
 
 // login logs in as user from a new browser and returns its cookie.

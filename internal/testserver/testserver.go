@@ -3,7 +3,8 @@
 // test ends. Binaries are found on PATH. When one is missing the test is
 // skipped with a message naming it, except when the CI environment variable
 // is set: there a missing binary fails the test, so CI can never pass by
-// skipping what it was meant to run.
+// skipping what it was meant to run. OpenDSN, OpenURL and MustParse are
+// the tests' one way to open a driver from a DSN or parse one.
 package testserver
 
 import (

@@ -21,6 +21,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ginkit/sessions"
+	"github.com/ginkit/sessions/internal/suite"
 	"github.com/ginkit/sessions/sessionstest"
 )
 
@@ -28,15 +29,9 @@ import (
 // when the test ends.
 type Opener func(t *testing.T) sessions.Driver
 
-// App is one application instance: a Manager over one driver, with a Gin
-// engine whose handlers write and read the session.
-type App struct {
-	M      *sessions.Manager
-	Engine *gin.Engine
-
-	mu   sync.Mutex
-	errs []error
-}
+// App is one application instance: a suite.Env over one driver whose
+// handlers write and read the session.
+type App struct{ *suite.Env }
 
 // NewApp builds an App over d. Routes:
 //
@@ -44,22 +39,7 @@ type App struct {
 //	GET /kv/:k      answers 200 with the value, or 404 if absent
 func NewApp(t *testing.T, d sessions.Driver) *App {
 	t.Helper()
-	gin.SetMode(gin.TestMode)
-	a := &App{Engine: gin.New()}
-	cfg := sessions.DefaultConfig()
-	cfg.Driver = d
-	cfg.ErrorHandler = func(_ *gin.Context, err error) {
-		a.mu.Lock()
-		a.errs = append(a.errs, err)
-		a.mu.Unlock()
-	}
-	m, err := sessions.NewManager(cfg)
-	if err != nil {
-		t.Fatalf("NewManager: %v", err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	a.M = m
-	a.Engine.Use(m.Handler())
+	a := &App{suite.NewApp(t, d)}
 	a.Engine.PUT("/kv/:k", func(c *gin.Context) {
 		sessions.Set(c, c.Param("k"), c.Query("v"))
 		c.JSON(http.StatusOK, gin.H{"saved": true})
@@ -73,13 +53,6 @@ func NewApp(t *testing.T, d sessions.Driver) *App {
 		c.String(http.StatusOK, v)
 	})
 	return a
-}
-
-// Errors returns the errors the middleware reported so far.
-func (a *App) Errors() []error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]error(nil), a.errs...)
 }
 
 // Response is the outcome of one request.
@@ -99,8 +72,7 @@ func (a *App) Do(method, path, id string) Response {
 	if id != "" {
 		req.AddCookie(&http.Cookie{Name: name, Value: id})
 	}
-	rec := httptest.NewRecorder()
-	a.Engine.ServeHTTP(rec, req)
+	rec := a.Serve(req)
 	r.Took = time.Since(r.Start)
 	r.Status, r.Body = rec.Code, rec.Body.String()
 	for _, c := range (&http.Response{Header: rec.Header()}).Cookies() {
@@ -109,18 +81,6 @@ func (a *App) Do(method, path, id string) Response {
 		}
 	}
 	return r
-}
-
-// Snapshot loads session id outside a request; nil if it does not exist.
-func (a *App) Snapshot(t *testing.T, id string) *sessions.Snapshot {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	snap, err := a.M.Snapshot(ctx, id)
-	if err != nil {
-		t.Fatalf("Snapshot: %v", err)
-	}
-	return snap
 }
 
 // parallelRequests is the number of concurrent requests of TwoInstances.
@@ -160,7 +120,7 @@ func TwoInstances(t *testing.T, open Opener) {
 		}
 	}
 	for n, a := range apps {
-		if errs := a.Errors(); len(errs) > 0 {
+		if errs := a.Errs.All(); len(errs) > 0 {
 			t.Errorf("instance %d reported %d session errors, the first: %v", n, len(errs), errs[0])
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ginkit/sessions"
+	"github.com/ginkit/sessions/internal/suite"
 	"github.com/ginkit/sessions/sessionstest"
 )
 
@@ -123,7 +124,7 @@ func BackgroundSweep(t *testing.T, open func(t *testing.T) Sweeper, rows func(t 
 	if ok, err := d.Save(context.Background(), sessionstest.Key(t), []byte("x"), 0, time.Millisecond); err != nil || !ok {
 		t.Fatalf("Save = %v, %v", ok, err)
 	}
-	if !waitUntil(20*time.Second, func() bool { return rows(t) <= before }) {
+	if !suite.WaitUntil(20*time.Second, func() bool { return rows(t) <= before }) {
 		t.Fatalf("the background sweep left the expired record in place for 20s")
 	}
 }
