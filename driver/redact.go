@@ -296,3 +296,33 @@ func unhex(c byte) byte {
 		return c - 'A' + 10
 	}
 }
+
+// ScrubError returns err with every one of secrets (DSNSecrets of the DSN
+// a driver was opened with) in its text replaced by "xxxxx": the last
+// guard against a library error that quotes a password. The result
+// unwraps to err, for errors.Is and errors.As; err comes back unchanged
+// when its text holds none of them, and nil stays nil.
+func ScrubError(err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	for _, s := range secrets {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "xxxxx")
+		}
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return &scrubbedError{msg: msg, err: err}
+}
+
+// scrubbedError is an error whose text had a secret removed.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }

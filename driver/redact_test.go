@@ -1,6 +1,8 @@
 package driver_test
 
 import (
+	"errors"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -116,5 +118,22 @@ func TestStrayAt(t *testing.T) {
 		if got := driver.StrayAt(u); got != want {
 			t.Errorf("StrayAt(%q) = %v; want %v", dsn, got, want)
 		}
+	}
+}
+
+// TestScrubError: a library error quoting a secret loses it, keeps its
+// identity for errors.Is, and an error without one comes back as it was.
+func TestScrubError(t *testing.T) {
+	base := &url.Error{Op: "dial", URL: "redis://u:s3cr3t!@h", Err: net.ErrClosed}
+	err := driver.ScrubError(base, "s3cr3t!", "")
+	if strings.Contains(err.Error(), "s3cr3t") || !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("ScrubError = %v", err)
+	}
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		t.Fatal("the scrubbed error no longer unwraps to the library's")
+	}
+	if driver.ScrubError(net.ErrClosed, "other") != net.ErrClosed || driver.ScrubError(nil, "x") != nil {
+		t.Fatal("ScrubError changed an error without secrets")
 	}
 }

@@ -65,7 +65,7 @@ func parseDSN(u *url.URL) (*mysql.Config, sqlstore.Options, error) {
 	password, _ := u.User.Password()
 	secrets := driver.DSNSecrets(u.String())
 	fail := func(format string, args ...any) error {
-		return sqlstore.Scrub(fmt.Errorf("mysql: "+format, args...), secrets...)
+		return driver.ScrubError(fmt.Errorf("mysql: "+format, args...), secrets...)
 	}
 	if u.Scheme != "mysql" && u.Scheme != "mariadb" {
 		return nil, o, fail("scheme %q: want mysql or mariadb", u.Scheme)
@@ -88,7 +88,7 @@ func parseDSN(u *url.URL) (*mysql.Config, sqlstore.Options, error) {
 	}
 	o, rest, err := sqlstore.ParseQuery("mysql", u.RawQuery, sqlstore.DefaultMaxConns)
 	if err != nil {
-		return nil, o, sqlstore.Scrub(err, secrets...)
+		return nil, o, driver.ScrubError(err, secrets...)
 	}
 
 	cfg := mysql.NewConfig()

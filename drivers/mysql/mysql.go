@@ -191,7 +191,7 @@ func New(db *sql.DB, opts Options) (*Driver, error) {
 func openConfig(cfg *mysql.Config, o sqlstore.Options) (*Driver, error) {
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
-		return nil, sqlstore.Scrub(fmt.Errorf("mysql: connector: %w", err), cfg.Passwd)
+		return nil, driver.ScrubError(fmt.Errorf("mysql: connector: %w", err), cfg.Passwd)
 	}
 	db := sql.OpenDB(conn)
 	db.SetMaxOpenConns(o.MaxConns)

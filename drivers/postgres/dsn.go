@@ -57,7 +57,7 @@ func Open(u *url.URL) (*Driver, error) {
 	}
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
-		return nil, sqlstore.Scrub(fmt.Errorf("postgres: pool: %w", err), driver.DSNSecrets(u.String())...)
+		return nil, driver.ScrubError(fmt.Errorf("postgres: pool: %w", err), driver.DSNSecrets(u.String())...)
 	}
 	return newDriver(newPgxDB(pool, true, opts.Pipelines), opts.Config())
 }
@@ -77,7 +77,7 @@ func parseDSN(u *url.URL) (*pgxpool.Config, dsnOptions, error) {
 	}
 	secrets := driver.DSNSecrets(u.String())
 	fail := func(format string, args ...any) error {
-		return sqlstore.Scrub(fmt.Errorf("postgres: "+format, args...), secrets...)
+		return driver.ScrubError(fmt.Errorf("postgres: "+format, args...), secrets...)
 	}
 	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
 		return nil, o, fail("scheme %q: want postgres or postgresql", u.Scheme)
@@ -88,7 +88,7 @@ func parseDSN(u *url.URL) (*pgxpool.Config, dsnOptions, error) {
 	shared, rest, err := sqlstore.ParseQuery("postgres", u.RawQuery, sqlstore.DefaultMaxConns)
 	o.Options = shared
 	if err != nil {
-		return nil, o, sqlstore.Scrub(err, secrets...)
+		return nil, o, driver.ScrubError(err, secrets...)
 	}
 	o.Pipelines = DefaultPipelines
 	if rest.Has("pipelines") {

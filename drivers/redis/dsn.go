@@ -72,7 +72,7 @@ func Open(u *url.URL) (*Driver, error) {
 		// The caller (sessions.Open) names the DSN, redacted; rueidis'
 		// error names the address it could not reach.
 		err = fmt.Errorf("redis: connect: %w", err)
-		return nil, scrub(err, driver.DSNSecrets(u.String())...)
+		return nil, driver.ScrubError(err, driver.DSNSecrets(u.String())...)
 	}
 	d := New(client, o)
 	d.owned = true
@@ -366,28 +366,3 @@ func databaseNumber(v string, dst *int) error {
 	*dst = n
 	return nil
 }
-
-// scrub hides any of the secrets in err's text (driver.DSNSecrets of the
-// DSN), as a last guard against a library error that quotes a password.
-func scrub(err error, secrets ...string) error {
-	msg := err.Error()
-	for _, s := range secrets {
-		if s != "" {
-			msg = strings.ReplaceAll(msg, s, "xxxxx")
-		}
-	}
-	if msg == err.Error() {
-		return err
-	}
-	return &scrubbedError{msg: msg, err: err}
-}
-
-// scrubbedError is an error whose text had a secret removed; it still
-// unwraps to the original for errors.Is and errors.As.
-type scrubbedError struct {
-	msg string
-	err error
-}
-
-func (e *scrubbedError) Error() string { return e.msg }
-func (e *scrubbedError) Unwrap() error { return e.err }

@@ -217,14 +217,3 @@ func TestErrorsHidePasswords(t *testing.T) {
 		t.Errorf("Open error shows a password: %v", err)
 	}
 }
-
-func TestScrub(t *testing.T) {
-	base := &url.Error{Op: "dial", URL: "redis://u:secret@h", Err: net.ErrClosed}
-	err := scrub(base, "secret", "")
-	if strings.Contains(err.Error(), "secret") {
-		t.Fatalf("scrub left the secret: %v", err)
-	}
-	if got := scrub(net.ErrClosed, "secret"); got != net.ErrClosed {
-		t.Fatalf("scrub changed an error without secrets: %v", got)
-	}
-}

@@ -155,30 +155,3 @@ func Resolve(table string, noCreate bool, sweep, timeout time.Duration) Config {
 	}
 	return Config{Table: table, CreateTable: !noCreate, SweepInterval: sweep, Timeout: timeout}
 }
-
-// Scrub hides every non-empty secret in err's text, as a last guard
-// against a library error that quotes a password; the drivers pass it
-// driver.DSNSecrets of their DSN. The result still unwraps to err.
-func Scrub(err error, secrets ...string) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	for _, s := range secrets {
-		if s != "" {
-			msg = strings.ReplaceAll(msg, s, "xxxxx")
-		}
-	}
-	if msg == err.Error() {
-		return err
-	}
-	return &scrubbed{msg: msg, err: err}
-}
-
-type scrubbed struct {
-	msg string
-	err error
-}
-
-func (e *scrubbed) Error() string { return e.msg }
-func (e *scrubbed) Unwrap() error { return e.err }
