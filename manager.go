@@ -57,7 +57,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	if prev == nil && cfg.PreviousDSN != "" {
 		d, err := Open(cfg.PreviousDSN)
 		if err != nil {
-			m.closeOwned(drv, nil)
+			m.closeOwned(ownedOnly(drv, m.ownDriver), nil)
 			return nil, core.Wrap("previous backend", err)
 		}
 		prev, m.ownPrev = d, true
@@ -83,7 +83,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		Hook:             m.hook(),
 	})
 	if err != nil {
-		m.closeOwned(drv, prev)
+		m.closeOwned(ownedOnly(drv, m.ownDriver), ownedOnly(prev, m.ownPrev))
 		return nil, err
 	}
 	m.eng = eng

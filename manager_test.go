@@ -195,3 +195,31 @@ func TestManagerEngineNeedsModuleAccess(t *testing.T) {
 	assert.Nil(t, m.Engine(core.Access{}), "a zero Access must not reach the engine")
 	assert.Nil(t, (*sessions.Manager)(nil).Engine(core.ModuleAccess()))
 }
+
+// TestNewManagerFailureLeavesGivenDriversOpen: a Manager that fails to
+// start closes only what it opened itself; a Driver the application
+// handed over stays the application's, open and usable.
+func TestNewManagerFailureLeavesGivenDriversOpen(t *testing.T) {
+	for name, cfg := range map[string]func(d sessions.Driver) sessions.Config{
+		"bad previous DSN": func(d sessions.Driver) sessions.Config {
+			return sessions.Config{Driver: d, PreviousDSN: "nosuchscheme://x"}
+		},
+		"bad encryption key": func(d sessions.Driver) sessions.Config {
+			return sessions.Config{Driver: d, EncryptionKeys: [][]byte{[]byte("short")}}
+		},
+		"bad key with a given previous driver": func(d sessions.Driver) sessions.Config {
+			return sessions.Config{Driver: memory.New(memory.Options{}), PreviousDriver: d, EncryptionKeys: [][]byte{[]byte("short")}}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := memory.New(memory.Options{})
+			defer d.Close(context.Background())
+			if _, err := sessions.NewManager(cfg(d)); err == nil {
+				t.Fatal("NewManager accepted a bad config")
+			}
+			if _, err := d.Save(context.Background(), "k", []byte("r"), 0, time.Minute); err != nil {
+				t.Fatalf("the application's driver was closed by the failed NewManager: %v", err)
+			}
+		})
+	}
+}
