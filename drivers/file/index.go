@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ginkit/sessions/driver"
+	"github.com/ginkit/sessions/internal/indexlist"
 )
 
 const (
@@ -37,17 +38,14 @@ var idxMagic = [4]byte{'G', 'K', 'I', 1}
 //
 //	offset 0  4 bytes   magic "GKI\x01"
 //	offset 4  4 bytes   CRC-32C (Castagnoli) of everything after it
-//	offset 8  …         entries, each: key length n (1 byte, 1–250), the
-//	                    key (n bytes), its expiry (8 bytes, big-endian
-//	                    signed Unix milliseconds)
+//	offset 8  …         the entries' wire form (internal/indexlist): each
+//	                    a key length n (1 byte, 1–250), the key (n bytes),
+//	                    its expiry (8 bytes, big-endian signed Unix ms)
 //
 // The file's modification time is the latest expiry among its entries, so
 // the sweep tells a file whose entries are all dead from its time stamp,
-// as it does for session files.
-type indexEntry struct {
-	key     string
-	expires int64 // Unix milliseconds; live while greater than now
-}
+// as it does for session files. indexEntry is one entry.
+type indexEntry = indexlist.Entry
 
 // checkUser reports why user is not a valid user: users have the shape of
 // keys, and name files the same way.
@@ -101,25 +99,14 @@ func (d *Driver) IndexUser(ctx context.Context, user, key string, expires time.T
 		return fmt.Errorf("file: index: %w", err)
 	}
 	exp := expires.UnixMilli()
-	full := 0 // the user's live entries, when the index refused the key
+	var refused error // the index is full: nothing is written
 	err := d.updateIndex(user, func(entries []indexEntry, now int64) ([]indexEntry, bool) {
-		i := slices.IndexFunc(entries, func(e indexEntry) bool { return e.key == key })
-		switch {
-		case exp <= now && i >= 0:
-			return slices.Delete(entries, i, i+1), true
-		case exp <= now:
-			return entries, false
-		case i >= 0:
-			entries[i].expires = exp
-			return entries, true
-		case len(entries) >= driver.MaxUserEntries:
-			full = len(entries)
-			return entries, false
-		}
-		return append(entries, indexEntry{key: key, expires: exp}), true
+		var changed bool
+		entries, changed, refused = indexlist.Put(entries, key, exp, now)
+		return entries, changed
 	})
-	if err == nil && full > 0 {
-		err = fmt.Errorf("%w: the user has %d live entries", driver.ErrUserIndexFull, full)
+	if err == nil {
+		err = refused
 	}
 	if err != nil {
 		return fmt.Errorf("file: index: %w", err)
@@ -140,7 +127,7 @@ func (d *Driver) UnindexUser(ctx context.Context, user, key string) error {
 	}
 	err := d.updateIndex(user, func(entries []indexEntry, now int64) ([]indexEntry, bool) {
 		n := len(entries)
-		entries = slices.DeleteFunc(entries, func(e indexEntry) bool { return e.key == key })
+		entries = slices.DeleteFunc(entries, func(e indexEntry) bool { return e.Key == key })
 		return entries, len(entries) != n
 	})
 	if err != nil {
@@ -166,8 +153,8 @@ func (d *Driver) UserKeys(ctx context.Context, user string) ([]string, error) {
 	now := time.Now().UnixMilli()
 	keys := make([]string, 0, len(entries))
 	for _, e := range entries {
-		if e.expires > now {
-			keys = append(keys, e.key)
+		if e.Expires > now {
+			keys = append(keys, e.Key)
 		}
 	}
 	return keys, nil
@@ -190,7 +177,7 @@ func (d *Driver) updateIndex(user string, change func(entries []indexEntry, now 
 	}
 	now := time.Now().UnixMilli()
 	n := len(entries)
-	entries = slices.DeleteFunc(entries, func(e indexEntry) bool { return e.expires <= now })
+	entries = slices.DeleteFunc(entries, func(e indexEntry) bool { return e.Expires <= now })
 	pruned := len(entries) != n
 	entries, changed := change(entries, now)
 	if !changed && !pruned {
@@ -249,33 +236,14 @@ func decodeIndex(buf []byte) ([]indexEntry, bool) {
 	if crc32.Checksum(buf[idxHeaderLen:], crcTable) != binary.BigEndian.Uint32(buf[4:8]) {
 		return nil, false
 	}
-	var entries []indexEntry
-	for rest := buf[idxHeaderLen:]; len(rest) > 0; {
-		n := int(rest[0])
-		if n == 0 || len(rest) < 1+n+8 {
-			return nil, false
-		}
-		key := string(rest[1 : 1+n])
-		exp := int64(binary.BigEndian.Uint64(rest[1+n:]))
-		entries = append(entries, indexEntry{key: key, expires: exp})
-		rest = rest[1+n+8:]
-	}
-	return entries, true
+	return indexlist.Decode(buf[idxHeaderLen:])
 }
 
 // encodeIndex returns the contents of an index file holding entries.
 func encodeIndex(entries []indexEntry) []byte {
-	size := idxHeaderLen
-	for _, e := range entries {
-		size += 1 + len(e.key) + 8
-	}
-	buf := make([]byte, idxHeaderLen, size)
+	buf := make([]byte, idxHeaderLen, idxHeaderLen+indexlist.EncodedLen(entries))
 	copy(buf, idxMagic[:])
-	for _, e := range entries {
-		buf = append(buf, byte(len(e.key)))
-		buf = append(buf, e.key...)
-		buf = binary.BigEndian.AppendUint64(buf, uint64(e.expires))
-	}
+	buf = indexlist.Append(buf, entries)
 	binary.BigEndian.PutUint32(buf[4:8], crc32.Checksum(buf[idxHeaderLen:], crcTable))
 	return buf
 }
@@ -283,9 +251,9 @@ func encodeIndex(entries []indexEntry) []byte {
 // writeIndex atomically replaces the index file at path with one holding
 // entries (not empty), its modification time set to their latest expiry.
 func (d *Driver) writeIndex(path string, entries []indexEntry) (err error) {
-	latest := entries[0].expires
+	latest := entries[0].Expires
 	for _, e := range entries[1:] {
-		latest = max(latest, e.expires)
+		latest = max(latest, e.Expires)
 	}
 	f, err := os.CreateTemp(d.dir, tempPrefix+strconv.FormatInt(time.Now().Unix(), 10)+"-*")
 	if err != nil {

@@ -48,9 +48,9 @@ func TestIndexFile(t *testing.T) {
 		t.Fatalf("decodeIndex = %v, %v", entries, ok)
 	}
 	for _, e := range entries {
-		want := map[string]int64{k1: exp1.UnixMilli(), k2: exp2.UnixMilli()}[e.key]
-		if e.expires != want {
-			t.Errorf("entry %s expires %d; want %d", e.key, e.expires, want)
+		want := map[string]int64{k1: exp1.UnixMilli(), k2: exp2.UnixMilli()}[e.Key]
+		if e.Expires != want {
+			t.Errorf("entry %s expires %d; want %d", e.Key, e.Expires, want)
 		}
 	}
 	// Shortening the latest entry moves the time stamp back.

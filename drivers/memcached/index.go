@@ -2,7 +2,6 @@ package memcached
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -10,7 +9,8 @@ import (
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
-	"github.com/ginkit/sessions/driver"
+
+	"github.com/ginkit/sessions/internal/indexlist"
 )
 
 const (
@@ -33,13 +33,9 @@ const (
 	maxIndexBackoff = 20 * time.Millisecond
 )
 
-// An index item's value is a sequence of entries, each: the key's length n
-// (1 byte, 1–250), the key (n bytes) and its expiry (8 bytes, big-endian
-// signed Unix milliseconds). The item flags are indexFlags.
-type indexEntry struct {
-	key     string
-	expires int64 // Unix milliseconds; live while greater than now
-}
+// An index item's value is the entries' wire form of internal/indexlist;
+// the item flags are indexFlags. indexEntry is one entry.
+type indexEntry = indexlist.Entry
 
 // errShape is the reason a user or key of the wrong shape is refused.
 var errShape = errors.New("user and key must be 1 to 250 bytes from [A-Za-z0-9_-]")
@@ -112,26 +108,14 @@ func (d *Driver) IndexUser(ctx context.Context, user, key string, expires time.T
 		return wrap("index", errShape)
 	}
 	exp := expires.UnixMilli()
-	full := 0 // the user's live entries, when the index refused the key
+	var refused error // the index is full: nothing is written
 	err = d.updateIndex(ctx, mkey, func(entries []indexEntry, now int64) ([]indexEntry, bool) {
-		full = 0 // a retry starts afresh
-		i := slices.IndexFunc(entries, func(e indexEntry) bool { return e.key == key })
-		switch {
-		case exp <= now && i >= 0:
-			return slices.Delete(entries, i, i+1), true
-		case exp <= now:
-			return entries, false
-		case i >= 0:
-			entries[i].expires = exp
-			return entries, true
-		case len(entries) >= driver.MaxUserEntries:
-			full = len(entries)
-			return entries, false
-		}
-		return append(entries, indexEntry{key: key, expires: exp}), true
+		var changed bool
+		entries, changed, refused = indexlist.Put(entries, key, exp, now) // a retry starts afresh
+		return entries, changed
 	})
-	if err == nil && full > 0 {
-		err = fmt.Errorf("%w: the user has %d live entries", driver.ErrUserIndexFull, full)
+	if err == nil {
+		err = refused
 	}
 	if err != nil {
 		return wrap("index", err)
@@ -158,7 +142,7 @@ func (d *Driver) UnindexUser(ctx context.Context, user, key string) error {
 	}
 	err = d.updateIndex(ctx, mkey, func(entries []indexEntry, now int64) ([]indexEntry, bool) {
 		n := len(entries)
-		entries = slices.DeleteFunc(entries, func(e indexEntry) bool { return e.key == key })
+		entries = slices.DeleteFunc(entries, func(e indexEntry) bool { return e.Key == key })
 		return entries, len(entries) != n
 	})
 	if err != nil {
@@ -192,8 +176,8 @@ func (d *Driver) UserKeys(ctx context.Context, user string) ([]string, error) {
 	entries, _ := decodeIndex(it)
 	now := time.Now().UnixMilli()
 	for _, e := range entries {
-		if e.expires > now {
-			keys = append(keys, e.key)
+		if e.Expires > now {
+			keys = append(keys, e.Key)
 		}
 	}
 	return keys, nil
@@ -231,7 +215,7 @@ func (d *Driver) updateIndex(ctx context.Context, mkey string, change func(entri
 		nowT := time.Now()
 		now := nowT.UnixMilli()
 		n := len(entries)
-		entries = slices.DeleteFunc(entries, func(e indexEntry) bool { return e.expires <= now })
+		entries = slices.DeleteFunc(entries, func(e indexEntry) bool { return e.Expires <= now })
 		entries, changed := change(entries, now)
 		if !changed && len(entries) == n && !corrupt {
 			return nil
@@ -243,9 +227,9 @@ func (d *Driver) updateIndex(ctx context.Context, mkey string, change func(entri
 			}
 			it.Expiration = -1 // expire at once, unless someone wrote first
 		} else {
-			latest := entries[0].expires
+			latest := entries[0].Expires
 			for _, e := range entries[1:] {
-				latest = max(latest, e.expires)
+				latest = max(latest, e.Expires)
 			}
 			it.Expiration = expiration(nowT, time.UnixMilli(latest).Sub(nowT))
 		}
@@ -276,31 +260,10 @@ func decodeIndex(it *memcache.Item) (entries []indexEntry, ok bool) {
 	if it.Flags != indexFlags {
 		return nil, false
 	}
-	for rest := it.Value; len(rest) > 0; {
-		n := int(rest[0])
-		if n == 0 || len(rest) < 1+n+8 {
-			return nil, false
-		}
-		entries = append(entries, indexEntry{
-			key:     string(rest[1 : 1+n]),
-			expires: int64(binary.BigEndian.Uint64(rest[1+n:])),
-		})
-		rest = rest[1+n+8:]
-	}
-	return entries, true
+	return indexlist.Decode(it.Value)
 }
 
 // encodeIndex returns the value of an index item holding entries.
 func encodeIndex(entries []indexEntry) []byte {
-	size := 0
-	for _, e := range entries {
-		size += 1 + len(e.key) + 8
-	}
-	buf := make([]byte, 0, size)
-	for _, e := range entries {
-		buf = append(buf, byte(len(e.key)))
-		buf = append(buf, e.key...)
-		buf = binary.BigEndian.AppendUint64(buf, uint64(e.expires))
-	}
-	return buf
+	return indexlist.Append(make([]byte, 0, indexlist.EncodedLen(entries)), entries)
 }

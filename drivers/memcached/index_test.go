@@ -49,8 +49,8 @@ func TestIndexStorage(t *testing.T) {
 		t.Fatalf("index item flags %#x, entries %v, ok %v", it.Flags, entries, ok)
 	}
 	for _, e := range entries {
-		if want := map[string]int64{k1: exp1.UnixMilli(), k2: exp2.UnixMilli()}[e.key]; e.expires != want {
-			t.Errorf("entry expires %d; want %d", e.expires, want)
+		if want := map[string]int64{k1: exp1.UnixMilli(), k2: exp2.UnixMilli()}[e.Key]; e.Expires != want {
+			t.Errorf("entry expires %d; want %d", e.Expires, want)
 		}
 	}
 	// Removing every entry makes the item expire at once.
@@ -94,7 +94,7 @@ func TestIndexCorruptItem(t *testing.T) {
 	direct := memcache.New(addr)
 	t.Cleanup(func() { _ = direct.Close() })
 	for name, it := range map[string]*memcache.Item{
-		"other flags": {Value: encodeIndex([]indexEntry{{"k", time.Now().Add(time.Hour).UnixMilli()}}), Flags: 7},
+		"other flags": {Value: encodeIndex([]indexEntry{{Key: "k", Expires: time.Now().Add(time.Hour).UnixMilli()}}), Flags: 7},
 		"truncated":   {Value: []byte{5, 'a', 'b'}, Flags: indexFlags},
 		"zero length": {Value: make([]byte, 9), Flags: indexFlags},
 	} {
