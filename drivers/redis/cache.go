@@ -55,7 +55,7 @@ const cacheTTL = 100 * 365 * 24 * time.Hour
 
 // loadCached is Load through the client-side cache.
 func (d *Driver) loadCached(ctx context.Context, k string) ([]byte, uint64, time.Time, error) {
-	res := d.client.DoCache(ctx, d.client.B().Get().Key(k).Cache(), cacheTTL)
+	res := d.client.DoCache(ctx, d.client.B().Get().Key(k).Cache().Pin(), cacheTTL) // see loadDirect
 	s, err := res.ToString()
 	if absent(err) {
 		return nil, 0, time.Time{}, nil

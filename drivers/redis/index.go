@@ -95,7 +95,7 @@ func (d *Driver) UnindexUser(ctx context.Context, user, key string) error {
 	ctx, cancel := d.withTimeout(ctx)
 	defer cancel()
 	// ZREM is idempotent, so rueidis may retry it after a network error.
-	cmd := d.client.B().Zrem().Key(d.indexKey(user)).Member(key).Build().ToRetryable()
+	cmd := d.client.B().Zrem().Key(d.indexKey(user)).Member(key).Build().ToRetryable().Pin() // see loadDirect
 	if err := d.client.Do(ctx, cmd).Error(); err != nil {
 		return fmt.Errorf("redis: unindex: %w", err)
 	}
@@ -120,7 +120,7 @@ func (d *Driver) UserKeys(ctx context.Context, user string) ([]string, error) {
 	defer cancel()
 	now := time.Now().UnixMilli()
 	cmd := d.client.B().Zrangebyscore().Key(d.indexKey(user)).
-		Min("(" + strconv.FormatInt(now, 10)).Max("+inf").Build()
+		Min("(" + strconv.FormatInt(now, 10)).Max("+inf").Build().Pin() // see loadDirect
 	keys, err := d.client.Do(ctx, cmd).AsStrSlice()
 	if err != nil {
 		return nil, fmt.Errorf("redis: user keys: %w", err)

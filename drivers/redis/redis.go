@@ -181,8 +181,15 @@ func (d *Driver) Load(ctx context.Context, key string) ([]byte, uint64, time.Tim
 const headerLen = 16
 
 // loadDirect is Load without the client-side cache: one GET.
+//
+// The commands rueidis may retry on a new connection after losing one
+// (read-only and ToRetryable ones) are pinned: rueidis recycles a command
+// when Do returns, while the dead connection's writer may have been
+// reading it, a data race the race detector reports when Redis stops under
+// load (integration's TestFaultsRedis). A pinned command is never
+// recycled; it costs one allocation.
 func (d *Driver) loadDirect(ctx context.Context, k string) ([]byte, uint64, time.Time, error) {
-	val, err := d.client.Do(ctx, d.client.B().Get().Key(k).Build()).AsBytes()
+	val, err := d.client.Do(ctx, d.client.B().Get().Key(k).Build().Pin()).AsBytes()
 	if absent(err) {
 		return nil, 0, time.Time{}, nil
 	}
@@ -307,7 +314,7 @@ func (d *Driver) Delete(ctx context.Context, key string) error {
 	defer cancel()
 	// DEL is idempotent, so rueidis may retry it after a network error.
 	k := d.prefix + key
-	cmd := d.client.B().Del().Key(k).Build().ToRetryable()
+	cmd := d.client.B().Del().Key(k).Build().ToRetryable().Pin() // see loadDirect
 	err := d.client.Do(ctx, cmd).Error()
 	d.noteWrite(k) // a deleted session is dead at once for this process
 	if err != nil {

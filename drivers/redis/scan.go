@@ -66,7 +66,7 @@ func (d *Driver) Scan(ctx context.Context, fn func(key string) error) error {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("redis: scan: %w", err)
 			}
-			cmd := n.client.B().Scan().Cursor(cursor).Match(pattern).Count(scanCount).Build()
+			cmd := n.client.B().Scan().Cursor(cursor).Match(pattern).Count(scanCount).Build().Pin() // see loadDirect
 			tctx, cancel := d.withTimeout(ctx)
 			entry, err := n.client.Do(tctx, cmd).AsScanEntry()
 			cancel()
@@ -131,7 +131,7 @@ func (d *Driver) primaries(ctx context.Context) ([]scanTarget, error) {
 // roleOf returns the first element of the node's ROLE reply: "master",
 // "slave" or "sentinel".
 func roleOf(ctx context.Context, c rueidis.Client) (string, error) {
-	arr, err := c.Do(ctx, c.B().Role().Build()).ToArray()
+	arr, err := c.Do(ctx, c.B().Role().Build().Pin()).ToArray()
 	if err != nil {
 		return "", err
 	}
