@@ -33,22 +33,25 @@ const (
 // process, written to).
 //
 // Every change the driver makes to a session file changes the identity:
-// Save renames a new file into place, and the new file was created while
-// the old one still existed, so the two never share an inode number on one
-// device; Touch changes the modification time (the expiry) and with it the
-// kernel's status-change time; Delete and the sweeper remove the file, and
-// a missing file reads as absent. A cached record can therefore be wrong
-// only if the cached file was later replaced or deleted, the file system
-// gave a later file of the same key the freed inode number again, and that
-// file also has the same size, the same modification time and the same
-// status-change time. The modification time is the record's expiry, which
-// Save and Touch set from the clock in nanoseconds plus a time to live, so
-// two saves would have to pick the same expiry to the nanosecond: in
-// practice this does not happen. The cache only keeps files whose
-// modification time is not a whole number of milliseconds, which a
-// nanosecond clock gives 999,999 times in a million: on a file system that
-// stores coarser time stamps (FAT, HFS+, ext3) it keeps nothing, and
-// every Load reads the file.
+// a save in place (Save, Touch) sets the modification time to the new
+// record's expiry, and the write and that change set the kernel's
+// status-change time; a save that writes a new file renames it into
+// place, and the new file was created while the old one still existed, so
+// the two never share an inode number on one device; Delete and the
+// sweeper remove the file, and a missing file reads as absent. The
+// modification time is the record's expiry, which every save sets from the
+// clock in nanoseconds plus a time to live, so a cached record can be
+// wrong only if two saves of one key picked the same expiry to the
+// nanosecond and the file also kept its status-change time (or, for a
+// replaced file, the file system gave the new file the old one's inode
+// number again): in practice this does not happen. Only a settled file is
+// cached, one whose modification time equals the expiry in its current
+// slot; between a write in place and the setting of the time stamp, Load
+// reads the file. The cache only keeps files whose modification time is
+// not a whole number of milliseconds, which a nanosecond clock gives
+// 999,999 times in a million: on a file system that stores coarser time
+// stamps (FAT, HFS+, ext3) it keeps nothing, and every Load reads the
+// file.
 //
 // The worst case, should it happen anyway, is bounded: Load returns an
 // older record of the same key (a record that passed its checksum when it
@@ -223,27 +226,6 @@ func (c *readCache) drop(key string) {
 		delete(s.m, key)
 	}
 	s.mu.Unlock()
-}
-
-// retime follows a Touch of key in this process: if key's entry was read
-// from the file state before, it now describes the state after (same
-// bytes, new expiry); otherwise the entry goes.
-func (c *readCache) retime(key string, before, after fileID) {
-	s := c.shard(key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.m[key]
-	if !ok {
-		return
-	}
-	if e.id != before || !after.cacheable() {
-		s.bytes -= e.cost
-		delete(s.m, key)
-		return
-	}
-	ne := &cacheEntry{id: after, record: e.record, version: e.version, cost: e.cost}
-	ne.used.Store(e.used.Load())
-	s.m[key] = ne
 }
 
 // purgeExpired removes the entries of records that expired by now (Unix

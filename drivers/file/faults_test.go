@@ -87,8 +87,8 @@ func TestFaultHelperProcess(t *testing.T) {
 	rep := faultReport{Calls: map[string]faultResult{}}
 	out := json.NewEncoder(os.Stdout)
 	finish := func() {
-		if rec, ver, exp, _, err := readSession(filepath.Join(dir, key+sessSuffix), time.Now()); err == nil {
-			rep.Loaded, rep.Version, rep.Expires = rec, ver, exp
+		if st, err := readSession(filepath.Join(dir, key+sessSuffix)); err == nil && st.live(time.Now().UnixNano()) {
+			rep.Loaded, rep.Version, rep.Expires = st.record, st.version, time.Unix(0, st.expires)
 		}
 		rep.Temps, _ = filepath.Glob(filepath.Join(dir, tempPrefix+"*"))
 		_ = out.Encode(rep)

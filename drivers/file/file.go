@@ -21,37 +21,58 @@
 // in case would share a file; with the core's 43-character hashed keys
 // that is astronomically unlikely.
 //
-// A session file holds a 16-byte header (the magic bytes "GKS\x01", the
-// version as a big-endian uint64, and a big-endian CRC-32C of the version
-// bytes and the record) followed by the record. The record's expiry is the
-// file's modification time, set into the future, so extending a session
-// (Touch) changes the time stamp and never rewrites the data. A file that
-// is too short, has the wrong magic or fails its checksum is treated as
-// absent: the core then starts a fresh session, and the next save replaces
-// the damaged file.
+// A session file holds two slots of equal size; each holds a header (the
+// magic bytes "GKS\x02", a CRC-32C, a generation, the version, the expiry
+// and the record's length) and a record (see format.go for the layout).
+// The slot with the larger generation among those that pass their
+// checksum holds the current record. The file's modification time is set
+// to the current record's expiry after every write, so a listing of the
+// folder tells expired files from live ones without reading them; the
+// expiry in the slot is the one that counts. A file in which no slot is
+// valid is treated as absent: the core then starts a fresh session, and
+// the next save replaces the damaged file. Files of the previous format
+// (one record, the expiry as the modification time) are read, and the
+// first save rewrites them.
 //
 // # Atomicity and crashes
 //
-// Save writes the new file under a temporary name in the same folder, sets
-// its modification time, and renames it over the session file, so readers
-// see either the old file or the new one, never a torn one. A process that
-// dies mid-write leaves only a stray temporary file, which Sweep removes
-// once it is older than five minutes. By default Save does not fsync: a
-// crashed process loses nothing (the kernel holds the data), and only a
-// crash of the whole machine can lose the latest saves, which for sessions
-// means at worst an older or fresh session; the checksum turns any file
-// damaged that way into an absent one. Options.Sync (DSN sync=true) adds an
-// fsync of the file and of the folder to every save, for durability across
-// power loss, at the price of a disk flush per save.
+// Save writes the new record into the slot that does not hold the current
+// one, with one pwrite, then sets the file's modification time to the new
+// expiry. The file keeps its size, inode and blocks, so a save allocates
+// and frees nothing on the disk (freeing a file's blocks, which a
+// rename-over does at every save, costs more than the write on a file
+// system that discards freed blocks). A reader always finds the current
+// slot whole, because no save touches it; a writer that dies mid-write
+// leaves its slot failing the checksum beside the intact previous record;
+// one that dies after writing the slot and before setting the time stamp
+// leaves a live record that Load reads (a time stamp in the past makes
+// Load read the file rather than trust it) and that Sweep keeps, setting
+// its time stamp right. A record too large for its slot, a first save and
+// a save over a damaged file write a new file under a temporary name and
+// rename it into place; a writer that dies then leaves only a stray
+// temporary file, which Sweep removes once it is older than five minutes.
+// By default Save does not sync: a crashed process loses nothing (the
+// kernel holds the data), and only a crash of the whole machine can lose
+// the latest saves, which for sessions means at worst an older or fresh
+// session; the checksums turn any slot damaged that way into an absent
+// one. Options.Sync (DSN sync=true) adds an fdatasync of the file to every
+// save in place (and an fsync of the file and the folder to every new
+// file), for durability across power loss, at the price of a disk flush
+// per save.
 //
 // # Concurrency
 //
-// A conditional Save (read the version, compare, write, rename), a Delete,
+// A conditional Save (read the version, compare, write), a Delete,
 // a Touch and the removal of an expired file by the sweeper each run under
 // one of 256 lock stripes chosen by a hash of the key. A stripe is an
 // in-process mutex plus an exclusive flock on its lock file, held on a file
 // descriptor the driver keeps open, so saves exclude each other across
-// goroutines and across processes. Load takes no lock: rename is atomic.
+// goroutines and across processes. Load takes no lock: a save never
+// writes the slot holding the current record, so a Load finds it whole
+// unless two saves rewrote both slots while it read (then it reads again
+// under the stripe, where no save runs). Such a Load, racing two saves,
+// may also return the record from before the first of them: an older
+// version, which a conditional save based on it cannot overwrite.
 // Multi-process safety needs flock, which this package uses on Linux,
 // macOS, the BSDs and illumos; on other systems (Windows among them) only
 // the in-process mutex is taken, so one folder must then be used by one
@@ -87,6 +108,7 @@
 package file
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -310,10 +332,11 @@ func (d *Driver) path(key string) string {
 	return d.prefix + key + sessSuffix
 }
 
-// Load returns the live record under key, its version and its expiry (the
-// file's modification time), or (nil, 0, time.Time{}, nil) if there is no
-// file, it has expired, or it is damaged. It takes no lock. An invalid key
-// is an error.
+// Load returns the live record under key, its version and its expiry, or
+// (nil, 0, time.Time{}, nil) if there is no file, it has expired, or it is
+// damaged. It takes no lock, except to read again a file in which it found
+// no whole slot (a writer may have been rewriting both in between, or the
+// file is damaged). An invalid key is an error.
 //
 // With the read cache on, Load stats the file and returns the cached
 // record if the file is still the one it was read from (see the package
@@ -326,100 +349,166 @@ func (d *Driver) Load(ctx context.Context, key string) ([]byte, uint64, time.Tim
 	if err := d.begin(ctx, "load", key); err != nil {
 		return nil, 0, time.Time{}, err
 	}
+	now := time.Now()
 	var (
-		rec []byte
-		ver uint64
-		exp time.Time
+		st  fileState
 		err error
 	)
 	if d.cache != nil {
-		rec, ver, exp, err = d.loadCached(key, d.path(key), time.Now())
+		var hit *cacheEntry
+		if hit, st, err = d.loadCached(key, now); hit != nil {
+			return hit.record, hit.version, time.Unix(0, hit.id.mtime), nil
+		}
 	} else {
-		rec, ver, exp, _, err = readSession(d.path(key), time.Now())
+		st, err = d.readLoad(key)
 	}
 	if err != nil {
 		return nil, 0, time.Time{}, fmt.Errorf("file: load: %w", err)
 	}
-	return rec, ver, exp, nil
+	if !st.live(now.UnixNano()) {
+		return nil, 0, time.Time{}, nil
+	}
+	return st.record, st.version, time.Unix(0, st.expires), nil
+}
+
+// readLoad reads key's file without a lock and, if it holds no whole slot,
+// again under key's stripe lock: a reader without the lock can find both
+// slots torn only if two saves rewrote them while it read, and under the
+// lock no save runs.
+func (d *Driver) readLoad(key string) (fileState, error) {
+	path := d.path(key)
+	st, err := readSession(path)
+	if err != nil || !st.damaged {
+		return st, err
+	}
+	s, err := d.lock(key)
+	if err != nil {
+		return fileState{}, err
+	}
+	defer s.unlock()
+	return readSession(path)
 }
 
 // loadCached is Load with the read cache: one stat, and the file is read
-// only if the cache holds nothing for the identity the stat reports.
-func (d *Driver) loadCached(key, path string, now time.Time) ([]byte, uint64, time.Time, error) {
-	id, regular, err := statFile(path)
+// only if the cache holds nothing for the identity the stat reports. It
+// returns the cache entry of a hit, or what it read.
+func (d *Driver) loadCached(key string, now time.Time) (*cacheEntry, fileState, error) {
+	id, regular, err := statFile(d.path(key))
 	if err != nil {
 		d.cache.drop(key)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, 0, time.Time{}, nil
+			return nil, fileState{}, nil
 		}
-		return nil, 0, time.Time{}, err
+		return nil, fileState{}, err
 	}
 	nowNano := now.UnixNano()
-	if id.mtime <= nowNano || !regular || id.size < headerLen {
+	if !regular || id.size < minFileLen {
 		d.cache.drop(key)
-		return nil, 0, time.Time{}, nil // expired or not a session file
+		return nil, fileState{}, nil // not a session file
 	}
-	if e, ok := d.cache.hit(key, id, nowNano); ok {
-		return e.record, e.version, time.Unix(0, id.mtime), nil
+	// A settled file's modification time is its record's expiry, so a hit
+	// in the future is live; a time in the past may be a save caught
+	// between its write and setting the time, so the file decides.
+	if id.mtime > nowNano {
+		if e, ok := d.cache.hit(key, id, nowNano); ok {
+			return e, fileState{}, nil
+		}
 	}
-	rec, ver, exp, fid, err := readSession(path, now)
-	d.remember(key, rec, ver, fid, err, nowNano)
-	return rec, ver, exp, err
+	st, err := d.readLoad(key)
+	d.remember(key, st, err, nowNano)
+	return nil, st, err
 }
 
-// remember updates the read cache with the outcome of readSession of key:
-// a record read from a file of known identity is cached, anything else
-// (absent, damaged, an error, an unknown identity) drops key's entry.
-func (d *Driver) remember(key string, rec []byte, ver uint64, id *fileID, err error, now int64) {
+// remember updates the read cache with a read of key's file: a live record
+// read from a settled file of known identity is cached (a copy: the record
+// aliases the whole file's buffer), anything else (absent, damaged, an
+// error, an unknown identity) drops key's entry.
+func (d *Driver) remember(key string, st fileState, err error, now int64) {
 	if d.cache == nil {
 		return
 	}
-	if err != nil || rec == nil || id == nil {
+	if err != nil || st.id == nil || !st.live(now) {
 		d.cache.drop(key)
 		return
 	}
-	d.cache.put(key, *id, rec, ver, now)
+	d.cache.put(key, *st.id, bytes.Clone(st.record), st.version, now)
 }
 
-// readSession reads the session file at path as Load sees it at time now.
-// Missing, expired and damaged files, and symbolic links (which are not
-// followed, on Unix), all read as absent. For a record it
-// also returns the identity of the file it read, when the system has one
-// (nil otherwise). The record's capacity equals its length.
-func readSession(path string, now time.Time) ([]byte, uint64, time.Time, *fileID, error) {
+// cachedAs returns key's cache entry if it was read from the file state
+// id (nil: unknown), or nil.
+func (d *Driver) cachedAs(key string, id *fileID) *cacheEntry {
+	if d.cache == nil || id == nil {
+		return nil
+	}
+	if e := d.cache.get(key); e != nil && e.id == *id {
+		return e
+	}
+	return nil
+}
+
+// fileState is a session file as read.
+type fileState struct {
+	slotState
+	// id is the file's identity if the system has one and the file is
+	// settled: its modification time is its record's expiry, which every
+	// save sets after writing. Only a settled file is cached.
+	id *fileID
+	// damaged is true for a regular file that holds no valid record.
+	damaged bool
+}
+
+// live reports whether the file holds a record that has not expired at
+// now (Unix nanoseconds).
+func (st *fileState) live(now int64) bool { return st.record != nil && st.expires > now }
+
+// readSession reads the session file at path. A missing file and, on Unix,
+// a symbolic link (not followed) read as absent: a zero fileState.
+func readSession(path string) (fileState, error) {
 	f, err := openNoFollow(path, os.O_RDONLY, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errSymlink) {
-			return nil, 0, time.Time{}, nil, nil
+			return fileState{}, nil
 		}
-		return nil, 0, time.Time{}, nil, err
+		return fileState{}, err
 	}
 	defer f.Close()
+	return readOpen(f)
+}
+
+// maxFileLen bounds what readOpen reads: twice the largest slot a record
+// the core can produce needs, with room to spare.
+const maxFileLen = 1 << 30
+
+// readOpen reads the session file open as f from its start.
+func readOpen(f *os.File) (fileState, error) {
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, 0, time.Time{}, nil, err
+		return fileState{}, err
 	}
-	expires := fi.ModTime()
-	if !expires.After(now) || !fi.Mode().IsRegular() || fi.Size() < headerLen {
-		return nil, 0, time.Time{}, nil, nil
+	if !fi.Mode().IsRegular() {
+		return fileState{}, nil // a directory or another kind of file: absent
 	}
-	// Files are replaced, never changed in place, so the size is final.
+	if fi.Size() < minFileLen || fi.Size() > maxFileLen {
+		return fileState{damaged: true}, nil
+	}
+	// A save rewrites a slot in place but never changes the file's size:
+	// a larger record goes to a new file renamed into place.
 	buf := make([]byte, fi.Size())
-	if _, err := io.ReadFull(f, buf); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, 0, time.Time{}, nil, nil // truncated behind our back: damaged
+	if _, err := f.ReadAt(buf, 0); err != nil {
+		if errors.Is(err, io.EOF) {
+			return fileState{damaged: true}, nil // truncated behind our back
 		}
-		return nil, 0, time.Time{}, nil, err
+		return fileState{}, err
 	}
-	rec, ver, ok := decode(buf)
-	if !ok {
-		return nil, 0, time.Time{}, nil, nil
+	st := fileState{slotState: decodeFile(buf, fi.ModTime())}
+	if st.record == nil {
+		st.damaged = true
+		return st, nil
 	}
-	var idp *fileID
-	if id, ok := idOf(fi); ok {
-		idp = &id
+	if id, ok := idOf(fi); ok && id.mtime == st.expires {
+		st.id = &id
 	}
-	return rec, ver, expires, idp, nil
+	return st, nil
 }
 
 // errSymlink is the error of openNoFollow for a symbolic link.
@@ -447,9 +536,10 @@ func openNoFollow(path string, flag int, perm fs.FileMode) (*os.File, error) {
 // wrote. The check and the write happen under the key's lock stripe, so
 // they are atomic with respect to every Save, Touch, Delete and sweep in
 // this and other processes. The new version is a random non-zero number
-// different from the old one. The file is written whole under a temporary
-// name and renamed into place. An invalid key or a ttl of zero or less is
-// an error.
+// different from the old one. The record goes into the file's slot that
+// does not hold the current record, or into a new file renamed into place
+// if there is none or it is too small (see the package documentation). An
+// invalid key or a ttl of zero or less is an error.
 func (d *Driver) Save(ctx context.Context, key string, record []byte, version uint64, ttl time.Duration) (bool, error) {
 	if err := d.begin(ctx, "save", key); err != nil {
 		return false, err
@@ -462,48 +552,122 @@ func (d *Driver) Save(ctx context.Context, key string, record []byte, version ui
 		return false, fmt.Errorf("file: save: %w", err)
 	}
 	defer s.unlock()
-	path := d.path(key)
 	now := time.Now()
 	// The version check always reads the file, never the read cache, and
 	// leaves in the cache what it read: a stale entry (see fileID) costs at
 	// most one conflict.
-	cur, current, _, id, err := readSession(path, now)
+	f, st, err := d.openLocked(key)
+	if f != nil {
+		defer f.Close()
+	}
 	if err != nil {
-		d.remember(key, nil, 0, nil, err, 0)
+		d.remember(key, fileState{}, err, 0)
 		return false, fmt.Errorf("file: save: %w", err)
 	}
+	current := uint64(0)
+	if st.live(now.UnixNano()) {
+		current = st.version
+	}
 	if current != version {
-		d.remember(key, cur, current, id, nil, now.UnixNano())
+		d.remember(key, st, nil, now.UnixNano())
 		return false, nil
 	}
 	next := rand.Uint64()
 	for next == 0 || next == current {
 		next = rand.Uint64()
 	}
-	if err := d.write(path, next, record, now.Add(ttl)); err != nil {
-		d.remember(key, nil, 0, nil, err, 0)
+	if err := d.write(key, f, st, next, record, now.Add(ttl)); err != nil {
+		d.remember(key, fileState{}, err, 0)
 		return false, fmt.Errorf("file: save: %w", err)
-	}
-	if d.cache != nil {
-		// Under the stripe lock nobody else changes the file, so this stat
-		// gives the identity of what was just written (rename changes the
-		// status-change time, so the temporary file's would not do).
-		if id, regular, err := statFile(path); err == nil && regular {
-			d.cache.put(key, id, record, next, now.UnixNano())
-		} else {
-			d.cache.drop(key)
-		}
 	}
 	return true, nil
 }
 
-// testHookMidWrite, if set, runs after a temporary file's header is
-// written and before its record is: tests kill the process there.
-var testHookMidWrite func()
+// openLocked opens key's session file for writing and reads it; the
+// caller holds key's stripe. A missing file (or a symbolic link, which a
+// save replaces rather than follows) gives a nil file and a zero state.
+func (d *Driver) openLocked(key string) (*os.File, fileState, error) {
+	f, err := openNoFollow(d.path(key), os.O_RDWR, 0)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errSymlink) {
+			return nil, fileState{}, nil
+		}
+		return nil, fileState{}, err
+	}
+	st, err := readOpen(f)
+	return f, st, err
+}
 
-// write atomically replaces the file at path with a session file holding
-// version and record and expiring at expires.
-func (d *Driver) write(path string, version uint64, record []byte, expires time.Time) (err error) {
+// Test hooks: tests kill the process at these points of a write.
+var (
+	// testHookMidWrite runs after part of a record is written: in place,
+	// after the first half of the slot; in a new file, after its first
+	// slot's header.
+	testHookMidWrite func()
+	// testHookBeforeSetExpiry runs after a slot is written in place and
+	// before the file's modification time is set to the new expiry.
+	testHookBeforeSetExpiry func()
+)
+
+// write stores version and record, expiring at expires, in key's file,
+// open as f in state st (f is nil if there is no file), and updates the
+// read cache. The caller holds key's stripe.
+func (d *Driver) write(key string, f *os.File, st fileState, version uint64, record []byte, expires time.Time) error {
+	path := d.path(key)
+	exp := expires.UnixNano()
+	if f != nil && st.half > 0 && slotHeaderLen+len(record) <= st.half {
+		if err := d.writeSlot(path, f, st.next, st.gen+1, version, record, exp); err != nil {
+			return err
+		}
+	} else if err := d.replace(path, version, record, exp); err != nil {
+		return err
+	}
+	if d.cache != nil {
+		// Under the stripe lock nobody else changes the file, so this stat
+		// gives the identity of what was just written.
+		if id, regular, err := statFile(path); err == nil && regular && id.mtime == exp {
+			d.cache.put(key, id, record, version, time.Now().UnixNano())
+		} else {
+			d.cache.drop(key)
+		}
+	}
+	return nil
+}
+
+// writeSlot writes a slot at offset off of the file f at path, in place,
+// then sets the file's modification time to the slot's expiry. The slot
+// is written with one pwrite, so a process that dies leaves it whole or
+// not written, and a reader racing it finds the other slot whole; with
+// Options.Sync it is on disk before writeSlot returns. Until the
+// modification time is set the file is not settled: Load reads it rather
+// than trusting its time stamp or the cache, and Sweep keeps it.
+func (d *Driver) writeSlot(path string, f *os.File, off int, gen, version uint64, record []byte, exp int64) error {
+	b := encodeSlot(make([]byte, slotHeaderLen+len(record)), gen, version, exp, record)
+	if testHookMidWrite != nil {
+		if _, err := f.WriteAt(b[:len(b)/2], int64(off)); err != nil {
+			return err
+		}
+		testHookMidWrite()
+	}
+	if _, err := f.WriteAt(b, int64(off)); err != nil {
+		return err
+	}
+	if d.sync {
+		if err := fdatasync(f); err != nil {
+			return err
+		}
+	}
+	if testHookBeforeSetExpiry != nil {
+		testHookBeforeSetExpiry()
+	}
+	return os.Chtimes(path, time.Time{}, time.Unix(0, exp))
+}
+
+// replace atomically replaces the file at path with a new session file
+// whose slot 0 holds version and record, expiring at exp (Unix
+// nanoseconds): it is written under a temporary name, its modification
+// time set, and renamed into place.
+func (d *Driver) replace(path string, version uint64, record []byte, exp int64) (err error) {
 	// The creation time in the name lets Sweep judge a stray temporary
 	// file's age even though its modification time is set to the future.
 	f, err := os.CreateTemp(d.dir, tempPrefix+strconv.FormatInt(time.Now().Unix(), 10)+"-*")
@@ -517,14 +681,17 @@ func (d *Driver) write(path string, version uint64, record []byte, expires time.
 			os.Remove(tmp)
 		}
 	}()
-	hdr := encodeHeader(version, record)
-	if _, err := f.Write(hdr[:]); err != nil {
-		return err
-	}
+	half := slotSize(len(record))
+	buf := make([]byte, 2*half)
+	encodeSlot(buf, 1, version, exp, record)
 	if testHookMidWrite != nil {
+		if _, err := f.Write(buf[:slotHeaderLen]); err != nil {
+			return err
+		}
 		testHookMidWrite()
+		buf = buf[slotHeaderLen:]
 	}
-	if _, err := f.Write(record); err != nil {
+	if _, err := f.Write(buf); err != nil {
 		return err
 	}
 	if d.sync {
@@ -535,7 +702,7 @@ func (d *Driver) write(path string, version uint64, record []byte, expires time.
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Chtimes(tmp, time.Time{}, expires); err != nil {
+	if err := os.Chtimes(tmp, time.Time{}, time.Unix(0, exp)); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
@@ -559,12 +726,13 @@ func syncDir(dir string) error {
 	return err
 }
 
-// Touch sets the expiry of the live record under key to now plus ttl by
-// changing its file's modification time: the bytes and the version stay as
-// they are. If there is no live record, Touch does nothing and returns nil.
-// It runs under the key's lock stripe, so it cannot revive a file that a
-// concurrent sweep is removing. An invalid key or a ttl of zero or less is
-// an error.
+// Touch sets the expiry of the live record under key to now plus ttl: it
+// writes the same record and version into the file's other slot with the
+// new expiry, as a save would (a format 1 file only gets a new
+// modification time). If there is no live record, Touch does nothing and
+// returns nil. It runs under the key's lock stripe, so it cannot revive a
+// file that a concurrent sweep is removing. An invalid key or a ttl of
+// zero or less is an error.
 func (d *Driver) Touch(ctx context.Context, key string, ttl time.Duration) error {
 	if err := d.begin(ctx, "touch", key); err != nil {
 		return err
@@ -577,33 +745,37 @@ func (d *Driver) Touch(ctx context.Context, key string, ttl time.Duration) error
 		return fmt.Errorf("file: touch: %w", err)
 	}
 	defer s.unlock()
-	path := d.path(key)
 	now := time.Now()
-	// Lstat, and Chtimes only a regular file: Chtimes follows a symbolic
-	// link, and a link is not a session (Load reads it as absent). Under
-	// the stripe lock, only another user able to write the folder could
-	// swap the file for a link in between, and New refuses such folders.
-	fi, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+	f, st, err := d.openLocked(key)
+	if f != nil {
+		defer f.Close()
 	}
 	if err != nil {
+		d.remember(key, fileState{}, err, 0)
 		return fmt.Errorf("file: touch: %w", err)
 	}
-	if !fi.Mode().IsRegular() || !fi.ModTime().After(now) {
-		return nil // not a session file, or expired: absent, and must stay so
+	if !st.live(now.UnixNano()) {
+		return nil // absent or expired, and must stay so
 	}
-	err = os.Chtimes(path, time.Time{}, now.Add(ttl))
-	if d.cache != nil {
-		// The bytes stay, so a cached record of the file as it was before
-		// stays valid for the file as it is now.
-		before, ok := idOf(fi)
-		after, regular, serr := statFile(path)
-		if err == nil && ok && serr == nil && regular {
-			d.cache.retime(key, before, after)
+	expires := now.Add(ttl)
+	if st.half == 0 {
+		// Format 1: the expiry is the modification time. The file was
+		// opened without following links, and under the stripe lock only
+		// another user able to write the folder could swap it for a link
+		// (New refuses such folders).
+		err = os.Chtimes(d.path(key), time.Time{}, expires)
+		d.remember(key, fileState{}, err, 0)
+	} else {
+		// The record aliases the buffer read, which the cache must not
+		// keep: the cached copy of this very state if there is one, else a
+		// copy.
+		rec := st.record
+		if e := d.cachedAs(key, st.id); e != nil {
+			rec = e.record
 		} else {
-			d.cache.drop(key)
+			rec = bytes.Clone(rec)
 		}
+		err = d.write(key, f, st, st.version, rec, expires)
 	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("file: touch: %w", err)

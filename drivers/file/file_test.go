@@ -159,6 +159,24 @@ func TestHelperProcess(t *testing.T) {
 		}
 		d.Save(bg, key, bytes.Repeat([]byte("new"), 10000), ver, time.Hour)
 		os.Exit(5) // unreachable
+	case "die-mid-slot", "die-before-expiry":
+		// A record that fits the file's slot, so it is written in place.
+		hook := func() {
+			fmt.Println("ready")
+			select {} // wait for SIGKILL
+		}
+		if mode == "die-mid-slot" {
+			testHookMidWrite = hook // half the slot is written
+		} else {
+			testHookBeforeSetExpiry = hook // the slot is written, the time stamp is not set
+		}
+		_, ver, _, err := d.Load(bg, key)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(4)
+		}
+		d.Save(bg, key, []byte(os.Getenv("HELPER_REC")), ver, 2*time.Hour)
+		os.Exit(5) // unreachable
 	case "save": // replace the record under key with HELPER_REC
 		_, ver, _, err := d.Load(bg, key)
 		if err == nil {
@@ -275,8 +293,8 @@ func TestWriterKilledMidWrite(t *testing.T) {
 	if len(temps) != 1 {
 		t.Fatalf("temporary files after the kill: %v; want the one the child left", temps)
 	}
-	if fi, _ := os.Stat(temps[0]); fi.Size() != headerLen {
-		t.Fatalf("stray temporary file has %d bytes; want a partial write of %d", fi.Size(), headerLen)
+	if fi, _ := os.Stat(temps[0]); fi.Size() != slotHeaderLen {
+		t.Fatalf("stray temporary file has %d bytes; want a partial write of %d", fi.Size(), slotHeaderLen)
 	}
 	// The dead child's flock went with it: this save must not block.
 	done := make(chan error, 1)
@@ -301,6 +319,167 @@ func TestWriterKilledMidWrite(t *testing.T) {
 		t.Fatalf("Sweep removed %d (%v); want the stale temporary file removed", n, err)
 	}
 	expectRecord(t, d, key, "after")
+}
+
+// killAt runs the helper in mode until it prints "ready", then kills it
+// with SIGKILL.
+func killAt(t *testing.T, mode, dir, key string, extra ...string) {
+	t.Helper()
+	cmd := helper(mode, dir, key, extra...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("child: %q, %v\n%s", line, err, stderr.String())
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+}
+
+// TestWriterKilledMidSlot kills a writer half-way through rewriting a slot
+// in place: the previous record must load intact (from the other slot),
+// the file must not be replaced, and the next save must go through.
+func TestWriterKilledMidSlot(t *testing.T) {
+	if !multiProcess {
+		t.Skip("needs flock and SIGKILL")
+	}
+	dir := t.TempDir()
+	d := newDriver(t, dir, Options{SweepInterval: -1, ReadCache: -1})
+	key := sessionstest.Key(t)
+	old := bytes.Repeat([]byte("old "), 60)
+	mustSave(t, d, key, old, 0, time.Hour)
+	_, oldVer, oldExp, _ := d.Load(bg, key)
+	fi0, _ := os.Stat(d.path(key))
+
+	killAt(t, "die-mid-slot", dir, key, "HELPER_REC="+strings.Repeat("new!", 70))
+
+	raw, _ := os.ReadFile(d.path(key))
+	if !bytes.Contains(raw, []byte("new!")) {
+		t.Fatal("the child wrote nothing of the new record: the test did not tear a slot")
+	}
+	rec, ver, exp, err := d.Load(bg, key)
+	if err != nil || !bytes.Equal(rec, old) || ver != oldVer || !exp.Equal(oldExp) {
+		t.Fatalf("after the writer died mid-slot: Load = %q, %d, %v, %v; want the old record intact", rec, ver, exp, err)
+	}
+	if fi, _ := os.Stat(d.path(key)); !os.SameFile(fi0, fi) || len(globTemps(t, dir)) != 0 {
+		t.Fatal("an in-place save replaced the file or left a temporary file")
+	}
+	mustSave(t, d, key, []byte("after"), oldVer, time.Hour)
+	expectRecord(t, d, key, "after")
+}
+
+// TestWriterKilledBeforeSetExpiry kills a writer after it wrote a slot in
+// place and before it set the file's time stamp to the new expiry, which
+// leaves the time stamp at the moment of the write, in the past: the
+// record is live all the same (its expiry is in the slot), for Load, Scan
+// and another Driver's cache, and Sweep keeps the file and repairs its
+// time stamp instead of removing it.
+func TestWriterKilledBeforeSetExpiry(t *testing.T) {
+	if !multiProcess {
+		t.Skip("needs flock and SIGKILL")
+	}
+	dir := t.TempDir()
+	d := newDriver(t, dir, Options{SweepInterval: -1})
+	key := sessionstest.Key(t)
+	mustSave(t, d, key, []byte("old"), 0, time.Hour)
+	mustLoad(t, d, key) // cached
+
+	killAt(t, "die-before-expiry", dir, key, "HELPER_REC=new")
+	time.Sleep(10 * time.Millisecond) // the time stamp the write left is now in the past
+
+	path := d.path(key)
+	fi, _ := os.Stat(path)
+	if fi.ModTime().After(time.Now()) {
+		t.Fatalf("the write left the time stamp at %v, in the future: the test did not stop the writer in time", fi.ModTime())
+	}
+	for _, drv := range []*Driver{d, newDriver(t, dir, Options{SweepInterval: -1, ReadCache: -1})} {
+		rec, _, exp, err := drv.Load(bg, key)
+		if err != nil || string(rec) != "new" || time.Until(exp) < time.Hour {
+			t.Fatalf("Load = %q, %v, %v; want the new record, expiring in about 2h", rec, exp, err)
+		}
+	}
+	var scanned []string
+	d.Scan(bg, func(k string) error { scanned = append(scanned, k); return nil })
+	if len(scanned) != 1 || scanned[0] != key {
+		t.Fatalf("Scan passed %q; want the session", scanned)
+	}
+	if n, err := d.Sweep(bg); err != nil || n != 0 {
+		t.Fatalf("Sweep = %d, %v; it must keep the live session", n, err)
+	}
+	if fi, _ := os.Stat(path); time.Until(fi.ModTime()) < time.Hour {
+		t.Fatalf("after Sweep the time stamp is %v; want it repaired to the record's expiry", fi.ModTime())
+	}
+	expectRecord(t, d, key, "new")
+}
+
+// TestLoadDuringSavesNeverAbsent has one Driver rewrite a session as fast
+// as it can while others load it without a lock, with and without a read
+// cache: a Load must never find the session absent, nor return a record
+// that was not saved. In place, a reader can race a writer on the very
+// bytes it reads; the other slot, and the time stamp set only after the
+// write, are what keep the session visible.
+func TestLoadDuringSavesNeverAbsent(t *testing.T) {
+	dir := t.TempDir()
+	w := newDriver(t, dir, Options{SweepInterval: -1})
+	readers := []*Driver{
+		newDriver(t, dir, Options{SweepInterval: -1, ReadCache: -1}),
+		newDriver(t, dir, Options{SweepInterval: -1}),
+	}
+	key := sessionstest.Key(t)
+	rec := func(i int) []byte { return fmt.Appendf(nil, "%06d%s", i, bytes.Repeat([]byte{'a' + byte(i%26)}, 200)) }
+	mustSave(t, w, key, rec(0), 0, time.Hour)
+	const saves = 3000
+	done := make(chan struct{})
+	errs := make(chan error, len(readers))
+	for _, r := range readers {
+		go func() {
+			loads := 0
+			for {
+				select {
+				case <-done:
+					if loads == 0 {
+						errs <- errors.New("no Load ran during the saves")
+					}
+					errs <- nil
+					return
+				default:
+				}
+				got, _, _, err := r.Load(bg, key)
+				loads++
+				if err != nil || got == nil {
+					errs <- fmt.Errorf("Load %d during saves = %q, %v; want a record", loads, got, err)
+					return
+				}
+				var i int
+				if _, err := fmt.Sscanf(string(got[:6]), "%06d", &i); err != nil || !bytes.Equal(got, rec(i)) {
+					errs <- fmt.Errorf("Load returned %q, which was never saved", got)
+					return
+				}
+			}
+		}()
+	}
+	_, ver, _ := mustLoad(t, w, key)
+	for i := 1; i <= saves; i++ {
+		mustSave(t, w, key, rec(i), ver, time.Hour)
+		_, ver, _ = mustLoad(t, w, key)
+	}
+	close(done)
+	for range readers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func globTemps(t *testing.T, dir string) []string {
@@ -346,15 +525,18 @@ func TestDamagedFilesReadAsAbsent(t *testing.T) {
 		b[i] ^= 0x40
 		return b
 	}
+	zeroVersion := bytes.Clone(good)
+	encodeSlot(zeroVersion, 1, 0, future.UnixNano(), []byte("x"))
 	cases := map[string][]byte{
 		"empty":           {},
 		"short header":    good[:10],
-		"header only":     good[:headerLen], // record cut off
+		"header only":     good[:slotHeaderLen], // record cut off
 		"truncated":       good[:len(good)-3],
 		"wrong magic":     flip(0),
-		"version flipped": flip(6),
-		"record flipped":  flip(headerLen + 2),
-		"zero version":    append(append(append([]byte{}, magic[:]...), make([]byte, 12)...), "x"...),
+		"version flipped": flip(18),
+		"expiry flipped":  flip(30),
+		"record flipped":  flip(slotHeaderLen + 2),
+		"zero version":    zeroVersion,
 	}
 	for name, content := range cases {
 		if err := os.WriteFile(path, content, 0o600); err != nil {
@@ -511,7 +693,7 @@ func TestSweep(t *testing.T) {
 		}
 	}
 	past := time.Now().Add(-time.Minute)
-	os.Chtimes(d.path(expired), time.Time{}, past)
+	setExpiry(t, d.path(expired), past)
 	if err := d.Touch(bg, touchedDown, time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
@@ -560,7 +742,7 @@ func TestSweep(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(bg)
 	cancel()
-	os.Chtimes(d.path(live), time.Time{}, past)
+	setExpiry(t, d.path(live), past)
 	if _, err := d.Sweep(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("Sweep(canceled) = %v", err)
 	}
@@ -609,26 +791,29 @@ func TestTouch(t *testing.T) {
 		t.Fatal(ok, err)
 	}
 	path := d.path(key)
-	before, _ := os.ReadFile(path)
 	fi1, _ := os.Stat(path)
 	_, v1, _, _ := d.Load(bg, key)
 	if err := d.Touch(bg, key, 3*time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	after, _ := os.ReadFile(path)
 	fi2, _ := os.Stat(path)
-	_, v2, exp, _ := d.Load(bg, key)
-	if !bytes.Equal(before, after) || v1 != v2 {
-		t.Fatalf("Touch changed the file's bytes or version (%d → %d)", v1, v2)
+	rec, v2, exp, _ := d.Load(bg, key)
+	if string(rec) != "content" || v1 != v2 {
+		t.Fatalf("after Touch: %q version %d; want the same record and version %d", rec, v2, v1)
 	}
-	if !os.SameFile(fi1, fi2) {
-		t.Fatal("Touch replaced the file; it must only change its time stamp")
+	if !os.SameFile(fi1, fi2) || fi1.Size() != fi2.Size() {
+		t.Fatal("Touch replaced or resized the file; it must rewrite a slot in place")
 	}
 	if want := time.Now().Add(3 * time.Hour); fi2.ModTime().Sub(want).Abs() > 5*time.Second || !exp.Equal(fi2.ModTime()) {
 		t.Fatalf("after Touch(3h): mtime %v, Load expiry %v; want about %v", fi2.ModTime(), exp, want)
 	}
+	// A fresh Driver (no cache of this one's) reads the same.
+	d2 := newDriver(t, d.Dir(), Options{SweepInterval: -1, ReadCache: -1})
+	if rec, v, e, _ := d2.Load(bg, key); string(rec) != "content" || v != v1 || !e.Equal(exp) {
+		t.Fatalf("another Driver loads %q, %d, %v after Touch", rec, v, e)
+	}
 	// An expired file is not revived.
-	os.Chtimes(path, time.Time{}, time.Now().Add(-time.Second))
+	setExpiry(t, path, time.Now().Add(-time.Second))
 	if err := d.Touch(bg, key, time.Hour); err != nil {
 		t.Fatal(err)
 	}

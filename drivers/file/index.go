@@ -297,5 +297,5 @@ func (d *Driver) removeIndexIfExpired(user string) (bool, error) {
 	if checkUser(user) != nil {
 		return false, nil // not a name this driver creates
 	}
-	return d.removeExpiredFile(user, d.indexPath(user))
+	return d.removeExpiredFile(user, d.indexPath(user), nil)
 }

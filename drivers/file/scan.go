@@ -31,8 +31,10 @@ import (
 // when a file is renamed over another (tmpfs on older Linux kernels) be
 // missed. Only that short window is exposed. A record saved after the
 // listing is not passed; one deleted or expired before fn's turn is not
-// passed. Scan reads no file's contents, so a damaged session file (which
-// Load reports as absent) may be passed. fn is called from the goroutine
+// passed. Scan reads a file's contents only when its time stamp says it
+// expired (to tell an expired record from a save that has not set the time
+// stamp yet), so a damaged session file (which Load reports as absent)
+// may be passed. fn is called from the goroutine
 // that called Scan, one key at a time. Scan takes no lock stripe.
 //
 // If fn returns an error, Scan stops and returns that error unchanged. It
@@ -63,8 +65,19 @@ func (d *Driver) Scan(ctx context.Context, fn func(key string) error) error {
 		if err != nil {
 			return fmt.Errorf("file: scan: %w", err)
 		}
-		if !fi.Mode().IsRegular() || fi.Size() < headerLen || !fi.ModTime().After(time.Now()) {
+		if !fi.Mode().IsRegular() || fi.Size() < minFileLen {
 			continue
+		}
+		if !fi.ModTime().After(time.Now()) {
+			// Expired, or a save was caught between writing its record
+			// and setting the time stamp (or died there): the file decides.
+			st, err := readSession(d.path(key))
+			if err != nil {
+				return fmt.Errorf("file: scan: %w", err)
+			}
+			if !st.live(time.Now().UnixNano()) {
+				continue
+			}
 		}
 		if err := fn(key); err != nil {
 			return err

@@ -36,7 +36,7 @@ func TestScanPassesSessionFilesOnly(t *testing.T) {
 	}
 	expired := sessionstest.Key(t)
 	d.Save(bg, expired, []byte("x"), 0, time.Hour)
-	os.Chtimes(d.path(expired), time.Time{}, time.Now().Add(-time.Second))
+	setExpiry(t, d.path(expired), time.Now().Add(-time.Second))
 	user := sessionstest.Key(t)
 	d.IndexUser(bg, user, live[0], time.Now().Add(time.Hour))
 

@@ -106,7 +106,17 @@ func (d *Driver) removeIfExpired(key string) (bool, error) {
 	if checkKey(key) != nil {
 		return false, nil // not a name this driver creates
 	}
-	removed, err := d.removeExpiredFile(key, d.path(key))
+	path := d.path(key)
+	removed, err := d.removeExpiredFile(key, path, func() (bool, error) {
+		// The time stamp said expired; the record may say otherwise if a
+		// save died before setting it. Then the time stamp is set again,
+		// so the next sweep does not read the file.
+		st, err := readSession(path)
+		if err != nil || !st.live(time.Now().UnixNano()) {
+			return false, err
+		}
+		return true, os.Chtimes(path, time.Time{}, time.Unix(0, st.expires))
+	})
 	if removed && d.cache != nil {
 		d.cache.drop(key)
 	}
@@ -117,8 +127,9 @@ func (d *Driver) removeIfExpired(key string) (bool, error) {
 // expiry of what it holds) has passed: a first look without a lock (most
 // files are live), then again under name's stripe lock, so it never
 // removes a file a concurrent save, touch or index update has just
-// renewed.
-func (d *Driver) removeExpiredFile(name, path string) (bool, error) {
+// renewed. Under the lock, live (nil for index files) has the last word:
+// if it reports the file live, the file stays.
+func (d *Driver) removeExpiredFile(name, path string, live func() (bool, error)) (bool, error) {
 	fi, err := os.Lstat(path)
 	if err != nil || !fi.Mode().IsRegular() || fi.ModTime().After(time.Now()) {
 		return false, nil
@@ -131,6 +142,11 @@ func (d *Driver) removeExpiredFile(name, path string) (bool, error) {
 	fi, err = os.Lstat(path)
 	if err != nil || !fi.Mode().IsRegular() || fi.ModTime().After(time.Now()) {
 		return false, nil // removed or renewed meanwhile
+	}
+	if live != nil {
+		if ok, err := live(); ok || err != nil {
+			return false, err
+		}
 	}
 	if err := os.Remove(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
