@@ -73,7 +73,9 @@ func Verdict(backend string, failures int64, causes []string, lost uint64, rssFi
 		out = append(out, fmt.Sprintf("%s: %d loads found no session: live sessions were lost", backend, lost))
 	}
 	grew := func(metric string, first, last float64, unit string) {
-		if first > 0 && last/first-1 > maxGrowth {
+		// last > first*(1+maxGrowth), not last/first-1 > maxGrowth: the
+		// quotient of 1100 and 1000 less one is a hair over 0.10.
+		if first > 0 && last > first*(1+maxGrowth) {
 			out = append(out, fmt.Sprintf("%s: %s grew %.1f%% (more than %.0f%%) from the first to the last fifth of the run: %.0f%s → %.0f%s",
 				backend, metric, 100*(last/first-1), 100*maxGrowth, first, unit, last, unit))
 		}

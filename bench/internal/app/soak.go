@@ -2,8 +2,8 @@ package app
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -41,14 +41,11 @@ func (s *Soak) dsn(spec Spec, dsn string) string {
 	if s == nil || spec.Store != "memory" || s.MaxEntries <= 0 {
 		return dsn
 	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return dsn // GinkitDSN's own; NewManager reports it
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
 	}
-	q := u.Query()
-	q.Set("max_entries", strconv.Itoa(s.MaxEntries))
-	u.RawQuery = q.Encode()
-	return u.String()
+	return dsn + sep + "max_entries=" + strconv.Itoa(s.MaxEntries)
 }
 
 // leaked holds the goroutines /leak starts, so that they stay blocked.
