@@ -102,7 +102,7 @@ func (r *Result) write(out, stamp string) error {
 // reasons below it.
 func Markdown(rs []*Result) string {
 	var b strings.Builder
-	b.WriteString("| backend | live | duration | requests | rps | failures | lost | RSS first/last fifth (MB) | goroutines first/last fifth | result |\n")
+	b.WriteString("| backend | live | duration | requests | rps | failures | lost | RSS first/last fifth (MiB) | goroutines first/last fifth | result |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	var reasons []string
 	for _, r := range rs {
