@@ -20,7 +20,7 @@ SERVERS := redis-server redis-cli memcached
 # through the module proxy on first use.
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test deps vet fmt-check lint unit example bench
+.PHONY: test deps vet fmt-check lint unit example bench soak
 
 test: deps fmt-check vet lint
 	$(GO) test -race -count=1 -p 1 -timeout 20m $(PKGS)
@@ -74,6 +74,13 @@ example:
 # in one run; results go to bench/results/ and the tables to bench/README.md.
 bench:
 	$(MAKE) -C bench bench
+
+# soak runs the soak (bench/cmd/soak; not part of make test): mixed
+# traffic at 100,000 live sessions for DURATION (10m) on each of BACKENDS,
+# failing on a failed request or on RSS or goroutines growing over 10%.
+# make soak BACKENDS=redis,postgres DURATION=30m
+soak:
+	$(MAKE) -C bench soak
 
 # fuzz runs each native fuzz target for FUZZTIME, one after another, after
 # its seed corpus in the package's testdata/fuzz/; a failing input is

@@ -79,6 +79,8 @@ type Spec struct {
 	// OnManager, if set, is given this project's Manager once it is made
 	// (the harness reads its Stats).
 	OnManager func(*sessions.Manager)
+	// Soak, if set, makes a ginkit server the soak's (soak.go).
+	Soak *Soak
 }
 
 // DefaultSQLConns is the pool size of the servers on PostgreSQL and
@@ -325,7 +327,7 @@ func ginkit(spec Spec, vals Values) (http.Handler, func(), error) {
 		return nil, nil, err
 	}
 	cfg := sessions.DefaultConfig()
-	cfg.DSN = dsn
+	cfg.DSN = spec.Soak.dsn(spec, dsn)
 	cfg.Lifetime = Lifetime
 	cfg.CookieName = CookieName
 	m, err := sessions.NewManager(cfg)
@@ -357,6 +359,7 @@ func ginkit(spec Spec, vals Values) (http.Handler, func(), error) {
 		c.String(http.StatusOK, strconv.Itoa(n)+" "+name)
 	})
 	r.GET("/none", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
+	spec.Soak.routes(r)
 	return r, func() { _ = m.Close() }, nil
 }
 
