@@ -79,6 +79,10 @@ type Spec struct {
 	// OnManager, if set, is given this project's Manager once it is made
 	// (the harness reads its Stats).
 	OnManager func(*sessions.Manager)
+	// Configure, if set, may change this project's Config before the
+	// Manager is made (the scale mode sizes the store and keeps its
+	// driver; see Scale).
+	Configure func(*sessions.Config) error
 }
 
 // DefaultSQLConns is the pool size of the servers on PostgreSQL and
@@ -328,6 +332,11 @@ func ginkit(spec Spec, vals Values) (http.Handler, func(), error) {
 	cfg.DSN = dsn
 	cfg.Lifetime = Lifetime
 	cfg.CookieName = CookieName
+	if spec.Configure != nil {
+		if err := spec.Configure(&cfg); err != nil {
+			return nil, nil, err
+		}
+	}
 	m, err := sessions.NewManager(cfg)
 	if err != nil {
 		return nil, nil, err
