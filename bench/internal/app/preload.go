@@ -43,6 +43,7 @@ import (
 //	     given) and write their cookies, one "session=VALUE" a line, to
 //	     FILE ("" or /dev/null: nowhere)
 //	GET  /rss        the process' resident memory after a garbage collection
+//	                 (and, for the memory driver, its evictions)
 //	POST /sweep?expect=K&at=T
 //	     one expiry sweep after the Unix time T (nanoseconds), timed
 //	GET  /userops?n=1000&reps=R
@@ -162,7 +163,12 @@ func (sc *Scale) Handler(h http.Handler) (http.Handler, error) {
 	mux.HandleFunc("POST /preload", sc.servePreload)
 	mux.HandleFunc("GET /rss", func(w http.ResponseWriter, _ *http.Request) {
 		rss, err := RSS()
-		reply(w, map[string]int64{"rss": rss}, err)
+		out := map[string]int64{"rss": rss}
+		if d, ok := sc.drv.(*memory.Driver); ok {
+			// A store that evicted lost sessions: the harness refuses it.
+			out["evictions"] = int64(d.Stats().Evictions)
+		}
+		reply(w, out, err)
 	})
 	mux.HandleFunc("POST /sweep", sc.serveSweep)
 	mux.HandleFunc("GET /userops", sc.serveUserOps)
