@@ -1,7 +1,8 @@
 // Command charts draws the load harness' results as pictures for the
 // README: results/charts/headline.svg (every server's ratio to bare Gin
 // per route), size.svg (against session size), conns.svg (against
-// connections) and sql.svg (the SQL stores, drawn as the headline), and a
+// connections), sql.svg (the SQL stores, drawn as the headline) and
+// scale.svg (against live sessions in the store), and a
 // PNG of each unless -formats says otherwise.
 //
 //	go run ./cmd/charts                              # the newest runs in results/
@@ -43,6 +44,7 @@ func run(args []string, stdout io.Writer) error {
 		"size":     fs.String("size", "", "size results file (default: the newest complete size run in DIR)"),
 		"conns":    fs.String("conns", "", "conns results file (default: the newest complete conns run in DIR)"),
 		"sql":      fs.String("sql", "", "sql results file (default: the newest complete sql run in DIR)"),
+		"scale":    fs.String("scale", "", "scale results file (default: the newest complete scale run in DIR)"),
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -68,7 +70,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 
 	drawn := 0
-	for _, mode := range []string{"headline", "size", "conns", "sql"} {
+	for _, mode := range []string{"headline", "size", "conns", "sql", "scale"} {
 		path := *files[mode]
 		if path == "" {
 			p, err := charts.Latest(*dir, mode)
@@ -95,6 +97,8 @@ func run(args []string, stdout io.Writer) error {
 			ch, err = charts.Sweep(f, charts.ByConns)
 		case "sql":
 			ch, err = charts.SQL(f)
+		case "scale":
+			ch, err = charts.Sweep(f, charts.ByLive)
 		}
 		if err != nil {
 			return err

@@ -82,6 +82,8 @@ func serve(args []string) {
 	sqliteConns := fs.Int("sqlite-conns", app.DefaultSQLiteConns, "ginkit/sqlite's max_conns")
 	statsListen := fs.String("stats-listen", "", "serve this project's Manager.Stats as JSON at this address (another listener than the measured one)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for go tool pprof)")
+	adminListen := fs.String("admin-listen", "", "serve the scale mode's admin handler (preload, sweep, user operations; see app.Scale) at this address")
+	capacity := fs.Int("capacity", 0, "with -admin-listen: the sessions the store must hold (the memory driver's max_entries)")
 	_ = fs.Parse(args)
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -103,9 +105,28 @@ func serve(args []string) {
 	if *statsListen != "" {
 		spec.OnManager = func(m *sessions.Manager) { go serveStats(*statsListen, m) }
 	}
+	var sc *app.Scale
+	if *adminListen != "" {
+		if sc, err = app.NewScale(&spec, *capacity); err != nil {
+			log.Fatal(err)
+		}
+	}
 	h, cleanup, err := app.Build(spec)
 	if err != nil {
 		log.Fatalf("serve %s: %v", *name, err)
+	}
+	if sc != nil {
+		ah, err := sc.Handler(h)
+		if err != nil {
+			log.Fatal(err)
+		}
+		admin := &http.Server{Addr: *adminListen, Handler: ah, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := admin.ListenAndServe(); err != nil {
+				log.Printf("admin listener: %v", err)
+			}
+		}()
+		defer sc.Close()
 	}
 	srv := &http.Server{Addr: *listen, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -156,12 +177,18 @@ type options struct {
 	// sqliteConns ginkit/sqlite's.
 	sqlConns    int
 	sqliteConns int
+	// live is the scale mode's numbers of live sessions; userSessions the
+	// sessions of its one user.
+	live         []int
+	userSessions int
 }
 
 func run() error {
 	var o options
-	var servers, routes, conns, sizes string
-	flag.StringVar(&o.mode, "mode", "headline", "headline (every library, 250 B, 64 connections), size (session sizes), conns (connection counts) or sql (the SQL drivers beside scs' and gin-contrib's PostgreSQL stores)")
+	var servers, routes, conns, sizes, live string
+	flag.StringVar(&o.mode, "mode", "headline", "headline (every library, 250 B, 64 connections), size (session sizes), conns (connection counts), sql (the SQL drivers beside scs' and gin-contrib's PostgreSQL stores) or scale (this project's seven backends holding -live sessions)")
+	flag.StringVar(&live, "live", "", "-mode scale: live sessions preloaded in each store, comma-separated (default 10000,100000,1000000)")
+	flag.IntVar(&o.userSessions, "user-sessions", 1000, "-mode scale: sessions of the one user whose UserSessions, devices page and RevokeUser are timed")
 	flag.StringVar(&servers, "servers", "", "comma-separated servers (lib/store); default depends on -mode; known: "+strings.Join(app.AllNames(), ","))
 	flag.StringVar(&routes, "routes", "", "routes to measure (default none,read,write; -mode size, conns and sql: read,write)")
 	flag.DurationVar(&o.duration, "duration", 8*time.Second, "measured time per server and route (and as much again for bare Gin, in alternation)")
@@ -179,6 +206,9 @@ func run() error {
 	flag.IntVar(&o.sqliteConns, "sqlite-conns", app.DefaultSQLiteConns, "ginkit/sqlite's pool (max_conns)")
 	flag.Parse()
 	if err := o.resolve(servers, routes, conns, sizes); err != nil {
+		return err
+	}
+	if err := o.resolveLive(live); err != nil {
 		return err
 	}
 	if _, err := exec.LookPath("wrk"); err != nil {
@@ -199,8 +229,10 @@ func (o *options) resolve(servers, routes, conns, sizes string) error {
 		defServers, defConns, defRoutes = ours, "16,64,256", "read,write"
 	case "sql":
 		defServers, defRoutes = app.SQLNames(), "read,write"
+	case "scale":
+		defServers, defRoutes = ScaleServers(), "read,write"
 	default:
-		return fmt.Errorf("-mode %q: want headline, size, conns or sql", o.mode)
+		return fmt.Errorf("-mode %q: want headline, size, conns, sql or scale", o.mode)
 	}
 	if o.sqlConns <= 0 || o.sqliteConns <= 0 {
 		return fmt.Errorf("-sql-conns and -sqlite-conns must be positive")
@@ -285,6 +317,8 @@ type Result struct {
 	Route  string `json:"route"`
 	Size   int    `json:"size"`
 	Conns  int    `json:"conns"`
+	// Live is, in the scale mode, the sessions the store held.
+	Live int `json:"live,omitempty"`
 	// PairedWith is, for a bare Gin result, the server it alternated with.
 	PairedWith string `json:"paired_with,omitempty"`
 
@@ -377,6 +411,11 @@ type env struct {
 
 	mu   sync.Mutex
 	live map[*server]bool // running servers, killed on ^C
+
+	// capacity is the sessions the next server's store must hold (scale
+	// mode); scale the scale mode's figures per server and live count.
+	capacity int
+	scale    []ScaleResult
 }
 
 // server is a running benchmark server with its session pool.
@@ -390,6 +429,7 @@ type server struct {
 	dir      string
 	db       string // its database on PostgreSQL or MariaDB
 	stats    string // URL of its Manager.Stats (ginkit/sqlite)
+	admin    string // URL of its scale-mode admin listener
 }
 
 func measureAll(o options) error {
@@ -411,7 +451,7 @@ func measureAll(o options) error {
 		return err
 	}
 	defer e.redis.Stop()
-	if e.mc, err = backend.StartMemcached(); err != nil {
+	if e.mc, err = backend.StartMemcachedMB(memcachedMB(o)); err != nil {
 		return err
 	}
 	defer e.mc.Stop()
@@ -459,6 +499,12 @@ func measureAll(o options) error {
 	}
 	defer e.stop(bare)
 
+	if o.mode == "scale" {
+		if err := e.measureScaleAll(bare); err != nil {
+			return err
+		}
+		return e.write()
+	}
 	for run := 1; run <= o.runs; run++ {
 		for _, size := range o.sizes {
 			for _, conns := range o.conns {
@@ -521,6 +567,14 @@ func (e *env) start(name string, size, run int) (*server, error) {
 			s.stats = "http://" + backend.Addr(sp) + "/stats"
 		}
 	}
+	if e.o.mode == "scale" && spec.Lib == "ginkit" {
+		ap, err := backend.FreePort()
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "-admin-listen", backend.Addr(ap), "-capacity", strconv.Itoa(e.capacity))
+		s.admin = "http://" + backend.Addr(ap)
+	}
 	s.cmd = exec.Command(e.self, args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	e.mu.Lock()
@@ -536,6 +590,11 @@ func (e *env) start(name string, size, run int) (*server, error) {
 	if err := waitHTTP(s.base+"/none", 20*time.Second); err != nil {
 		e.stop(s)
 		return nil, fmt.Errorf("server did not start: %w\n%s", err, s.log.String())
+	}
+	if s.admin != "" {
+		// The scale mode preloads the sessions in the server (see
+		// measureScale): no pool over HTTP.
+		return s, nil
 	}
 	pool, err := makePool(s.base, spec, e.o.pool)
 	if err != nil {
@@ -662,6 +721,14 @@ func (e *env) measureServer(run int, bare *server, name string, size, conns int)
 		return nil, err
 	}
 	defer e.stop(s)
+	return e.measureRoutes(run, bare, s, size, conns)
+}
+
+// measureRoutes measures every route of the running server s, each in
+// slices alternating with bare Gin's (see measureServer).
+func (e *env) measureRoutes(run int, bare, s *server, size, conns int) ([]Result, error) {
+	name, spec := s.name, s.spec
+	var err error
 	slices := max(1, e.o.slices)
 	slice := e.o.duration / time.Duration(slices)
 	var out []Result
@@ -1263,6 +1330,7 @@ func sqlNotes(o options, pg, maria *backend.SQLServer, sqlite bool) string {
 type keyOf struct {
 	server, route string
 	size, conns   int
+	live          int // scale mode: live sessions in the store
 }
 
 // aggregate is the median over runs of one configuration.
@@ -1297,7 +1365,7 @@ func aggregateResults(rs []Result) (map[keyOf]*aggregate, []keyOf) {
 	groups := map[keyOf][]Result{}
 	var order []keyOf
 	for _, r := range rs {
-		k := keyOf{r.Server, r.Route, r.Size, r.Conns}
+		k := keyOf{r.Server, r.Route, r.Size, r.Conns, r.Live}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
@@ -1346,7 +1414,7 @@ func (e *env) write() error {
 		return err
 	}
 	stamp := e.started.UTC().Format("20060102-150405")
-	raw, err := json.MarshalIndent(map[string]any{
+	doc := map[string]any{
 		"mode":     e.o.mode,
 		"started":  e.started.UTC().Format(time.RFC3339),
 		"host":     e.hostInfo,
@@ -1356,7 +1424,11 @@ func (e *env) write() error {
 		"pool":     e.o.pool,
 		"runs":     e.o.runs,
 		"results":  e.results,
-	}, "", "  ")
+	}
+	if e.o.mode == "scale" {
+		doc["live"], doc["user_sessions"], doc["scale"] = e.o.live, e.o.userSessions, e.scale
+	}
+	raw, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -1365,6 +1437,9 @@ func (e *env) write() error {
 		return err
 	}
 	md := e.markdown()
+	if e.o.mode == "scale" {
+		md = e.scaleMarkdown()
+	}
 	mdPath := filepath.Join(e.o.out, stamp+"-"+e.o.mode+".md")
 	if err := os.WriteFile(mdPath, []byte(md), 0o644); err != nil {
 		return err
@@ -1439,7 +1514,7 @@ func (e *env) markdown() string {
 		}
 		for _, srv := range servers {
 			for _, route := range e.o.routes {
-				a, ok := aggs[keyOf{srv, route, s.size, s.conns}]
+				a, ok := aggs[keyOf{server: srv, route: route, size: s.size, conns: s.conns}]
 				if !ok {
 					continue
 				}

@@ -185,3 +185,34 @@ func TestServeArgs(t *testing.T) {
 		t.Errorf("serveArgs = %q", got)
 	}
 }
+
+func TestResolveScaleMode(t *testing.T) {
+	o := options{mode: "scale", sqlConns: 16, sqliteConns: 1, userSessions: 1000}
+	if err := o.resolve("", "", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.resolveLive(""); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(o.servers, ","); got != "bare,"+strings.Join(ScaleServers(), ",") {
+		t.Errorf("servers = %s", got)
+	}
+	if len(o.live) != 3 || o.live[0] != 10000 || o.live[2] != 1000000 || strings.Join(o.routes, ",") != "read,write" {
+		t.Errorf("live = %v, routes = %v", o.live, o.routes)
+	}
+	// memcached has room for the largest count at 2 KB a session.
+	if mb := memcachedMB(o); mb < 2048 {
+		t.Errorf("memcached -m %d for a million sessions", mb)
+	}
+	p := options{mode: "scale", sqlConns: 16, sqliteConns: 1, userSessions: 1000}
+	if err := p.resolve("scs/redis", "", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.resolveLive(""); err == nil {
+		t.Error("-mode scale accepted scs/redis")
+	}
+	h := options{mode: "headline"}
+	if err := h.resolveLive("1000"); err == nil {
+		t.Error("-live accepted outside -mode scale")
+	}
+}

@@ -81,6 +81,10 @@ type Spec struct {
 	OnManager func(*sessions.Manager)
 	// Soak, if set, makes a ginkit server the soak's (soak.go).
 	Soak *Soak
+	// Configure, if set, may change this project's Config before the
+	// Manager is made (the scale mode sizes the store and keeps its
+	// driver; see Scale).
+	Configure func(*sessions.Config) error
 }
 
 // DefaultSQLConns is the pool size of the servers on PostgreSQL and
@@ -330,6 +334,11 @@ func ginkit(spec Spec, vals Values) (http.Handler, func(), error) {
 	cfg.DSN = spec.Soak.dsn(spec, dsn)
 	cfg.Lifetime = Lifetime
 	cfg.CookieName = CookieName
+	if spec.Configure != nil {
+		if err := spec.Configure(&cfg); err != nil {
+			return nil, nil, err
+		}
+	}
 	m, err := sessions.NewManager(cfg)
 	if err != nil {
 		return nil, nil, err

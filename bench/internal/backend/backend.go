@@ -88,7 +88,11 @@ func StartRedis() (*Server, error) {
 
 // StartMemcached starts memcached (TCP only, 1 GiB, 2 threads) on a free
 // port.
-func StartMemcached() (*Server, error) {
+func StartMemcached() (*Server, error) { return StartMemcachedMB(1024) }
+
+// StartMemcachedMB starts memcached (TCP only, at most mb MiB of items,
+// 2 threads) on a free port.
+func StartMemcachedMB(mb int) (*Server, error) {
 	bin, err := exec.LookPath("memcached")
 	if err != nil {
 		return nil, fmt.Errorf("memcached not found on PATH (Debian: apt-get install memcached)")
@@ -97,7 +101,7 @@ func StartMemcached() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"-l", "127.0.0.1", "-p", strconv.Itoa(port), "-U", "0", "-m", "1024", "-c", "8192", "-t", "2"}
+	args := []string{"-l", "127.0.0.1", "-p", strconv.Itoa(port), "-U", "0", "-m", strconv.Itoa(mb), "-c", "8192", "-t", "2"}
 	if os.Geteuid() == 0 {
 		name := "root"
 		if u, err := user.Current(); err == nil && u.Username != "" {

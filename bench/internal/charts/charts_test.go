@@ -306,6 +306,48 @@ func TestSweepSVG(t *testing.T) {
 	}
 }
 
+// The scale chart puts the live sessions on x, one line per backend and
+// route, from the Live field of a -mode scale results file.
+func TestScaleSVG(t *testing.T) {
+	servers := []string{"ginkit/memory", "ginkit/file", "ginkit/postgres"}
+	var f File
+	f.Mode, f.Started, f.Runs = "scale", "2026-12-07T04:49:33Z", 1
+	for _, live := range []int{10000, 100000, 1000000} {
+		for si, s := range servers {
+			for _, r := range []string{"read", "write"} {
+				ratio := 0.9 - 0.2*float64(si) - float64(live)/1e7
+				f.Results = append(f.Results,
+					Result{Run: 1, Server: "bare", PairedWith: s, Route: r, Conns: 64, Live: live, RPS: 1000, BareRPS: 1000, Ratio: 1},
+					Result{Run: 1, Server: s, Route: r, Conns: 64, Live: live, RPS: 1000 * ratio, BareRPS: 1000, Ratio: ratio})
+			}
+		}
+	}
+	dir := t.TempDir()
+	loaded := save(t, &f, dir, "20261207-044933-scale.json")
+	// Three live counts per backend and route: three points, not one
+	// point merged over the counts.
+	if ps := loaded.Points(); len(ps) != 3*len(servers)*2 {
+		t.Fatalf("Points = %d, want %d (one per backend, route and live count)", len(ps), 3*len(servers)*2)
+	}
+	ch, err := Sweep(loaded, ByLive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.Lines != len(servers)*2 {
+		t.Errorf("Lines = %d, want %d", ch.Lines, len(servers)*2)
+	}
+	out := filepath.Join(dir, "scale.svg")
+	if err := ch.Save(out); err != nil {
+		t.Fatal(err)
+	}
+	doc := parseSVG(t, out)
+	for _, s := range append(append([]string{}, servers...), "10k", "100k", "1M", "/read", "/write", ch.Title) {
+		if !doc.hasText(s) {
+			t.Errorf("no text %q in the SVG; texts: %q", s, doc.texts)
+		}
+	}
+}
+
 // One size only still draws (a point per server, no line to join).
 func TestSweepOneValue(t *testing.T) {
 	ch, err := Sweep(fixture("size", []string{"ginkit/memory"}, []string{"read"}, []int{4096}, []int{64}, 1), BySize)

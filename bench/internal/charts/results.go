@@ -24,7 +24,7 @@ import (
 
 // File is one results file written by cmd/loadtest.
 type File struct {
-	Mode     string   `json:"mode"`    // headline, size or conns
+	Mode     string   `json:"mode"`    // headline, size, conns, sql or scale
 	Started  string   `json:"started"` // RFC 3339, UTC
 	Host     string   `json:"host"`
 	Duration string   `json:"duration"`
@@ -43,6 +43,7 @@ type Result struct {
 	Route      string  `json:"route"`  // none, read or write
 	Size       int     `json:"size"`   // session size in bytes
 	Conns      int     `json:"conns"`  // wrk connections
+	Live       int     `json:"live"`   // scale mode: live sessions in the store
 	PairedWith string  `json:"paired_with,omitempty"`
 	RPS        float64 `json:"rps"`
 	BareRPS    float64 `json:"bare_rps"`
@@ -108,6 +109,7 @@ func Parse(b []byte) (*File, error) {
 type Point struct {
 	Server, Route string
 	Size, Conns   int
+	Live          int // scale mode: live sessions in the store (else 0)
 	// Ratio is the median of the runs' ratios to bare Gin; Min and Max
 	// their range, N their count.
 	Ratio, Min, Max float64
@@ -120,6 +122,7 @@ func (f *File) Points() []Point {
 	type key struct {
 		server, route string
 		size, conns   int
+		live          int
 	}
 	var order []key
 	groups := map[key][]float64{}
@@ -127,7 +130,7 @@ func (f *File) Points() []Point {
 		if r.Server == "bare" {
 			continue
 		}
-		k := key{r.Server, r.Route, r.Size, r.Conns}
+		k := key{r.Server, r.Route, r.Size, r.Conns, r.Live}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
@@ -136,7 +139,7 @@ func (f *File) Points() []Point {
 	out := make([]Point, 0, len(order))
 	for _, k := range order {
 		rs := groups[k]
-		p := Point{Server: k.server, Route: k.route, Size: k.size, Conns: k.conns, Ratio: median(rs), Min: rs[0], Max: rs[0], N: len(rs)}
+		p := Point{Server: k.server, Route: k.route, Size: k.size, Conns: k.conns, Live: k.live, Ratio: median(rs), Min: rs[0], Max: rs[0], N: len(rs)}
 		for _, r := range rs {
 			p.Min, p.Max = min(p.Min, r), max(p.Max, r)
 		}

@@ -18,6 +18,7 @@ type Axis string
 const (
 	BySize  Axis = "size"  // session size in bytes, from a -mode size run
 	ByConns Axis = "conns" // wrk connections, from a -mode conns run
+	ByLive  Axis = "live"  // live sessions in the store, from a -mode scale run
 )
 
 // Okabe and Ito's colour-blind-safe palette, less its yellow.
@@ -32,7 +33,7 @@ var glyphs = []draw.GlyphDrawer{
 }
 
 // Sweep draws how the ratio to bare Gin changes with session size (BySize)
-// or connections (ByConns): one panel per route, one line per server, x on
+// or connections (ByConns) or live sessions (ByLive): one panel per route, one line per server, x on
 // a log scale with a tick at each measured value. The other dimension is
 // held at the file's first value.
 func Sweep(f *File, by Axis) (*Chart, error) {
@@ -57,8 +58,14 @@ func Sweep(f *File, by Axis) (*Chart, error) {
 		title = "Cost under concurrency: requests per second relative to bare Gin (1.0 = bare Gin)"
 		xtick = func(v float64) string { return strconv.Itoa(int(v + 0.5)) }
 		held = sizeLabel(all[0].Size) + " session"
+	case ByLive:
+		xOf, fixed = func(p Point) int { return p.Live }, func(p Point) int { return p.Conns }
+		xlabel = "live sessions in the store (log scale)"
+		title = "Cost of live sessions: requests per second relative to bare Gin (1.0 = bare Gin)"
+		xtick = func(v float64) string { return countLabel(int(v + 0.5)) }
+		held = fmt.Sprintf("%d connections, cookies drawn uniformly from all live sessions", all[0].Conns)
 	default:
-		return nil, fmt.Errorf("charts: sweep by %q: want size or conns", by)
+		return nil, fmt.Errorf("charts: sweep by %q: want size, conns or live", by)
 	}
 	var ps []Point
 	hold := fixed(all[0])
@@ -185,4 +192,15 @@ func Sweep(f *File, by Axis) (*Chart, error) {
 		legend.Draw(lc)
 	}
 	return ch, nil
+}
+
+// countLabel writes a count of sessions as 10k, 1M or 1500.
+func countLabel(n int) string {
+	switch {
+	case n >= 1_000_000 && n%1_000_000 == 0:
+		return strconv.Itoa(n/1_000_000) + "M"
+	case n >= 1000 && n%1000 == 0:
+		return strconv.Itoa(n/1000) + "k"
+	}
+	return strconv.Itoa(n)
 }
