@@ -1,6 +1,8 @@
 package memory
 
 import (
+	"context"
+	"fmt"
 	"math"
 	"time"
 )
@@ -20,23 +22,38 @@ func (d *Driver) janitor(interval time.Duration) {
 	}
 }
 
-// sweep removes the expired entries of every shard, one shard lock at a
-// time, so requests wait at most for one shard's sweep.
-func (d *Driver) sweep() {
+// sweep is the janitor's Sweep: it stops early when Close begins.
+func (d *Driver) sweep() { _, _ = d.Sweep(context.Background()) }
+
+// Sweep removes the expired records of every shard now and returns how
+// many it removed; the janitor calls it every Options.SweepInterval, and
+// with the janitor off (a negative SweepInterval) a caller can run it on a
+// schedule of its own. It holds one shard's lock at a time, so a request
+// waits at most for one shard's sweep, and a shard whose earliest expiry
+// is still ahead is skipped without a scan. It stops early, with ctx's
+// error, if ctx ends, and returns ErrClosed after Close (also when Close
+// happens during the sweep).
+func (d *Driver) Sweep(ctx context.Context) (removed int, err error) {
 	for i := range d.shards {
 		select {
 		case <-d.stop:
-			return
+			return removed, ErrClosed
 		default:
+		}
+		if err := ctx.Err(); err != nil {
+			return removed, fmt.Errorf("memory: sweep: %w", err)
 		}
 		s := &d.shards[i]
 		now := time.Now().UnixNano()
 		s.mu.Lock()
-		if s.m != nil {
-			d.sweepShardLocked(s, now)
+		if s.m == nil {
+			s.mu.Unlock()
+			return removed, ErrClosed
 		}
+		removed += d.sweepShardLocked(s, now)
 		s.mu.Unlock()
 	}
+	return removed, nil
 }
 
 // sweepShardLocked removes the entries of s expired at now and returns how

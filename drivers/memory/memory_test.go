@@ -215,6 +215,43 @@ func TestJanitor(t *testing.T) {
 	}
 }
 
+// TestSweep runs the sweep by hand with the janitor off: it removes
+// exactly the expired records, keeps the live ones readable, counts what
+// it removed, and reports a canceled context and a closed driver.
+func TestSweep(t *testing.T) {
+	d := New(Options{SweepInterval: -1})
+	for i := 0; i < 100; i++ {
+		d.Save(bg, fmt.Sprintf("short-%d", i), []byte("x"), 0, time.Millisecond)
+	}
+	for i := 0; i < 10; i++ {
+		d.Save(bg, fmt.Sprintf("long-%d", i), []byte("x"), 0, time.Hour)
+	}
+	time.Sleep(5 * time.Millisecond)
+	if n, err := d.Sweep(bg); err != nil || n != 100 {
+		t.Fatalf("Sweep = %d, %v; want the 100 expired records removed", n, err)
+	}
+	if st := d.Stats(); st.Entries != 10 || st.Expired != 100 {
+		t.Fatalf("Stats after Sweep = %+v; want 10 entries, 100 expired", st)
+	}
+	for i := 0; i < 10; i++ {
+		if rec, _, _, _ := d.Load(bg, fmt.Sprintf("long-%d", i)); rec == nil {
+			t.Fatalf("Sweep removed live record long-%d", i)
+		}
+	}
+	if n, err := d.Sweep(bg); err != nil || n != 0 {
+		t.Fatalf("second Sweep = %d, %v; want nothing left to remove", n, err)
+	}
+	ctx, cancel := context.WithCancel(bg)
+	cancel()
+	if _, err := d.Sweep(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Sweep(canceled) = %v", err)
+	}
+	d.Close(bg)
+	if _, err := d.Sweep(bg); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Sweep after Close = %v; want ErrClosed", err)
+	}
+}
+
 func TestCloseStopsJanitor(t *testing.T) {
 	waitGoroutines := func(want int) int {
 		var n int

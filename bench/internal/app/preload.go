@@ -52,12 +52,6 @@ import (
 //
 // Every answer is JSON; an error is a 500 with the error's text.
 
-// ScaleSweepInterval is the memory driver's janitor interval in the scale
-// mode. The janitor is the memory driver's only sweep and no API calls
-// it, so the scale mode makes it tick often and watches Stats.Expired to
-// see each sweep (see Scale.sweep).
-const ScaleSweepInterval = time.Second
-
 // ScaleUser is the user the scale mode binds its user sessions to.
 const ScaleUser = "scale-user"
 
@@ -81,9 +75,8 @@ type Scale struct {
 
 // NewScale prepares spec (through its Configure and OnManager hooks) for
 // the scale mode: the store holds at least capacity sessions (the memory
-// driver's max_entries), the driver's own background sweep is off (file,
-// PostgreSQL, MariaDB, SQLite) or ticks every ScaleSweepInterval (memory),
-// and a user may hold sessions.MaxSessionsPerUserLimit sessions. It
+// driver's max_entries), the driver's own background sweep is off (the
+// harness sweeps when it measures a sweep), and a user may hold sessions.MaxSessionsPerUserLimit sessions. It
 // refuses a server that is not this project's.
 func NewScale(spec *Spec, capacity int) (*Scale, error) {
 	if spec.Lib != "ginkit" {
@@ -102,9 +95,9 @@ func NewScale(spec *Spec, capacity int) (*Scale, error) {
 }
 
 // ScaleDSN is the DSN of spec's store in the scale mode: GinkitDSN with
-// the memory driver's max_entries raised to capacity and its janitor at
-// ScaleSweepInterval, and the background sweep of the file and SQL
-// drivers turned off (the harness sweeps, once, when it measures a sweep).
+// the memory driver's max_entries raised to capacity, and the background
+// sweep of the memory, file and SQL drivers turned off (the harness
+// sweeps, once, when it measures a sweep).
 func ScaleDSN(spec Spec, capacity int) (string, error) {
 	dsn, err := GinkitDSN(spec)
 	if err != nil {
@@ -118,7 +111,7 @@ func ScaleDSN(spec Spec, capacity int) (string, error) {
 	switch spec.Store {
 	case "memory":
 		q.Set("max_entries", strconv.Itoa(max(1, capacity)))
-		q.Set("sweep_interval", ScaleSweepInterval.String())
+		q.Set("sweep_interval", "-1s")
 	case "file", "postgres", "mysql", "sqlite":
 		q.Set("sweep_interval", "-1s")
 	}
@@ -416,9 +409,8 @@ func cpuTime() time.Duration {
 
 // SweepResult is the answer of POST /sweep: what one expiry sweep
 // removed, its wall time and the server process' CPU time over it. How
-// says how it was run: "Sweep" (the driver's own method, called once),
-// "janitor" (the memory driver's, watched through Stats.Expired) or, for
-// stores that expire records themselves, "native expiry, no sweep" with
+// says how it was run: "Sweep" (the driver's own method, called once) or,
+// for stores that expire records themselves, "native expiry, no sweep" with
 // no figures.
 type SweepResult struct {
 	How     string  `json:"how"`
@@ -438,14 +430,8 @@ type int64Sweeper interface {
 	Sweep(ctx context.Context) (int64, error)
 }
 
-// sweep runs one expiry sweep after at and times it. The file and SQL
-// drivers' Sweep is called once. The memory driver's janitor cannot be
-// called: sweep watches Stats.Expired every millisecond from now until
-// expect records were removed and counts the watches in which it grew,
-// with the CPU time spent over them, as the sweep (shard by shard, the
-// janitor's sweep of a shard holds the shard's lock, and a janitor tick
-// may take the records in two sweeps if their expiries straddle it: the
-// figures are the sum).
+// sweep runs one expiry sweep after at and times it: the driver's own
+// Sweep (memory, file, SQL), called once.
 func (sc *Scale) sweep(ctx context.Context, at time.Time, expect int) (SweepResult, error) {
 	wait := func() error {
 		t := time.NewTimer(time.Until(at))
@@ -458,31 +444,6 @@ func (sc *Scale) sweep(ctx context.Context, at time.Time, expect int) (SweepResu
 		}
 	}
 	switch d := sc.drv.(type) {
-	case *memory.Driver:
-		res := SweepResult{How: "janitor"}
-		base := d.Stats().Expired
-		deadline := at.Add(3*ScaleSweepInterval + time.Minute)
-		last, prevT, prevCPU := base, time.Now(), cpuTime()
-		var active, cpu time.Duration
-		for int64(last-base) < int64(expect) {
-			if time.Now().After(deadline) {
-				return res, fmt.Errorf("memory: the janitor removed %d of %d expired sessions by %s", last-base, expect, deadline.Format(time.RFC3339))
-			}
-			if err := ctx.Err(); err != nil {
-				return res, err
-			}
-			time.Sleep(time.Millisecond)
-			e := d.Stats().Expired
-			now, c := time.Now(), cpuTime()
-			if e > last {
-				active += now.Sub(prevT)
-				cpu += c - prevCPU
-			}
-			last, prevT, prevCPU = e, now, c
-		}
-		res.Removed = int64(last - base)
-		res.WallMs, res.CPUms = ms(active), ms(cpu)
-		return res, nil
 	case intSweeper:
 		if err := wait(); err != nil {
 			return SweepResult{}, err
