@@ -17,7 +17,6 @@ package file
 // faked.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -466,21 +465,7 @@ func TestFaultKilledWriterNeverTears(t *testing.T) {
 	for i := range kills {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestFaultHelperProcess$")
 		cmd.Env = append(os.Environ(), faultEnv+"=churn", "FAULT_DIR="+dir, "FAULT_KEY="+key)
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		line, err := bufio.NewReader(stdout).ReadString('\n')
-		if err != nil || line != "ready\n" {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("child: %q, %v\n%s", line, err, stderr.String())
-		}
+		startUntilReady(t, cmd)
 		time.Sleep(time.Duration(5+rand.IntN(60)) * time.Millisecond)
 		if err := cmd.Process.Kill(); err != nil {
 			t.Fatal(err)

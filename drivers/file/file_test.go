@@ -264,26 +264,7 @@ func TestWriterKilledMidWrite(t *testing.T) {
 	}
 	_, oldVer, oldExp, _ := d.Load(bg, key)
 
-	cmd := helper("die-mid-write", dir, key)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || line != "ready\n" {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("child: %q, %v\n%s", line, err, stderr.String())
-	}
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL
-		t.Fatal(err)
-	}
-	cmd.Wait()
+	killAt(t, "die-mid-write", dir, key)
 
 	rec, ver, exp, err := d.Load(bg, key)
 	if err != nil || string(rec) != "old record" || ver != oldVer || !exp.Equal(oldExp) {
@@ -326,6 +307,18 @@ func TestWriterKilledMidWrite(t *testing.T) {
 func killAt(t *testing.T, mode, dir, key string, extra ...string) {
 	t.Helper()
 	cmd := helper(mode, dir, key, extra...)
+	startUntilReady(t, cmd)
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+}
+
+// startUntilReady starts cmd, a run of this test binary as a child, and
+// returns once it prints "ready"; if it does not, the test fails with the
+// child's error output.
+func startUntilReady(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -341,10 +334,6 @@ func killAt(t *testing.T, mode, dir, key string, extra ...string) {
 		cmd.Wait()
 		t.Fatalf("child: %q, %v\n%s", line, err, stderr.String())
 	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
 }
 
 // TestWriterKilledMidSlot kills a writer half-way through rewriting a slot

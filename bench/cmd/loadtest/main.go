@@ -49,6 +49,7 @@ import (
 	"github.com/ginkit/sessions"
 	"github.com/ginkit/sessions/bench/internal/app"
 	"github.com/ginkit/sessions/bench/internal/backend"
+	"github.com/ginkit/sessions/bench/internal/proc"
 	_ "modernc.org/sqlite" // sqlite_version() for the host line
 )
 
@@ -587,7 +588,7 @@ func (e *env) start(name string, size, run int) (*server, error) {
 		return nil, err
 	}
 	s.base = "http://" + addr
-	if err := waitHTTP(s.base+"/none", 20*time.Second); err != nil {
+	if err := proc.WaitHTTP(s.base+"/none", 20*time.Second); err != nil {
 		e.stop(s)
 		return nil, fmt.Errorf("server did not start: %w\n%s", err, s.log.String())
 	}
@@ -748,7 +749,7 @@ func (e *env) measureRoutes(run int, bare, s *server, size, conns int) ([]Result
 			// ABBA: bare first in even pairs, the server first in odd ones.
 			measureBare := (i%4 == 0) || (i%4 == 3)
 			if measureBare {
-				cpu0, err := procCPU(bare.cmd.Process.Pid)
+				cpu0, err := proc.CPU(bare.cmd.Process.Pid)
 				if err != nil {
 					return nil, err
 				}
@@ -756,7 +757,7 @@ func (e *env) measureRoutes(run int, bare, s *server, size, conns int) ([]Result
 				if err != nil {
 					return nil, err
 				}
-				cpu1, _ := procCPU(bare.cmd.Process.Pid)
+				cpu1, _ := proc.CPU(bare.cmd.Process.Pid)
 				tb.add(sum)
 				tb.cpu += cpu1 - cpu0
 				continue
@@ -825,7 +826,7 @@ func (e *env) measureSlice(s *server, route string, conns int, d time.Duration, 
 	if err != nil {
 		return err
 	}
-	cpu0, err := procCPU(s.cmd.Process.Pid)
+	cpu0, err := proc.CPU(s.cmd.Process.Pid)
 	if err != nil {
 		return err
 	}
@@ -833,7 +834,7 @@ func (e *env) measureSlice(s *server, route string, conns int, d time.Duration, 
 	if err != nil {
 		return err
 	}
-	cpu1, _ := procCPU(s.cmd.Process.Pid)
+	cpu1, _ := proc.CPU(s.cmd.Process.Pid)
 	afterR, err := backend.ReadRedisStats(e.redis.Addr)
 	if err != nil {
 		return err
@@ -883,7 +884,7 @@ func (e *env) measureSQLSlice(s *server, route string, conns int, d time.Duratio
 	if err != nil {
 		return err
 	}
-	cpu0, err := procCPU(s.cmd.Process.Pid)
+	cpu0, err := proc.CPU(s.cmd.Process.Pid)
 	if err != nil {
 		return err
 	}
@@ -891,7 +892,7 @@ func (e *env) measureSQLSlice(s *server, route string, conns int, d time.Duratio
 	if err != nil {
 		return err
 	}
-	cpu1, _ := procCPU(s.cmd.Process.Pid)
+	cpu1, _ := proc.CPU(s.cmd.Process.Pid)
 	after, opsAfter, err := read()
 	if err != nil {
 		return err
@@ -1201,49 +1202,6 @@ func makePool(base string, spec app.Spec, n int) ([]string, error) {
 	return out, nil
 }
 
-func waitHTTP(url string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("status %s", resp.Status)
-		}
-		if time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// procCPU returns the user plus system CPU time of a process.
-func procCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name (field 2) may hold spaces: count from its ')'.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("unexpected /proc stat %q", s)
-	}
-	f := strings.Fields(s[i+1:])
-	// f[0] is field 3 (state); utime is field 14, stime field 15.
-	if len(f) < 13 {
-		return 0, fmt.Errorf("unexpected /proc stat %q", s)
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * time.Second / clockTicks, nil
-}
-
-// clockTicks is USER_HZ, 100 on every Linux the harness targets.
-const clockTicks = 100
-
 // hostInfo describes the machine and the versions of the backends the
 // servers use (needs, from options.needs).
 func hostInfo(needs map[string]bool, redisAddr string, pg, maria *backend.SQLServer) string {
@@ -1349,18 +1307,6 @@ type aggregate struct {
 	backendName              string
 }
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 func aggregateResults(rs []Result) (map[keyOf]*aggregate, []keyOf) {
 	groups := map[keyOf][]Result{}
 	var order []keyOf
@@ -1400,10 +1346,10 @@ func aggregateResults(rs []Result) (map[keyOf]*aggregate, []keyOf) {
 			}
 			a.backendName = r.Backend
 		}
-		a.rps, a.ratio, a.p50, a.p99 = median(rps), median(ratio), median(p50), median(p99)
-		a.cpu, a.bcpu, a.ops, a.newConns = median(cpu), median(bcpu), median(ops), median(nc)
-		a.cpuRatio = median(cr)
-		a.roundTrips = median(rt)
+		a.rps, a.ratio, a.p50, a.p99 = proc.Median(rps), proc.Median(ratio), proc.Median(p50), proc.Median(p99)
+		a.cpu, a.bcpu, a.ops, a.newConns = proc.Median(cpu), proc.Median(bcpu), proc.Median(ops), proc.Median(nc)
+		a.cpuRatio = proc.Median(cr)
+		a.roundTrips = proc.Median(rt)
 		out[k] = a
 	}
 	return out, order

@@ -24,6 +24,7 @@ import (
 
 	"github.com/ginkit/sessions/bench/internal/app"
 	"github.com/ginkit/sessions/bench/internal/backend"
+	"github.com/ginkit/sessions/bench/internal/proc"
 )
 
 // The scale mode (-mode scale): each of this project's seven backends
@@ -463,7 +464,7 @@ func medianScale(rs []ScaleResult) map[scaleKey]*scaleMedians {
 			for _, r := range g {
 				xs = append(xs, f(r))
 			}
-			return median(xs)
+			return proc.Median(xs)
 		}
 		last := g[len(g)-1]
 		out[k] = &scaleMedians{

@@ -52,6 +52,7 @@ import (
 	"github.com/ginkit/sessions"
 	"github.com/ginkit/sessions/bench/internal/app"
 	"github.com/ginkit/sessions/bench/internal/backend"
+	"github.com/ginkit/sessions/bench/internal/proc"
 )
 
 // Backends lists the ginkit stores the soak knows, in the default order.
@@ -371,32 +372,13 @@ func (e *env) start(o options, self, store string) (base, admin string, err erro
 	if err := e.child.Start(); err != nil {
 		return "", "", err
 	}
-	if err := waitOK(base+"/none", 30*time.Second); err != nil {
+	if err := proc.WaitHTTP(base+"/none", 30*time.Second); err != nil {
 		return "", "", fmt.Errorf("server did not start: %w\n%s", err, e.log.String())
 	}
-	if err := waitOK(admin, 10*time.Second); err != nil {
+	if err := proc.WaitHTTP(admin, 10*time.Second); err != nil {
 		return "", "", fmt.Errorf("admin listener did not start: %w\n%s", err, e.log.String())
 	}
 	return base, admin, nil
-}
-
-func waitOK(url string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("status %s", resp.Status)
-		}
-		if time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // soakBackend runs the whole soak of one backend.
@@ -492,7 +474,7 @@ type Sample struct {
 
 func sample(pid int, admin string) (Sample, error) {
 	var s Sample
-	rss, err := VmRSS(pid)
+	rss, err := proc.VmRSS(pid)
 	if err != nil {
 		return s, err
 	}
@@ -500,33 +482,9 @@ func sample(pid int, admin string) (Sample, error) {
 	if err != nil {
 		return s, err
 	}
-	s.RSSKB, s.Goroutines = rss, a.Goroutines
+	s.RSSKB, s.Goroutines = rss/1024, a.Goroutines
 	s.Loads, s.Misses, s.SaveErrors = a.Stats.Loads, a.Stats.Misses, a.Stats.SaveErrors
 	return s, nil
-}
-
-// VmRSS returns the resident set size of process pid in kB, from
-// /proc/PID/status.
-func VmRSS(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	return ParseVmRSS(string(b))
-}
-
-// ParseVmRSS reads the VmRSS line (in kB) of a /proc/PID/status text.
-func ParseVmRSS(status string) (int64, error) {
-	for _, line := range strings.Split(status, "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(v)
-			if len(f) != 2 || f[1] != "kB" {
-				return 0, fmt.Errorf("unexpected VmRSS line %q", line)
-			}
-			return strconv.ParseInt(f[0], 10, 64)
-		}
-	}
-	return 0, errors.New("no VmRSS line in /proc status")
 }
 
 func readAdmin(url string) (Admin, error) {

@@ -115,20 +115,6 @@ func TestMix(t *testing.T) {
 	}
 }
 
-func TestParseVmRSS(t *testing.T) {
-	n, err := ParseVmRSS("Name:\tsoak\nVmPeak:\t  999 kB\nVmRSS:\t   12345 kB\nThreads:\t5\n")
-	if err != nil || n != 12345 {
-		t.Fatalf("ParseVmRSS = %d, %v", n, err)
-	}
-	if _, err := ParseVmRSS("Name:\tzombie\n"); err == nil {
-		t.Fatal("no VmRSS line accepted")
-	}
-	// The live reading of this process.
-	if n, err := VmRSS(os.Getpid()); err != nil || n <= 0 {
-		t.Fatalf("VmRSS(self) = %d, %v", n, err)
-	}
-}
-
 // soak runs the soak command on the memory backend, briefly, and returns
 // whether it failed and the result it wrote.
 func soak(t *testing.T, extra ...string) (bool, *Result) {

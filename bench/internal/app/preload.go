@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ginkit/sessions/bench/internal/proc"
 	"html"
 	"io"
 	"net/http"
@@ -14,7 +15,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -382,20 +382,7 @@ func (sc *Scale) servePreload(w http.ResponseWriter, r *http.Request) {
 func RSS() (int64, error) {
 	runtime.GC()
 	debug.FreeOSMemory()
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(v) // "123456 kB"
-			if len(f) == 2 && f[1] == "kB" {
-				kb, err := strconv.ParseInt(f[0], 10, 64)
-				return kb * 1024, err
-			}
-		}
-	}
-	return 0, errors.New("no VmRSS in /proc/self/status")
+	return proc.VmRSS(os.Getpid())
 }
 
 // cpuTime is the process' user plus system CPU time.
@@ -532,20 +519,8 @@ func (sc *Scale) UserOps(ctx context.Context, n, reps int) (UserOps, error) {
 		rev = append(rev, ms(time.Since(t0)))
 		out.Revoked = k
 	}
-	out.UserSessionsMs, out.DevicesMs, out.RevokeUserMs, out.PreloadSeconds = medianOf(us), medianOf(dev), medianOf(rev), medianOf(pre)
+	out.UserSessionsMs, out.DevicesMs, out.RevokeUserMs, out.PreloadSeconds = proc.Median(us), proc.Median(dev), proc.Median(rev), proc.Median(pre)
 	return out, nil
-}
-
-func medianOf(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func (sc *Scale) serveUserOps(w http.ResponseWriter, r *http.Request) {

@@ -20,6 +20,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/ginkit/sessions/bench/internal/proc"
 )
 
 // File is one results file written by cmd/loadtest.
@@ -139,22 +141,13 @@ func (f *File) Points() []Point {
 	out := make([]Point, 0, len(order))
 	for _, k := range order {
 		rs := groups[k]
-		p := Point{Server: k.server, Route: k.route, Size: k.size, Conns: k.conns, Live: k.live, Ratio: median(rs), Min: rs[0], Max: rs[0], N: len(rs)}
+		p := Point{Server: k.server, Route: k.route, Size: k.size, Conns: k.conns, Live: k.live, Ratio: proc.Median(rs), Min: rs[0], Max: rs[0], N: len(rs)}
 		for _, r := range rs {
 			p.Min, p.Max = min(p.Min, r), max(p.Max, r)
 		}
 		out = append(out, p)
 	}
 	return out
-}
-
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // firstSeen returns the distinct values of key over ps in order.
