@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"runtime"
@@ -511,14 +512,15 @@ func BenchmarkLoad(b *testing.B) {
 	for _, bc := range []struct {
 		name  string
 		cache int
-	}{{"cache", 0}, {"nocache", -1}} {
+		keys  int
+	}{{"cache", 0, 1000}, {"nocache", -1, 1000}, {"cachemiss", 1000, 20000}} {
 		b.Run(bc.name, func(b *testing.B) {
 			d, err := New(b.TempDir(), Options{SweepInterval: -1, ReadCache: bc.cache})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer d.Close(bg)
-			keys := make([]string, 1000)
+			keys := make([]string, bc.keys)
 			for i := range keys {
 				keys[i] = sessionstest.Key(b)
 				if ok, err := d.Save(bg, keys[i], make([]byte, 250), 0, time.Hour); err != nil || !ok {
@@ -528,13 +530,13 @@ func BenchmarkLoad(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
-				i := 0
+				i := rand.IntN(len(keys))
 				for pb.Next() {
 					if rec, _, _, err := d.Load(bg, keys[i%len(keys)]); err != nil || rec == nil {
 						b.Error(rec, err)
 						return
 					}
-					i++
+					i += 7919 // a prime: the keys in an order no cache follows
 				}
 			})
 		})

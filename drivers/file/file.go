@@ -390,9 +390,16 @@ func (d *Driver) readLoad(key string) (fileState, error) {
 }
 
 // loadCached is Load with the read cache: one stat, and the file is read
-// only if the cache holds nothing for the identity the stat reports. It
-// returns the cache entry of a hit, or what it read.
+// only if the cache holds nothing for the identity the stat reports (a key
+// the cache does not hold is read at once, without the stat). It returns
+// the cache entry of a hit, or what it read.
 func (d *Driver) loadCached(key string, now time.Time) (*cacheEntry, fileState, error) {
+	nowNano := now.UnixNano()
+	if d.cache.get(key) == nil {
+		st, err := d.readLoad(key)
+		d.remember(key, st, err, nowNano)
+		return nil, st, err
+	}
 	id, regular, err := statFile(d.path(key))
 	if err != nil {
 		d.cache.drop(key)
@@ -401,7 +408,6 @@ func (d *Driver) loadCached(key string, now time.Time) (*cacheEntry, fileState, 
 		}
 		return nil, fileState{}, err
 	}
-	nowNano := now.UnixNano()
 	if !regular || id.size < minFileLen {
 		d.cache.drop(key)
 		return nil, fileState{}, nil // not a session file
