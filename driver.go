@@ -16,6 +16,9 @@ type (
 	Scanner = driver.Scanner
 	// UserIndexer is the optional per-user index; see driver.UserIndexer.
 	UserIndexer = driver.UserIndexer
+	// UserBatchUnindexer is the optional removal of many index entries
+	// at once, which RevokeUser uses; see driver.UserBatchUnindexer.
+	UserBatchUnindexer = driver.UserBatchUnindexer
 )
 
 // MaxUserEntries is the one bound on a user's index: a driver may refuse

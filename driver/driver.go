@@ -183,3 +183,18 @@ type UserIndexer interface {
 	UnindexUser(ctx context.Context, user, key string) error
 	UserKeys(ctx context.Context, user string) ([]string, error)
 }
+
+// UserBatchUnindexer is implemented by a UserIndexer that can remove many
+// entries of one user's index in one operation. RevokeUser ends a user's
+// sessions and then removes their entries with one call per pass instead
+// of one per session: for an index kept as one file or one item (the file
+// and memcached drivers), N rewrites of an N-entry index become one.
+//
+// UnindexUserKeys must leave the index as UnindexUser called for each key
+// would: keys not in the index are ignored, other entries are kept, and it
+// is safe for concurrent use across processes like the UserIndexer
+// methods (a concurrent IndexUser of another key of the same user takes
+// effect too).
+type UserBatchUnindexer interface {
+	UnindexUserKeys(ctx context.Context, user string, keys []string) error
+}

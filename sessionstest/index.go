@@ -79,6 +79,39 @@ func testUserIndex(t *testing.T, use func(*testing.T) Driver, opts Options) {
 		expectUserKeys(t, ix, u, k2)
 	})
 
+	t.Run("UnindexMany", func(t *testing.T) {
+		ix := indexer(t, use)
+		b, ok := ix.(driver.UserBatchUnindexer)
+		if !ok {
+			t.Logf("%T does not implement driver.UserBatchUnindexer (optional): the core unindexes one key at a time", ix)
+			return
+		}
+		u, other := Key(t), Key(t)
+		keys := make([]string, 12)
+		for i := range keys {
+			keys[i] = Key(t)
+			mustIndex(t, ix, u, keys[i], hour())
+		}
+		mustIndex(t, ix, other, keys[0], hour())
+		// Half the keys, one of them twice, and one the index never held.
+		drop := append(slices.Clone(keys[:6]), keys[0], Key(t))
+		if err := b.UnindexUserKeys(ctx, u, drop); err != nil {
+			t.Fatalf("UnindexUserKeys: %v", err)
+		}
+		expectUserKeys(t, ix, u, keys[6:]...)
+		expectUserKeys(t, ix, other, keys[0]) // another user's entry stays
+		if err := b.UnindexUserKeys(ctx, u, nil); err != nil {
+			t.Fatalf("UnindexUserKeys(no keys) = %v; want nil", err)
+		}
+		if err := b.UnindexUserKeys(ctx, Key(t), keys); err != nil {
+			t.Fatalf("UnindexUserKeys(unknown user) = %v; want nil", err)
+		}
+		if err := b.UnindexUserKeys(ctx, u, keys[6:]); err != nil {
+			t.Fatalf("UnindexUserKeys: %v", err)
+		}
+		expectUserKeys(t, ix, u)
+	})
+
 	t.Run("Reindex", func(t *testing.T) {
 		ix := indexer(t, use)
 		u := Key(t)

@@ -119,16 +119,28 @@ func (d *Driver) IndexUser(ctx context.Context, user, key string, expires time.T
 // entry it writes nothing and returns nil. user and key must be valid
 // keys. After Close it returns ErrClosed.
 func (d *Driver) UnindexUser(ctx context.Context, user, key string) error {
+	return d.unindex(ctx, user, key)
+}
+
+// UnindexUserKeys removes keys from user's index with one rewrite of the
+// index file, as UnindexUser would one by one; it implements
+// sessions.UserBatchUnindexer. Keys not in the index are ignored. user and
+// every key must be valid keys. After Close it returns ErrClosed.
+func (d *Driver) UnindexUserKeys(ctx context.Context, user string, keys []string) error {
+	return d.unindex(ctx, user, keys...)
+}
+
+func (d *Driver) unindex(ctx context.Context, user string, keys ...string) error {
 	if err := d.beginIndex(ctx, "unindex", user); err != nil {
 		return err
 	}
-	if err := checkKey(key); err != nil {
-		return fmt.Errorf("file: unindex: %w", err)
+	for _, key := range keys {
+		if err := checkKey(key); err != nil {
+			return fmt.Errorf("file: unindex: %w", err)
+		}
 	}
 	err := d.updateIndex(user, func(entries []indexEntry, now int64) ([]indexEntry, bool) {
-		n := len(entries)
-		entries = slices.DeleteFunc(entries, func(e indexEntry) bool { return e.Key == key })
-		return entries, len(entries) != n
+		return indexlist.Remove(entries, keys...)
 	})
 	if err != nil {
 		return fmt.Errorf("file: unindex: %w", err)

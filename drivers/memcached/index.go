@@ -129,6 +129,19 @@ func (d *Driver) IndexUser(ctx context.Context, user, key string, expires time.T
 // key must be 1 to 250 bytes of [A-Za-z0-9_-]. After Close it returns
 // ErrClosed.
 func (d *Driver) UnindexUser(ctx context.Context, user, key string) error {
+	return d.unindex(ctx, user, key)
+}
+
+// UnindexUserKeys removes keys from user's index with one compare-and-swap
+// of the index item (retried as IndexUser's), as UnindexUser would one by
+// one; it implements sessions.UserBatchUnindexer. Keys not in the index
+// are ignored. user and every key must be 1 to 250 bytes of
+// [A-Za-z0-9_-]. After Close it returns ErrClosed.
+func (d *Driver) UnindexUserKeys(ctx context.Context, user string, keys []string) error {
+	return d.unindex(ctx, user, keys...)
+}
+
+func (d *Driver) unindex(ctx context.Context, user string, keys ...string) error {
 	if err := d.begin(ctx); err != nil {
 		return wrap("unindex", err)
 	}
@@ -137,13 +150,13 @@ func (d *Driver) UnindexUser(ctx context.Context, user, key string) error {
 	if err != nil {
 		return wrap("unindex", err)
 	}
-	if !isKeyShape(key) {
-		return wrap("unindex", errShape)
+	for _, key := range keys {
+		if !isKeyShape(key) {
+			return wrap("unindex", errShape)
+		}
 	}
 	err = d.updateIndex(ctx, mkey, func(entries []indexEntry, now int64) ([]indexEntry, bool) {
-		n := len(entries)
-		entries = slices.DeleteFunc(entries, func(e indexEntry) bool { return e.Key == key })
-		return entries, len(entries) != n
+		return indexlist.Remove(entries, keys...)
 	})
 	if err != nil {
 		return wrap("unindex", err)

@@ -86,16 +86,36 @@ func (d *Driver) IndexUser(ctx context.Context, user, key string, expires time.T
 // of [A-Za-z0-9_-]. The call is bounded by Options.Timeout. After Close it
 // returns ErrClosed.
 func (d *Driver) UnindexUser(ctx context.Context, user, key string) error {
+	return d.unindex(ctx, user, key)
+}
+
+// UnindexUserKeys removes keys from user's index with one ZREM, as
+// UnindexUser would one by one; it implements sessions.UserBatchUnindexer.
+// Keys not in the index are ignored. user and every key must be 1 to 250
+// bytes of [A-Za-z0-9_-]. After Close it returns ErrClosed.
+func (d *Driver) UnindexUserKeys(ctx context.Context, user string, keys []string) error {
+	return d.unindex(ctx, user, keys...)
+}
+
+func (d *Driver) unindex(ctx context.Context, user string, keys ...string) error {
 	if d.closed.Load() {
 		return ErrClosed
 	}
-	if !isKeyShape(user) || !isKeyShape(key) {
+	if !isKeyShape(user) {
 		return fmt.Errorf("redis: unindex: %w", errUserShape)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	for _, key := range keys {
+		if !isKeyShape(key) {
+			return fmt.Errorf("redis: unindex: %w", errUserShape)
+		}
 	}
 	ctx, cancel := d.withTimeout(ctx)
 	defer cancel()
 	// ZREM is idempotent, so rueidis may retry it after a network error.
-	cmd := d.client.B().Zrem().Key(d.indexKey(user)).Member(key).Build().ToRetryable().Pin() // see loadDirect
+	cmd := d.client.B().Zrem().Key(d.indexKey(user)).Member(keys...).Build().ToRetryable().Pin() // see loadDirect
 	if err := d.client.Do(ctx, cmd).Error(); err != nil {
 		return fmt.Errorf("redis: unindex: %w", err)
 	}

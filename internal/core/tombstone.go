@@ -98,8 +98,15 @@ const (
 // (and the end finds the copy) or finds the old copy ended (and undoes
 // its copy).
 func (e *Engine) endKey(ctx context.Context, key, user string, mode endMode) (bool, error) {
+	return e.endKeyWith(ctx, key, user, mode, e.unindex)
+}
+
+// endKeyWith is endKey with the removal of index entries given: drop is
+// e.unindex, or RevokeUser's collector, which removes a pass's entries
+// at once (unindexAll).
+func (e *Engine) endKeyWith(ctx context.Context, key, user string, mode endMode, drop unindexFunc) (bool, error) {
 	for hop := 0; hop < maxForwards; hop++ {
-		next, ended, err := e.endOne(ctx, key, user, mode)
+		next, ended, err := e.endOne(ctx, key, user, mode, drop)
 		if next == "" || err != nil || mode == endAny {
 			return ended, err
 		}
@@ -110,7 +117,7 @@ func (e *Engine) endKey(ctx context.Context, key, user string, mode endMode) (bo
 
 // endOne is endKey for one key; next is the key a moved tombstone there
 // names.
-func (e *Engine) endOne(ctx context.Context, key, user string, mode endMode) (next string, ended bool, err error) {
+func (e *Engine) endOne(ctx context.Context, key, user string, mode endMode, drop unindexFunc) (next string, ended bool, err error) {
 	if err := e.endPrevious(ctx, key); err != nil {
 		return "", false, err
 	}
@@ -126,7 +133,7 @@ func (e *Engine) endOne(ctx context.Context, key, user string, mode endMode) (ne
 		}
 		if rec == nil || isTombstone(rec) {
 			if user != "" {
-				e.unindex(ctx, user, key)
+				drop(ctx, user, key)
 			}
 			return forwardOf(rec), false, nil
 		}
@@ -137,7 +144,7 @@ func (e *Engine) endOne(ctx context.Context, key, user string, mode endMode) (ne
 			return "", false, nil
 		}
 		if mode != endAny && owner != user {
-			e.unindex(ctx, user, key) // bound to someone else since: not theirs to end
+			drop(ctx, user, key) // bound to someone else since: not theirs to end
 			return "", false, nil
 		}
 		written, err := e.retire(ctx, key, ver, "")
@@ -148,7 +155,7 @@ func (e *Engine) endOne(ctx context.Context, key, user string, mode endMode) (ne
 			continue // a request wrote it meanwhile: read it again
 		}
 		if owner != "" {
-			e.unindex(ctx, owner, key)
+			drop(ctx, owner, key)
 		}
 		return "", true, nil
 	}

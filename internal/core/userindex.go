@@ -61,13 +61,51 @@ func (e *Engine) indexFor(ctx context.Context, key string, meta *Meta, oldUser s
 	return nil
 }
 
+// unindexFunc removes key from userID's index (e.unindex), or notes it for
+// later (pendingUnindex.add).
+type unindexFunc func(ctx context.Context, userID, key string)
+
 // unindex removes key from user's index in every backend, best effort: a
 // stale entry is harmless and pruned when the index is next read.
 func (e *Engine) unindex(ctx context.Context, userID, key string) {
+	e.unindexAll(ctx, userID, []string{key})
+}
+
+// unindexAll removes keys from userID's index in every backend, best
+// effort, with one call for all of them where the backend can
+// (driver.UserBatchUnindexer), one per key elsewhere.
+func (e *Engine) unindexAll(ctx context.Context, userID string, keys []string) {
+	if len(keys) == 0 {
+		return
+	}
 	for _, ix := range e.indexers() {
-		if err := ix.UnindexUser(ctx, UserKey(userID), key); err != nil {
+		var err error
+		if b, ok := ix.(driver.UserBatchUnindexer); ok && len(keys) > 1 {
+			err = b.UnindexUserKeys(ctx, UserKey(userID), keys)
+		} else {
+			for _, key := range keys {
+				err = errors.Join(err, ix.UnindexUser(ctx, UserKey(userID), key))
+			}
+		}
+		if err != nil {
 			e.opts.Logger.Debug("sessions: removing a user index entry failed; it is pruned later", "error", err)
 		}
+	}
+}
+
+// pendingUnindex collects the index entries a pass of RevokeUser drops,
+// per user, to remove them at once after the pass (flush).
+type pendingUnindex map[string][]string
+
+func (p pendingUnindex) add(_ context.Context, userID, key string) {
+	p[userID] = append(p[userID], key)
+}
+
+// flush removes the collected entries and empties p.
+func (p pendingUnindex) flush(ctx context.Context, e *Engine) {
+	for userID, keys := range p {
+		e.unindexAll(ctx, userID, keys)
+		delete(p, userID)
 	}
 }
 
@@ -166,8 +204,13 @@ func (e *Engine) revokeUser(ctx context.Context, userID, keep string) (int, erro
 			errs = append(errs, fmt.Errorf("new sessions kept appearing after %d passes", maxRevokePasses))
 			break
 		}
+		// The ended sessions' entries go after the pass, in one call per
+		// backend where it can: N rewrites of an index kept as one file
+		// or item become one. An entry left meanwhile is harmless: its
+		// session is ended, and this pass has handled its key.
+		pending := pendingUnindex{}
 		for _, key := range fresh {
-			ended, err := e.endKey(ctx, key, userID, endIndexed)
+			ended, err := e.endKeyWith(ctx, key, userID, endIndexed, pending.add)
 			if err != nil {
 				errs = append(errs, err)
 			}
@@ -175,6 +218,7 @@ func (e *Engine) revokeUser(ctx context.Context, userID, keep string) (int, erro
 				n++
 			}
 		}
+		pending.flush(ctx, e)
 	}
 	if len(errs) > 0 {
 		return n, &Error{Op: "revoke", Kind: KindOf(errs[0]), Err: fmt.Errorf("%d sessions could not be ended: %w", len(errs), errors.Join(errs...))}

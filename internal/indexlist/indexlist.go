@@ -48,6 +48,23 @@ func Put(entries []Entry, key string, exp, now int64) (out []Entry, changed bool
 	return append(entries, Entry{Key: key, Expires: exp}), true, nil
 }
 
+// Remove applies driver.UserIndexer's UnindexUser to entries for each of
+// keys at once: it removes their entries and keeps every other. changed
+// reports whether the list must be written back.
+func Remove(entries []Entry, keys ...string) (out []Entry, changed bool) {
+	n := len(entries)
+	if len(keys) == 1 {
+		out = slices.DeleteFunc(entries, func(e Entry) bool { return e.Key == keys[0] })
+	} else {
+		drop := make(map[string]bool, len(keys))
+		for _, k := range keys {
+			drop[k] = true
+		}
+		out = slices.DeleteFunc(entries, func(e Entry) bool { return drop[e.Key] })
+	}
+	return out, len(out) != n
+}
+
 // EncodedLen is the length of entries' wire form.
 func EncodedLen(entries []Entry) int {
 	n := 0

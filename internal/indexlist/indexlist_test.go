@@ -55,3 +55,29 @@ func TestWireForm(t *testing.T) {
 		}
 	}
 }
+
+// TestRemove: the entries of the keys named go, once each, and every
+// other entry stays in its order; nothing to remove is no change.
+func TestRemove(t *testing.T) {
+	list := func() []Entry { return []Entry{{"a", 1}, {"b", 2}, {"c", 3}, {"d", 4}} }
+	for _, c := range []struct {
+		keys    []string
+		want    string
+		changed bool
+	}{
+		{[]string{"b"}, "acd", true},
+		{[]string{"d", "a", "a"}, "bc", true},
+		{[]string{"x"}, "abcd", false},
+		{nil, "abcd", false},
+		{[]string{"a", "b", "c", "d"}, "", true},
+	} {
+		out, changed := Remove(list(), c.keys...)
+		got := ""
+		for _, e := range out {
+			got += e.Key
+		}
+		if got != c.want || changed != c.changed {
+			t.Errorf("Remove(%q) = %q, %v; want %q, %v", c.keys, got, changed, c.want, c.changed)
+		}
+	}
+}
