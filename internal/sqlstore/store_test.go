@@ -64,7 +64,8 @@ func newFake(t *testing.T, db *fakeDB, cfg Config) *Store {
 }
 
 // TestSweepBatches: each sweep statement deletes at most SweepBatch rows
-// and runs again while a batch comes back full, table by table.
+// and runs again while a batch comes back full, table by table, pausing
+// after each full batch.
 func TestSweepBatches(t *testing.T) {
 	remaining := map[string]int64{"sweep ginkit_sessions": 2*SweepBatch + 17, "sweep ginkit_sessions_users": 3}
 	db := &fakeDB{exec: func(q string, args []any) (int64, error) {
@@ -79,7 +80,13 @@ func TestSweepBatches(t *testing.T) {
 		return n, nil
 	}}
 	s := newFake(t, db, Config{CreateTable: true})
+	pauses := 0
+	defer func(p func(context.Context, time.Duration)) { sweepPause = p }(sweepPause)
+	sweepPause = func(context.Context, time.Duration) { pauses++ }
 	n, err := s.Sweep(context.Background())
+	if pauses != 2 {
+		t.Errorf("Sweep paused %d times; want once after each of the 2 full batches", pauses)
+	}
 	if err != nil || n != 2*SweepBatch+17+3 {
 		t.Fatalf("Sweep = %d, %v; want %d", n, err, 2*SweepBatch+20)
 	}
