@@ -636,15 +636,7 @@ func (e *env) sqlServer(spec app.Spec) *backend.SQLServer {
 
 // stop ends a server and empties the backends.
 func (e *env) stop(s *server) {
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-done
-	}
+	proc.Stop(s.cmd, 10*time.Second)
 	e.mu.Lock()
 	delete(e.live, s)
 	e.mu.Unlock()

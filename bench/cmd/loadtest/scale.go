@@ -24,6 +24,7 @@ import (
 
 	"github.com/ginkit/sessions/bench/internal/app"
 	"github.com/ginkit/sessions/bench/internal/backend"
+	"github.com/ginkit/sessions/bench/internal/charts"
 	"github.com/ginkit/sessions/bench/internal/proc"
 )
 
@@ -516,7 +517,7 @@ func (e *env) scaleMarkdown() string {
 		b.WriteString(e.sqlNotes + "\n\n")
 	}
 	fmt.Fprintf(&b, "Each server's store is preloaded with the live sessions by the server itself, through its own `GET /write` run in process (so every record is what `/write` makes), and wrk draws every request's cookie uniformly from all of them. The memory driver's `max_entries` is raised to hold them, memcached runs with `-m %d`, Redis without maxmemory, the file driver's folder is under %s. Ratio: requests per second over bare Gin's, measured in alternating slices; kept: the ratio over the same backend's at %s (target ≥ %.1f at the largest count). CPU: the server process' CPU time per request.\n\n",
-		memcachedMB(e.o), fileDirLabel(e.o), countLabel(live[0]), TargetRatioKept)
+		memcachedMB(e.o), fileDirLabel(e.o), charts.CountLabel(live[0]), TargetRatioKept)
 
 	b.WriteString("| backend | live | /read ratio | kept | /read p99 ms | /read CPU µs | /write ratio | kept | /write p99 ms | /write CPU µs | bytes/session | preload s |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
@@ -526,7 +527,7 @@ func (e *env) scaleMarkdown() string {
 			if m == nil {
 				continue
 			}
-			row := fmt.Sprintf("| %s | %s |", srv, countLabel(n))
+			row := fmt.Sprintf("| %s | %s |", srv, charts.CountLabel(n))
 			for _, route := range []string{"read", "write"} {
 				a := aggs[keyOf{srv, route, 0, e.o.conns[0], n}]
 				base := aggs[keyOf{srv, route, 0, e.o.conns[0], live[0]}]
@@ -568,7 +569,7 @@ func (e *env) scaleMarkdown() string {
 				continue
 			}
 			if m.swHow == app.NativeExpiry || m.swHow == "" {
-				fmt.Fprintf(&b, "| %s | %s | – | %s | – | – | – | – | – | – | – |\n", srv, countLabel(n), app.NativeExpiry)
+				fmt.Fprintf(&b, "| %s | %s | – | %s | – | – | – | – | – | – | – |\n", srv, charts.CountLabel(n), app.NativeExpiry)
 				continue
 			}
 			dbCPU := "–"
@@ -580,7 +581,7 @@ func (e *env) scaleMarkdown() string {
 				during += " " + mark(m.p99During <= TargetSweepP99*m.p99Quiet)
 			}
 			fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %.0f | %.0f | %s | %.0f | %.2f | %s | %.1f |\n",
-				srv, countLabel(n), m.swRemoved, m.swHow, m.swWall, m.swCPU, dbCPU, m.loadedWall, m.p99Quiet/1000, during, m.maxDur/1000)
+				srv, charts.CountLabel(n), m.swRemoved, m.swHow, m.swWall, m.swCPU, dbCPU, m.loadedWall, m.p99Quiet/1000, during, m.maxDur/1000)
 		}
 	}
 	fmt.Fprintf(&b, "\n#### One user with %d sessions\n\nThe sessions are made with `/write` and bound with `SetUser`; then `Manager.UserSessions`, a devices page (`GET /devices` through the middleware, listing the user's sessions as HTML) and `Manager.RevokeUser` are timed, three times each (the sessions made again each time): medians, in process.\n\n", e.o.userSessions)
@@ -588,22 +589,11 @@ func (e *env) scaleMarkdown() string {
 	for _, srv := range servers {
 		for _, n := range live {
 			if m := sm[scaleKey{srv, n}]; m != nil {
-				fmt.Fprintf(&b, "| %s | %s | %.1f | %.1f | %.1f | %d | %d |\n", srv, countLabel(n), m.users, m.devices, m.revoke, m.listed, m.revoked)
+				fmt.Fprintf(&b, "| %s | %s | %.1f | %.1f | %.1f | %d | %d |\n", srv, charts.CountLabel(n), m.users, m.devices, m.revoke, m.listed, m.revoked)
 			}
 		}
 	}
 	return b.String()
-}
-
-// countLabel writes a live count as 10k, 1M or 1500.
-func countLabel(n int) string {
-	switch {
-	case n >= 1_000_000 && n%1_000_000 == 0:
-		return strconv.Itoa(n/1_000_000) + "M"
-	case n >= 1000 && n%1000 == 0:
-		return strconv.Itoa(n/1000) + "k"
-	}
-	return strconv.Itoa(n)
 }
 
 func fileDirLabel(o options) string {

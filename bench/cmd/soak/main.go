@@ -267,17 +267,7 @@ type env struct {
 }
 
 func (e *env) close() {
-	if e.child != nil && e.child.Process != nil {
-		_ = e.child.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = e.child.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = e.child.Process.Kill()
-			<-done
-		}
-	}
+	proc.Stop(e.child, 10*time.Second)
 	if e.sql != nil {
 		e.sql.Stop()
 	}

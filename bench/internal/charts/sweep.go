@@ -62,7 +62,7 @@ func Sweep(f *File, by Axis) (*Chart, error) {
 		xOf, fixed = func(p Point) int { return p.Live }, func(p Point) int { return p.Conns }
 		xlabel = "live sessions in the store (log scale)"
 		title = "Cost of live sessions: requests per second relative to bare Gin (1.0 = bare Gin)"
-		xtick = func(v float64) string { return countLabel(int(v + 0.5)) }
+		xtick = func(v float64) string { return CountLabel(int(v + 0.5)) }
 		held = fmt.Sprintf("%d connections, cookies drawn uniformly from all live sessions", all[0].Conns)
 	default:
 		return nil, fmt.Errorf("charts: sweep by %q: want size, conns or live", by)
@@ -194,8 +194,8 @@ func Sweep(f *File, by Axis) (*Chart, error) {
 	return ch, nil
 }
 
-// countLabel writes a count of sessions as 10k, 1M or 1500.
-func countLabel(n int) string {
+// CountLabel writes a count of sessions as 10k, 1M or 1500.
+func CountLabel(n int) string {
 	switch {
 	case n >= 1_000_000 && n%1_000_000 == 0:
 		return strconv.Itoa(n/1_000_000) + "M"

@@ -11,9 +11,11 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -68,6 +70,23 @@ func CPU(pid int) (time.Duration, error) {
 
 // clockTicks is USER_HZ, 100 on every Linux the harness targets.
 const clockTicks = 100
+
+// Stop ends the child process cmd: SIGTERM, then SIGKILL if it has not
+// exited within grace; it returns once the process is reaped.
+func Stop(cmd *exec.Cmd, grace time.Duration) {
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(grace):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
 
 // WaitHTTP waits until a GET of url answers 200 OK, for at most timeout,
 // and returns the last error otherwise.
