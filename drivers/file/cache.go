@@ -143,19 +143,19 @@ func (c *readCache) get(key string) *cacheEntry {
 	return e
 }
 
-// hit returns the cached record of key if it was read from the file state
-// id, noting the use at now (Unix nanoseconds).
-func (c *readCache) hit(key string, id fileID, now int64) (*cacheEntry, bool) {
-	e := c.get(key)
-	if e == nil || e.id != id {
-		return nil, false
+// hit reports whether e, key's entry, was read from the file state id,
+// and notes the use at now (Unix nanoseconds) if so. An entry replaced
+// in the cache since get returned it still describes its own file state.
+func (c *readCache) hit(e *cacheEntry, id fileID, now int64) bool {
+	if e.id != id {
+		return false
 	}
 	// Update the use time coarsely: a store on every hit would make
 	// concurrent readers of one session fight over its cache line.
 	if now-e.used.Load() > int64(10*time.Millisecond) {
 		e.used.Store(now)
 	}
-	return e, true
+	return true
 }
 
 // put caches record and version under key as read from (or written to)

@@ -395,7 +395,8 @@ func (d *Driver) readLoad(key string) (fileState, error) {
 // the cache entry of a hit, or what it read.
 func (d *Driver) loadCached(key string, now time.Time) (*cacheEntry, fileState, error) {
 	nowNano := now.UnixNano()
-	if d.cache.get(key) == nil {
+	e := d.cache.get(key)
+	if e == nil {
 		st, err := d.readLoad(key)
 		d.remember(key, st, err, nowNano)
 		return nil, st, err
@@ -415,10 +416,8 @@ func (d *Driver) loadCached(key string, now time.Time) (*cacheEntry, fileState, 
 	// A settled file's modification time is its record's expiry, so a hit
 	// in the future is live; a time in the past may be a save caught
 	// between its write and setting the time, so the file decides.
-	if id.mtime > nowNano {
-		if e, ok := d.cache.hit(key, id, nowNano); ok {
-			return e, fileState{}, nil
-		}
+	if id.mtime > nowNano && d.cache.hit(e, id, nowNano) {
+		return e, fileState{}, nil
 	}
 	st, err := d.readLoad(key)
 	d.remember(key, st, err, nowNano)
