@@ -325,13 +325,31 @@ func GinkitDSN(spec Spec) (string, error) {
 	return "", fmt.Errorf("ginkit: unknown store %q", spec.Store)
 }
 
+// withOptions returns dsn with its query options name=value set (kv is
+// name, value, name, value, …), replacing any of the same name.
+func withOptions(dsn string, kv ...string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	for i := 0; i+1 < len(kv); i += 2 {
+		q.Set(kv[i], kv[i+1])
+	}
+	// Not u.String(): it drops the "//" of a DSN with no host (memory://).
+	base, _, _ := strings.Cut(dsn, "?")
+	return base + "?" + q.Encode(), nil
+}
+
 func ginkit(spec Spec, vals Values) (http.Handler, func(), error) {
 	dsn, err := GinkitDSN(spec)
 	if err != nil {
 		return nil, nil, err
 	}
 	cfg := sessions.DefaultConfig()
-	cfg.DSN = spec.Soak.dsn(spec, dsn)
+	if cfg.DSN, err = spec.Soak.dsn(spec, dsn); err != nil {
+		return nil, nil, err
+	}
 	cfg.Lifetime = Lifetime
 	cfg.CookieName = CookieName
 	if spec.Configure != nil {

@@ -103,20 +103,13 @@ func ScaleDSN(spec Spec, capacity int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "", err
-	}
-	q := u.Query()
 	switch spec.Store {
 	case "memory":
-		q.Set("max_entries", strconv.Itoa(max(1, capacity)))
-		q.Set("sweep_interval", "-1s")
+		return withOptions(dsn, "max_entries", strconv.Itoa(max(1, capacity)), "sweep_interval", "-1s")
 	case "file", "postgres", "mysql", "sqlite":
-		q.Set("sweep_interval", "-1s")
+		return withOptions(dsn, "sweep_interval", "-1s")
 	}
-	u.RawQuery = q.Encode()
-	return u.String(), nil
+	return dsn, nil
 }
 
 func (sc *Scale) configure(cfg *sessions.Config) error {

@@ -3,7 +3,6 @@ package app
 import (
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -37,15 +36,11 @@ type Soak struct {
 }
 
 // dsn returns the store's DSN with the soak's sizing applied.
-func (s *Soak) dsn(spec Spec, dsn string) string {
+func (s *Soak) dsn(spec Spec, dsn string) (string, error) {
 	if s == nil || spec.Store != "memory" || s.MaxEntries <= 0 {
-		return dsn
+		return dsn, nil
 	}
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "max_entries=" + strconv.Itoa(s.MaxEntries)
+	return withOptions(dsn, "max_entries", strconv.Itoa(s.MaxEntries))
 }
 
 // leaked holds the goroutines /leak starts, so that they stay blocked.

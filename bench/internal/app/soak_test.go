@@ -93,18 +93,18 @@ func TestNoSoakNoSoakRoutes(t *testing.T) {
 			t.Errorf("%s without Soak: %d", p, code)
 		}
 	}
-	if got := (*Soak)(nil).dsn(Spec{Store: "memory"}, "memory://"); got != "memory://" {
-		t.Errorf("nil Soak changed the DSN to %q", got)
+	if got, err := (*Soak)(nil).dsn(Spec{Store: "memory"}, "memory://"); err != nil || got != "memory://" {
+		t.Errorf("nil Soak changed the DSN to %q (%v)", got, err)
 	}
 }
 
 func TestSoakSizesTheMemoryStore(t *testing.T) {
 	s := &Soak{MaxEntries: 250000}
-	if got := s.dsn(Spec{Store: "memory"}, "memory://"); got != "memory://?max_entries=250000" {
-		t.Fatalf("dsn = %q", got)
+	if got, err := s.dsn(Spec{Store: "memory"}, "memory://"); err != nil || got != "memory://?max_entries=250000" {
+		t.Fatalf("dsn = %q, %v", got, err)
 	}
-	if got := s.dsn(Spec{Store: "redis"}, "redis://127.0.0.1:1/0"); got != "redis://127.0.0.1:1/0" {
-		t.Fatalf("a redis DSN became %q", got)
+	if got, err := s.dsn(Spec{Store: "redis"}, "redis://127.0.0.1:1/0"); err != nil || got != "redis://127.0.0.1:1/0" {
+		t.Fatalf("a redis DSN became %q (%v)", got, err)
 	}
 	// The size reaches the driver: a store of one entry keeps at most
 	// one of 20 sessions, the default keeps them all.
